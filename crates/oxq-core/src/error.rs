@@ -1,0 +1,93 @@
+//! The one error type of oxq's core, shared by every store.
+//!
+//! Stores map their own failures (SQLite busy, a Redis connection reset, ...) onto these
+//! variants so that the runtime can decide "wait and resume" or "fail fast" from the type
+//! ([`Error::is_transient`]), never from message text.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in oxq.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A job option or argument was rejected before anything was written.
+    #[error("invalid job options: {0}")]
+    InvalidOptions(String),
+
+    /// A payload is larger than the queue's configured limit; nothing was written.
+    #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { size: usize, limit: usize },
+
+    /// The job data could not be serialized to JSON when adding it.
+    #[error("cannot encode job data as JSON: {0}")]
+    Encode(#[source] serde_json::Error),
+
+    /// Stored job data could not be decoded into the requested Rust type.
+    #[error("cannot decode job {job_id} data: {source}")]
+    Decode {
+        job_id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A connection URL was malformed or names a store that is not compiled in.
+    #[error("invalid connection url {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+
+    /// The named job does not exist.
+    #[error("job {0} not found")]
+    JobNotFound(String),
+
+    /// The job is not in the state the operation requires.
+    #[error("job {job_id} is not {expected}")]
+    JobNotInState {
+        job_id: String,
+        expected: &'static str,
+    },
+
+    /// The caller's lock on a job is gone or belongs to someone else: another worker may be
+    /// running it. The write was not applied.
+    #[error("lock for job {0} is missing or held by another worker")]
+    LockLost(String),
+
+    /// The operation is not allowed in the queue's current condition (e.g. obliterate with active jobs).
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The store cannot be reached or timed out; retrying later may succeed.
+    #[error("store unavailable: {message}")]
+    Unavailable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+
+    /// The store answered with something it should never answer; a bug or corrupted data.
+    #[error("store error: {0}")]
+    Store(String),
+
+    /// The store does not support this operation.
+    #[error("{store} store does not support {operation}")]
+    Unsupported {
+        store: &'static str,
+        operation: &'static str,
+    },
+
+    /// The worker or queue was closed.
+    #[error("closed")]
+    Closed,
+}
+
+impl Error {
+    /// True when the same call may succeed later (connection lost, database busy).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+
+    /// Shorthand for an [`Error::InvalidOptions`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidOptions(message.into())
+    }
+}
+
+/// `Result` with oxq's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

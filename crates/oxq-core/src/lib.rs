@@ -1,0 +1,31 @@
+//! oxq-core: the types every oxq crate shares, the [`Backend`] seam between the runtime and a
+//! store, and the store-agnostic runtime: [`Queue`], [`Worker`] and [`QueueEvents`].
+//!
+//! This crate knows no store: it has no Redis or SQLite dependency. Stores live in their own
+//! crates (`oxq-sqlite`, `oxq-redis`) and implement [`Backend`]; the `oxq` facade picks one
+//! from a connection URL. Users normally depend on `oxq`, which re-exports everything here.
+
+pub mod backend;
+pub mod backoff;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod job;
+pub mod options;
+pub mod queue;
+pub mod queue_events;
+pub mod record;
+pub mod worker;
+
+pub use backend::{Backend, Capabilities};
+pub use backoff::Backoff;
+pub use error::{Error, Result};
+pub use events::{Event, EventId, StoredEvent};
+pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
+pub use job::Job;
+pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};
+pub use queue::{Queue, QueueOptions};
+pub use queue_events::QueueEvents;
+pub use record::{JobCounts, JobRecord, JobState};
+pub use worker::{Unrecoverable, Worker, WorkerEvent, WorkerOptions};

@@ -1,0 +1,342 @@
+//! [`Queue`]: the producer and admin handle of one named queue.
+//!
+//! A `Queue<T>` adds jobs whose payload is `T` (stored as JSON), reads them back, and steers
+//! the queue: pause/resume, drain, clean, obliterate, retry, promote. It is cheap to clone and
+//! holds no connection of its own; the store behind it is an `Arc<dyn Backend>`.
+//!
+//! ```no_run
+//! # async fn demo(backend: std::sync::Arc<dyn oxq_core::Backend>) -> oxq_core::Result<()> {
+//! use oxq_core::{JobOptions, Queue};
+//! let queue: Queue<serde_json::Value> = Queue::new(backend, "emails")?;
+//! let job = queue.add("welcome", serde_json::json!({"to": "a@b.c"}), JobOptions::new()).await?;
+//! println!("added {}", job.id());
+//! # Ok(()) }
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::{
+    AddJobs, Backend, CleanQueue, DrainQueue, JobAt, ListJobs, NewJob, ObliterateQueue,
+    PromoteJobs, RetryJobs,
+};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::ids::{JobId, QueueRef};
+use crate::job::Job;
+use crate::options::JobOptions;
+use crate::record::{JobCounts, JobRecord, JobState};
+
+/// Settings of a [`Queue`] handle.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// Largest accepted payload, in bytes of JSON (default 5 MiB). Larger adds are rejected
+    /// with [`Error::PayloadTooLarge`] and write nothing; a [`Worker`](crate::Worker) started
+    /// on this handle fails a larger stored job (written by another producer) without running it.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// A handle on one queue whose jobs carry a `T`.
+pub struct Queue<T = serde_json::Value> {
+    backend: Arc<dyn Backend>,
+    queue: QueueRef,
+    options: QueueOptions,
+    _payload: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            queue: self.queue.clone(),
+            options: self.options.clone(),
+            _payload: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("queue", &self.queue.key())
+            .field("store", &self.backend.kind())
+            .finish()
+    }
+}
+
+impl<T> Queue<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    /// A queue named `name` under the default prefix.
+    pub fn new(backend: Arc<dyn Backend>, name: &str) -> Result<Self> {
+        Ok(Self::from_ref(backend, QueueRef::new(name)?))
+    }
+
+    pub fn from_ref(backend: Arc<dyn Backend>, queue: QueueRef) -> Self {
+        Self {
+            backend,
+            queue,
+            options: QueueOptions::default(),
+            _payload: PhantomData,
+        }
+    }
+
+    pub fn with_options(mut self, options: QueueOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The same queue, read and written as payload type `U`.
+    pub fn typed<U>(&self) -> Queue<U> {
+        Queue {
+            backend: self.backend.clone(),
+            queue: self.queue.clone(),
+            options: self.options.clone(),
+            _payload: PhantomData,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.queue.name
+    }
+
+    pub fn queue_ref(&self) -> &QueueRef {
+        &self.queue
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The largest payload this handle accepts (and its workers run), in bytes of JSON.
+    pub(crate) fn max_payload_bytes(&self) -> usize {
+        self.options.max_payload_bytes
+    }
+
+    /// Adds one job. With a custom id that exists, returns the existing job and changes nothing.
+    pub async fn add(&self, name: &str, data: T, options: JobOptions) -> Result<Job<T>> {
+        let mut jobs = self
+            .add_bulk(vec![(name.to_owned(), data, options)])
+            .await?;
+        jobs.pop()
+            .ok_or_else(|| Error::Store("add returned no job".to_owned()))
+    }
+
+    /// Adds many jobs in one call, in order. Every job is validated before any is written.
+    pub async fn add_bulk(&self, jobs: Vec<(String, T, JobOptions)>) -> Result<Vec<Job<T>>> {
+        let mut new_jobs = Vec::with_capacity(jobs.len());
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (name, data, options) in jobs {
+            options.validate()?;
+            let json = serde_json::to_string(&data).map_err(Error::Encode)?;
+            if json.len() > self.options.max_payload_bytes {
+                return Err(Error::PayloadTooLarge {
+                    size: json.len(),
+                    limit: self.options.max_payload_bytes,
+                });
+            }
+            payloads.push(data);
+            new_jobs.push(NewJob {
+                name,
+                data: json,
+                options,
+            });
+        }
+        let now = now_ms();
+        let added = self
+            .backend
+            .job_add_bulk(AddJobs {
+                queue: self.queue.clone(),
+                jobs: new_jobs.clone(),
+                now,
+            })
+            .await?;
+        if added.len() != new_jobs.len() {
+            return Err(Error::Store(format!(
+                "added {} jobs but the store answered for {}",
+                new_jobs.len(),
+                added.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(added.len());
+        for ((added, new_job), data) in added.into_iter().zip(new_jobs).zip(payloads) {
+            if added.duplicate {
+                let existing = self
+                    .get_job(&added.id)
+                    .await?
+                    .ok_or_else(|| Error::JobNotFound(added.id.to_string()))?;
+                out.push(existing);
+                continue;
+            }
+            let mut record =
+                JobRecord::new(added.id, new_job.name, new_job.data, new_job.options, now);
+            record.state = initial_state(&record.options);
+            record.due_at = record.options.delay.map(|d| now + crate::clock::millis(d));
+            out.push(self.wrap(record, data));
+        }
+        Ok(out)
+    }
+
+    fn wrap(&self, record: JobRecord, data: T) -> Job<T> {
+        Job::from_parts(record, data, self.backend.clone(), self.queue.clone())
+    }
+
+    fn decode(&self, record: JobRecord) -> Result<Job<T>> {
+        Job::decode(record, self.backend.clone(), self.queue.clone(), None)
+    }
+
+    pub async fn get_job(&self, id: &JobId) -> Result<Option<Job<T>>> {
+        match self.backend.job_get(&self.queue, id).await? {
+            Some(record) => self.decode(record).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The job's record without decoding its payload (works for any payload).
+    pub async fn get_record(&self, id: &JobId) -> Result<Option<JobRecord>> {
+        self.backend.job_get(&self.queue, id).await
+    }
+
+    /// A page of jobs in `states`, oldest first when `ascending`.
+    pub async fn get_jobs(
+        &self,
+        states: &[JobState],
+        offset: u64,
+        limit: u64,
+        ascending: bool,
+    ) -> Result<Vec<Job<T>>> {
+        let records = self
+            .backend
+            .jobs_list(ListJobs {
+                queue: self.queue.clone(),
+                states: states.to_vec(),
+                offset,
+                limit,
+                ascending,
+            })
+            .await?;
+        records.into_iter().map(|r| self.decode(r)).collect()
+    }
+
+    pub async fn counts(&self) -> Result<JobCounts> {
+        self.backend.jobs_count(&self.queue).await
+    }
+
+    /// Stops workers from starting jobs; jobs keep arriving and stay waiting. Emits `paused`.
+    pub async fn pause(&self) -> Result<()> {
+        self.backend.queue_pause(&self.queue, now_ms()).await
+    }
+
+    pub async fn resume(&self) -> Result<()> {
+        self.backend.queue_resume(&self.queue, now_ms()).await
+    }
+
+    pub async fn is_paused(&self) -> Result<bool> {
+        self.backend.queue_is_paused(&self.queue).await
+    }
+
+    /// Removes every job waiting to run (and the delayed ones when asked); returns how many.
+    pub async fn drain(&self, include_delayed: bool) -> Result<u64> {
+        self.backend
+            .queue_drain(DrainQueue {
+                queue: self.queue.clone(),
+                include_delayed,
+            })
+            .await
+    }
+
+    /// Removes up to `limit` jobs in `state` older than `grace`; returns their ids.
+    pub async fn clean(&self, state: JobState, grace: Duration, limit: u64) -> Result<Vec<JobId>> {
+        self.backend
+            .queue_clean(CleanQueue {
+                queue: self.queue.clone(),
+                state,
+                grace,
+                limit,
+                now: now_ms(),
+            })
+            .await
+    }
+
+    /// Deletes the queue and all its jobs; refuses while jobs are active unless `force`.
+    pub async fn obliterate(&self, force: bool) -> Result<()> {
+        self.backend
+            .queue_obliterate(ObliterateQueue {
+                queue: self.queue.clone(),
+                force,
+            })
+            .await
+    }
+
+    /// Removes a job not held by a worker; `false` when it did not exist.
+    pub async fn remove(&self, id: &JobId) -> Result<bool> {
+        self.backend.job_remove(&self.queue, id).await
+    }
+
+    /// Runs a failed (or completed) job again.
+    pub async fn retry_job(&self, id: &JobId) -> Result<()> {
+        self.backend.job_retry(self.job_at(id)).await
+    }
+
+    /// Moves up to `limit` failed jobs back to waiting; returns how many moved.
+    pub async fn retry_jobs(&self, limit: u64) -> Result<u64> {
+        let now = now_ms();
+        self.backend
+            .jobs_retry(RetryJobs {
+                queue: self.queue.clone(),
+                state: JobState::Failed,
+                finished_before: now,
+                limit,
+                now,
+            })
+            .await
+    }
+
+    /// Makes a delayed job runnable now.
+    pub async fn promote(&self, id: &JobId) -> Result<()> {
+        self.backend.job_promote(self.job_at(id)).await
+    }
+
+    /// Makes up to `limit` delayed jobs runnable now; returns how many moved.
+    pub async fn promote_jobs(&self, limit: u64) -> Result<u64> {
+        self.backend
+            .jobs_promote(PromoteJobs {
+                queue: self.queue.clone(),
+                limit,
+                now: now_ms(),
+            })
+            .await
+    }
+
+    fn job_at(&self, id: &JobId) -> JobAt {
+        JobAt {
+            queue: self.queue.clone(),
+            job_id: id.clone(),
+            now: now_ms(),
+        }
+    }
+}
+
+/// Where a freshly added job starts.
+pub(crate) fn initial_state(options: &JobOptions) -> JobState {
+    if options.delay.is_some() {
+        JobState::Delayed
+    } else if options.priority > 0 {
+        JobState::Prioritized
+    } else {
+        JobState::Waiting
+    }
+}

@@ -1,0 +1,28 @@
+//! [`WorkerEvent`]: what a worker tells its own process about the jobs it ran.
+//!
+//! These are local, delivered synchronously to the listener set with
+//! [`WorkerOptions::on_event`](crate::WorkerOptions::on_event) after the store has recorded the
+//! outcome, so none is lost or reordered. Other processes read the queue's event log instead
+//! ([`QueueEvents`](crate::QueueEvents)).
+
+use crate::ids::JobId;
+
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WorkerEvent {
+    /// The job completed; `return_value` is JSON text.
+    Completed { job_id: JobId, return_value: String },
+    /// The attempt failed. `retrying` is false when the job is now failed for good.
+    Failed {
+        job_id: JobId,
+        reason: String,
+        retrying: bool,
+    },
+    /// The store refused to record an outcome because the lock was lost (another worker may
+    /// have taken the job over after a stall).
+    LockLost { job_id: JobId },
+    /// Jobs recovered from workers that stopped renewing their locks.
+    Stalled { job_ids: Vec<JobId> },
+    /// A store call failed; the worker retries by itself.
+    Error { message: String },
+}

@@ -1,0 +1,170 @@
+//! The worker's background duties: renewing the locks of running jobs and recovering jobs
+//! whose workers died (stalled-job check). Both run on their own timers until the worker
+//! closes; a failed store call is logged and tried again on the next tick.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::backend::{Backend, ExtendLocks, RecoverStalled};
+use crate::clock::now_ms;
+use crate::ids::{JobId, LockToken, QueueRef};
+use crate::worker::events::WorkerEvent;
+use crate::worker::options::WorkerOptions;
+
+/// A job this worker holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub token: LockToken,
+    /// The attempt ended and its outcome is being recorded: the store may finish the job (and
+    /// drop its lock) at any moment, and a lost lock is reported by the finish call instead.
+    pub finishing: bool,
+}
+
+/// Jobs this worker holds, shared by the dispatcher (adds, removes) and the lock renewer.
+pub(crate) type HeldLocks = Arc<Mutex<HashMap<JobId, Held>>>;
+
+pub(crate) fn lock_held(locks: &HeldLocks) -> std::sync::MutexGuard<'_, HashMap<JobId, Held>> {
+    locks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn snapshot(locks: &HeldLocks) -> Vec<(JobId, LockToken)> {
+    lock_held(locks)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.token.clone()))
+        .collect()
+}
+
+/// The ids the store reported lost that are still running under the token that was sent: a
+/// job that finished (or began finishing) while the renewal was in flight has not lost anything.
+fn still_running(locks: &HeldLocks, sent: &[(JobId, LockToken)], lost: Vec<JobId>) -> Vec<JobId> {
+    let held = lock_held(locks);
+    lost.into_iter()
+        .filter(|id| {
+            held.get(id)
+                .is_some_and(|h| !h.finishing && sent.iter().any(|(i, t)| i == id && *t == h.token))
+        })
+        .collect()
+}
+
+/// Renews every held lock each quarter of the lock duration, so a lock survives three missed
+/// renewals before it expires.
+pub(crate) async fn renew_locks(
+    backend: Arc<dyn Backend>,
+    queue: QueueRef,
+    options: Arc<WorkerOptions>,
+    locks: HeldLocks,
+    mut stop: watch::Receiver<bool>,
+) {
+    let period = (options.lock_duration / 4).max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let held = snapshot(&locks);
+        if held.is_empty() {
+            continue;
+        }
+        let request = ExtendLocks {
+            queue: queue.clone(),
+            locks: held.clone(),
+            duration: options.lock_duration,
+            now: now_ms(),
+        };
+        match backend.locks_extend(request).await {
+            Ok(lost) => {
+                for job_id in still_running(&locks, &held, lost) {
+                    tracing::warn!(queue = %queue, job_id = %job_id, "lock lost while the job was running; another worker may run it again");
+                    notify(&options, &WorkerEvent::LockLost { job_id });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "could not renew locks");
+                notify(
+                    &options,
+                    &WorkerEvent::Error {
+                        message: e.to_string(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Runs the stalled-job check at start and then every `stalled_interval`.
+pub(crate) async fn check_stalled(
+    backend: Arc<dyn Backend>,
+    queue: QueueRef,
+    options: Arc<WorkerOptions>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(options.stalled_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let request = RecoverStalled {
+            queue: queue.clone(),
+            max_stalled_count: options.max_stalled_count,
+            interval: options.stalled_interval,
+            now: now_ms(),
+        };
+        match backend.stalled_recover(request).await {
+            Ok(ids) if ids.is_empty() => {}
+            Ok(job_ids) => {
+                tracing::warn!(queue = %queue, count = job_ids.len(), "recovered stalled jobs");
+                notify(&options, &WorkerEvent::Stalled { job_ids });
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "stalled-job check failed");
+                notify(
+                    &options,
+                    &WorkerEvent::Error {
+                        message: e.to_string(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+pub(crate) fn notify(options: &WorkerOptions, event: &WorkerEvent) {
+    if let Some(listener) = &options.listener {
+        listener(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_jobs_still_running_under_the_sent_token_count_as_lost() {
+        let locks: HeldLocks = Arc::default();
+        let held = |token: &str, finishing| Held {
+            token: LockToken(token.to_owned()),
+            finishing,
+        };
+        lock_held(&locks).insert(JobId::from("running"), held("t1", false));
+        lock_held(&locks).insert(JobId::from("finishing"), held("t1", true));
+        lock_held(&locks).insert(JobId::from("refetched"), held("t2", false));
+        let sent: Vec<_> = ["running", "finishing", "refetched", "finished"]
+            .into_iter()
+            .map(|id| (JobId::from(id), LockToken("t1".to_owned())))
+            .collect();
+        let lost = sent.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(
+            still_running(&locks, &sent, lost),
+            vec![JobId::from("running")]
+        );
+    }
+}

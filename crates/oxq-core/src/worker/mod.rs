@@ -1,0 +1,167 @@
+//! [`Worker`]: runs the jobs of one queue with a processor function.
+//!
+//! ```no_run
+//! # async fn demo(queue: oxq_core::Queue<String>) -> oxq_core::Result<()> {
+//! use oxq_core::{Worker, WorkerOptions};
+//! let worker = Worker::start(&queue, WorkerOptions::new().concurrency(10), |job| async move {
+//!     Ok::<_, std::io::Error>(format!("hello {}", job.data()))
+//! });
+//! worker.run_until_signal().await?; // SIGINT / SIGTERM: finish running jobs, then return
+//! # Ok(()) }
+//! ```
+//!
+//! Delivery is at least once: a job whose worker dies is run again once its lock expires
+//! (see `lock_duration`, `stalled_interval`, `max_stalled_count`), so processors should be
+//! idempotent. A processor that returns an error fails the attempt (retried while attempts
+//! remain, unless the error is [`Unrecoverable`]); one that panics or runs past the job's
+//! `timeout` fails the attempt the same way, and the worker keeps running. A job whose stored
+//! payload is larger than the queue handle's `max_payload_bytes` (written by another producer)
+//! fails without running, as does one the store cannot run as written (a malformed record).
+//!
+//! Spans and logs: `tracing` warnings for store errors, lost locks and stalled recoveries.
+
+mod attempt;
+mod dispatcher;
+mod events;
+mod maintenance;
+mod options;
+mod processor;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::queue::Queue;
+
+pub use events::WorkerEvent;
+pub use options::{BackoffStrategy, WorkerListener, WorkerOptions};
+pub use processor::{BoxError, Unrecoverable};
+
+/// A running worker. Dropping it stops fetching; [`Worker::close`] also waits for running jobs.
+#[derive(Debug)]
+pub struct Worker {
+    id: String,
+    close_tx: watch::Sender<bool>,
+    tasks: Mutex<Option<Tasks>>,
+}
+
+#[derive(Debug)]
+struct Tasks {
+    dispatcher: JoinHandle<()>,
+    renewer: JoinHandle<()>,
+    stalled: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts processing `queue` on the current Tokio runtime.
+    pub fn start<T, F, Fut, R, E>(queue: &Queue<T>, options: WorkerOptions, processor: F) -> Self
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<R, E>> + Send + 'static,
+        R: Serialize + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        let id = uuid::Uuid::new_v4().to_string();
+        let options = Arc::new(options);
+        let (close_tx, close_rx) = watch::channel(false);
+        let locks = Arc::new(Mutex::new(HashMap::new()));
+        let backend = queue.backend().clone();
+        let queue_ref = queue.queue_ref().clone();
+        let dispatcher = dispatcher::Dispatcher {
+            backend: backend.clone(),
+            queue: queue_ref.clone(),
+            options: options.clone(),
+            processor: processor::erase(processor),
+            max_payload_bytes: queue.max_payload_bytes(),
+            locks: locks.clone(),
+            worker_id: id.clone(),
+            close: close_rx.clone(),
+        };
+        // Lock renewal must outlive the dispatcher (a closing worker still runs its jobs), so
+        // the maintenance tasks stop when the dispatcher ends, not when close is asked.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let renewer = maintenance::renew_locks(
+            backend.clone(),
+            queue_ref.clone(),
+            options.clone(),
+            locks,
+            stop_rx.clone(),
+        );
+        let stalled = maintenance::check_stalled(backend, queue_ref, options, stop_rx);
+        let tasks = Tasks {
+            dispatcher: tokio::spawn(async move {
+                dispatcher.run().await;
+                let _ = stop_tx.send(true);
+            }),
+            renewer: tokio::spawn(renewer),
+            stalled: tokio::spawn(stalled),
+        };
+        Self {
+            id,
+            close_tx,
+            tasks: Mutex::new(Some(tasks)),
+        }
+    }
+
+    /// This worker's unique id; its lock tokens start with it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Stops fetching, waits for the running jobs to finish and their outcomes to be recorded,
+    /// then stops renewing locks. Calling it again returns at once.
+    pub async fn close(&self) -> Result<()> {
+        let _ = self.close_tx.send(true);
+        let tasks = match self.tasks.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        let Some(tasks) = tasks else {
+            return Ok(());
+        };
+        // The dispatcher ends only after every held job is recorded; it then stops the others.
+        let dispatched = tasks.dispatcher.await;
+        let _ = tasks.renewer.await;
+        let _ = tasks.stalled.await;
+        dispatched.map_err(|e| Error::Store(format!("worker loop ended abnormally: {e}")))
+    }
+
+    /// Runs until SIGINT or SIGTERM, then closes gracefully.
+    pub async fn run_until_signal(&self) -> Result<()> {
+        wait_for_signal().await?;
+        tracing::info!(worker = %self.id, "signal received; finishing running jobs");
+        self.close().await
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.close_tx.send(true);
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| Error::Store(format!("cannot listen for SIGTERM: {e}")))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| Error::Store(format!("cannot listen for SIGINT: {e}"))),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Error::Store(format!("cannot listen for Ctrl-C: {e}")))
+}

@@ -1,0 +1,141 @@
+//! [`WorkerOptions`]: how a worker runs jobs, with BullMQ's defaults.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::options::KeepJobs;
+use crate::worker::events::WorkerEvent;
+
+/// A custom backoff: given the attempt about to start (2 for the first retry), the last
+/// error and the delay configured on the job, the wait before it; `None` means "do not retry".
+pub type BackoffStrategy = Arc<dyn Fn(u32, &str, Duration) -> Option<Duration> + Send + Sync>;
+
+/// Called by the worker after each job's attempt is recorded in the store.
+pub type WorkerListener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
+
+/// Settings of a [`Worker`](crate::Worker).
+///
+/// | option | default |
+/// |---|---|
+/// | `concurrency` | 1 |
+/// | `lock_duration` | 30 s (renewed every quarter of it while the job runs) |
+/// | `stalled_interval` | 30 s |
+/// | `max_stalled_count` | 1 |
+/// | `drain_delay` | 5 s (longest wait in the store before looking again) |
+/// | `remove_on_complete` / `remove_on_fail` | keep all (a job's own option wins) |
+#[derive(Clone)]
+pub struct WorkerOptions {
+    pub concurrency: usize,
+    pub lock_duration: Duration,
+    pub stalled_interval: Duration,
+    pub max_stalled_count: u32,
+    pub drain_delay: Duration,
+    pub remove_on_complete: KeepJobs,
+    pub remove_on_fail: KeepJobs,
+    /// Shown as the job's `processed_by`.
+    pub name: Option<String>,
+    pub(crate) backoff_strategies: HashMap<String, BackoffStrategy>,
+    pub(crate) listener: Option<WorkerListener>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 1,
+            lock_duration: Duration::from_secs(30),
+            stalled_interval: Duration::from_secs(30),
+            max_stalled_count: 1,
+            drain_delay: Duration::from_secs(5),
+            remove_on_complete: KeepJobs::All,
+            remove_on_fail: KeepJobs::All,
+            name: None,
+            backoff_strategies: HashMap::new(),
+            listener: None,
+        }
+    }
+}
+
+impl fmt::Debug for WorkerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerOptions")
+            .field("concurrency", &self.concurrency)
+            .field("lock_duration", &self.lock_duration)
+            .field("stalled_interval", &self.stalled_interval)
+            .field("max_stalled_count", &self.max_stalled_count)
+            .field("drain_delay", &self.drain_delay)
+            .field("remove_on_complete", &self.remove_on_complete)
+            .field("remove_on_fail", &self.remove_on_fail)
+            .field("name", &self.name)
+            .field(
+                "backoff_strategies",
+                &self.backoff_strategies.keys().collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Jobs run at once by this worker (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    pub fn lock_duration(mut self, d: Duration) -> Self {
+        self.lock_duration = d;
+        self
+    }
+
+    pub fn stalled_interval(mut self, d: Duration) -> Self {
+        self.stalled_interval = d;
+        self
+    }
+
+    pub fn max_stalled_count(mut self, n: u32) -> Self {
+        self.max_stalled_count = n;
+        self
+    }
+
+    pub fn drain_delay(mut self, d: Duration) -> Self {
+        self.drain_delay = d;
+        self
+    }
+
+    pub fn remove_on_complete(mut self, keep: KeepJobs) -> Self {
+        self.remove_on_complete = keep;
+        self
+    }
+
+    pub fn remove_on_fail(mut self, keep: KeepJobs) -> Self {
+        self.remove_on_fail = keep;
+        self
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Registers the strategy used by jobs with `Backoff::custom(name)`.
+    pub fn backoff_strategy(
+        mut self,
+        name: impl Into<String>,
+        strategy: impl Fn(u32, &str, Duration) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.backoff_strategies
+            .insert(name.into(), Arc::new(strategy));
+        self
+    }
+
+    /// Calls `listener` after each attempt is recorded (completed, failed, retried).
+    pub fn on_event(mut self, listener: impl Fn(&WorkerEvent) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+}

@@ -1,0 +1,138 @@
+//! The processor a worker runs, type-erased, and the sentinel error [`Unrecoverable`].
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+use crate::job::Job;
+
+/// Any error a processor returns.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What a processor's attempt produced, before the worker decides what happens next.
+#[derive(Debug)]
+pub(crate) enum AttemptResult {
+    /// The result, as JSON text.
+    Completed(String),
+    /// The attempt failed; `retryable` is false for [`Unrecoverable`] and worker-side failures
+    /// that cannot get better (undecodable data, a deferred failure).
+    Failed { reason: String, retryable: bool },
+}
+
+pub(crate) type ErasedProcessor<T> =
+    Arc<dyn Fn(Job<T>) -> BoxFuture<'static, AttemptResult> + Send + Sync>;
+
+/// Wraps a user processor so the worker can hold it without its future and error types.
+pub(crate) fn erase<T, F, Fut, R, E>(processor: F) -> ErasedProcessor<T>
+where
+    T: Send + 'static,
+    F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: Serialize + Send + 'static,
+    E: Into<BoxError> + Send + 'static,
+{
+    Arc::new(move |job| {
+        let fut = processor(job);
+        Box::pin(async move {
+            match fut.await {
+                Ok(value) => match serde_json::to_string(&value) {
+                    Ok(json) => AttemptResult::Completed(json),
+                    Err(e) => AttemptResult::Failed {
+                        reason: format!("cannot encode the return value as JSON: {e}"),
+                        retryable: false,
+                    },
+                },
+                Err(err) => {
+                    let err: BoxError = err.into();
+                    AttemptResult::Failed {
+                        retryable: !is_unrecoverable(err.as_ref()),
+                        reason: describe(err.as_ref()),
+                    }
+                }
+            }
+        })
+    })
+}
+
+/// The error and its sources: `outer: inner: root`.
+fn describe(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn is_unrecoverable(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<Unrecoverable>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// Return this (or an error whose source chain contains it) from a processor to fail the
+/// job for good, whatever attempts it has left.
+///
+/// ```
+/// # use oxq_core::Unrecoverable;
+/// let err = Unrecoverable::new("card declined");
+/// assert_eq!(err.to_string(), "card declined");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrecoverable(String);
+
+impl Unrecoverable {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for Unrecoverable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Unrecoverable {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapper(Unrecoverable);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("charging failed")
+        }
+    }
+
+    impl StdError for Wrapper {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn unrecoverable_is_found_anywhere_in_the_chain() {
+        let err = Wrapper(Unrecoverable::new("card declined"));
+        assert!(is_unrecoverable(&err));
+        assert_eq!(describe(&err), "charging failed: card declined");
+        assert!(!is_unrecoverable(&std::io::Error::other("x")));
+    }
+}

@@ -1,0 +1,138 @@
+-- finish.lua: ends attempts of jobs a worker holds, then optionally fetches the next jobs
+-- (BullMQ moveToFinished, retryJob and moveToDelayed for many jobs in one call).
+--
+-- KEYS
+--   1 wait
+--   2 paused
+--   3 active
+--   4 prioritized
+--   5 pc
+--   6 delayed
+--   7 completed
+--   8 failed
+--   9 stalled
+--   10 meta
+--   11 events
+--   12 marker
+--   13 limiter
+-- ARGV
+--   1 base key "prefix:name:"
+--   2 now (ms)
+--   3 number of items n, then 7 values per item:
+--     job id, lock token, kind ('completed' | 'retry' | 'delay' | 'failed'),
+--     value (return value JSON for completed, the error message otherwise),
+--     delay (ms, for 'delay'), keep count (-1 all, 0 none, n newest), keep age (ms, 0 = none)
+--   then fetch-next: '1' or '0', lock token, lock duration (ms), max jobs, worker name
+-- Returns
+--   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
+--   -2 the lock holds another token, or is gone and the job is no longer active, -3 the job is
+--   not active though the caller's lock is still there; the fetched jobs and hint as in
+--   move_to_active.lua (empty and -1 without fetch-next).
+-- Events (per item)
+--   completed {jobId, returnvalue, prev active}
+--   retry: waiting {jobId, prev active};  delay: delayed {jobId, delay = due time}
+--   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
+--   atm >= opts.attempts; drained once when wait, active and prioritized are empty afterwards;
+--   plus fetch-next's events. Parents of Node flows are updated (include/parent.lua).
+-- Checks per item, before any write: the hash exists; the lock is missing or holds the token
+-- (an expired lock nobody took over is honoured); LREM from active succeeds.
+
+local now = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+local maxLen = maxEvents()
+
+local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
+  local jobKey = base .. id
+  if redis.call('EXISTS', jobKey) == 0 then return -1 end
+  local lock = redis.call('GET', jobKey .. ':lock')
+  if lock and lock ~= token then return -2 end
+  if redis.call('LREM', k.active, -1, id) == 0 then
+    -- not active: with its lock gone the worker lost the job (recovered, maybe finished since)
+    if lock then return -3 end
+    return -2
+  end
+  redis.call('DEL', jobKey .. ':lock')
+  redis.call('SREM', k.stalled, id)
+
+  if kind == 'completed' then
+    redis.call('HINCRBY', jobKey, 'atm', 1)
+    childCompleted(jobKey, value, now)
+    releaseDedupOnFinish(jobKey, id)
+    if keepCount == 0 then
+      deleteJobKeys(jobKey)
+    else
+      redis.call('ZADD', k.completed, now, id)
+      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', now)
+      addTrim(k.completed, keepCount, keepAgeMs)
+    end
+    emit(maxLen, 'completed', 'jobId', id, 'returnvalue', value, 'prev', 'active')
+    return 0
+  end
+
+  -- a failed attempt: record the reason and append it to the stacktrace
+  local m = redis.call('HMGET', jobKey, 'opts', 'priority', 'stacktrace')
+  local opts = decodeJson(m[1])
+  if type(opts) ~= 'table' then opts = {} end
+  local trace = decodeJson(m[3])
+  if type(trace) ~= 'table' then trace = {} end
+  trace[#trace + 1] = value
+  local limit = tonumber(opts.stackTraceLimit)
+  if limit and limit > 0 then
+    while #trace > limit do table.remove(trace, 1) end
+  end
+  redis.call('HSET', jobKey, 'failedReason', value, 'stacktrace', cjson.encode(trace))
+  local atm = redis.call('HINCRBY', jobKey, 'atm', 1)
+
+  if kind == 'retry' then
+    local blocked = isBlocked()
+    enqueue(id, tonumber(m[2]) or 0, opts.lifo == true)
+    addBaseMarker(blocked)
+    emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
+  elseif kind == 'delay' then
+    local dueAt = now + delayMs
+    redis.call('HSET', jobKey, 'delay', delayMs)
+    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+    emit(maxLen, 'delayed', 'jobId', id, 'delay', dueAt)
+    addDelayMarker()
+  else
+    redis.call('HDEL', jobKey, 'defa')
+    childFailed(jobKey, value, now)
+    releaseDedupOnFinish(jobKey, id)
+    if keepCount == 0 then
+      detachFromParent(jobKey)
+      deleteJobKeys(jobKey)
+    else
+      redis.call('ZADD', k.failed, now, id)
+      redis.call('HSET', jobKey, 'finishedOn', now)
+      addTrim(k.failed, keepCount, keepAgeMs)
+    end
+    emit(maxLen, 'failed', 'jobId', id, 'failedReason', value, 'prev', 'active')
+    if atm >= (tonumber(opts.attempts) or 0) then
+      emit(maxLen, 'retries-exhausted', 'jobId', id, 'attemptsMade', atm)
+    end
+  end
+  return 0
+end
+
+local codes = {}
+local applied = 0
+for i = 0, count - 1 do
+  local a = 4 + i * 7
+  local code = finishOne(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
+    tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))
+  codes[#codes + 1] = code
+  if code == 0 then applied = applied + 1 end
+end
+applyTrims(now)
+
+local f = 4 + count * 7
+local fetched = { {}, -1 }
+if ARGV[f] == '1' then
+  fetched = fetchJobs(now, ARGV[f + 1], tonumber(ARGV[f + 2]), tonumber(ARGV[f + 3]), ARGV[f + 4],
+    maxLen)
+end
+if applied > 0 and #fetched[1] == 0 and redis.call('LLEN', k.wait) == 0
+    and redis.call('LLEN', k.active) == 0 and redis.call('ZCARD', k.prioritized) == 0 then
+  emit(maxLen, 'drained')
+end
+return { codes, fetched[1], fetched[2] }

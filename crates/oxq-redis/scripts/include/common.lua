@@ -1,0 +1,145 @@
+-- include/common.lua: helpers every oxq script starts with (prepended at build time).
+--
+-- Conventions shared by all scripts:
+--   * ARGV[1] is the queue's base key "prefix:name:" and every KEYS[i] is base .. suffix, so the
+--     table `k` below names each key by its suffix (k.wait, k['stalled-check'], ...).
+--   * A job's hash is base .. id; its lock base .. id .. ':lock'; its log base .. id .. ':logs'.
+--   * Times are milliseconds since the epoch, passed by the client (never Redis TIME).
+--   * Validate first, write last: Lua does not roll back.
+-- Layout and encodings follow BullMQ 6 (see shared/design/bullmq-v5-model.md and -v6-delta.md);
+-- the code is oxq's own.
+
+local base = ARGV[1]
+local k = {}
+for i = 1, #KEYS do
+  k[string.sub(KEYS[i], #base + 1)] = KEYS[i]
+end
+
+-- An integer as decimal text (never scientific notation).
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+local function decodeJson(text)
+  if not text then return nil end
+  local ok, value = pcall(cjson.decode, text)
+  if ok then return value end
+  return nil
+end
+
+-- The event stream's target length: meta field opts.maxLenEvents, set to 10000 when missing.
+local function maxEvents()
+  local n = tonumber(redis.call('HGET', k.meta, 'opts.maxLenEvents'))
+  if not n then
+    n = 10000
+    redis.call('HSET', k.meta, 'opts.maxLenEvents', n)
+  end
+  return n
+end
+
+-- Appends `event <name> <field> <value> ...` to a stream, trimmed approximately.
+local function emitTo(eventsKey, maxLen, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'event', name, ...)
+end
+
+-- Paused (meta field `paused`) or at its global concurrency (meta `concurrency`): runnable jobs
+-- still go to `wait`/`prioritized` (BullMQ 6) but no worker is woken.
+local function blockedAt(metaKey, activeKey)
+  local m = redis.call('HMGET', metaKey, 'paused', 'concurrency')
+  if m[1] then return true end
+  local cap = tonumber(m[2])
+  if cap and redis.call('LLEN', activeKey) >= cap then return true end
+  return false
+end
+
+-- Marker member "0" with score 0: a job is runnable now.
+local function baseMarkerAt(markerKey, blocked)
+  if not blocked then redis.call('ZADD', markerKey, 0, '0') end
+end
+
+-- Due time (ms) of the earliest delayed job of a delayed zset, or nil.
+local function nextDueIn(delayedKey)
+  local first = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
+  if first[2] then return math.floor(tonumber(first[2]) / 4096) end
+  return nil
+end
+
+-- Marker member "1" scored with the next due time (written even while paused).
+local function delayMarkerAt(markerKey, delayedKey)
+  local due = nextDueIn(delayedKey)
+  if due then redis.call('ZADD', markerKey, due, '1') end
+end
+
+-- Delayed score for a job due at dueAt: dueAt*4096 + a tie-breaker keeping FIFO order among
+-- jobs due in the same millisecond (highest existing score in that millisecond + 1).
+local function delayedScoreIn(delayedKey, dueAt)
+  local low = dueAt * 4096
+  local high = low + 4095
+  local top = redis.call('ZREVRANGEBYSCORE', delayedKey, high, low, 'WITHSCORES', 'LIMIT', 0, 1)
+  if top[2] then return math.min(tonumber(top[2]) + 1, high) end
+  return low
+end
+
+-- Prioritized score: priority * 2^32 + (INCR pc mod 2^32): lower runs first, FIFO per priority.
+local function priorityScoreIn(pcKey, priority)
+  local counter = redis.call('INCR', pcKey)
+  return priority * 4294967296 + (counter % 4294967296)
+end
+
+-- Makes a job runnable in queue `q` (a table of that queue's keys): priority 0 goes to the wait
+-- list (LPUSH = back of the line, RPUSH = next to run), otherwise to prioritized.
+local function enqueueIn(q, id, priority, front)
+  if priority > 0 then
+    redis.call('ZADD', q.prioritized, priorityScoreIn(q.pc, priority), id)
+  elseif front then
+    redis.call('RPUSH', q.wait, id)
+  else
+    redis.call('LPUSH', q.wait, id)
+  end
+end
+
+-- Shorthands for this script's own queue.
+local function emit(maxLen, name, ...) emitTo(k.events, maxLen, name, ...) end
+local function isBlocked() return blockedAt(k.meta, k.active) end
+local function addBaseMarker(blocked) baseMarkerAt(k.marker, blocked) end
+local function addDelayMarker() delayMarkerAt(k.marker, k.delayed) end
+local function enqueue(id, priority, front) enqueueIn(k, id, priority, front) end
+
+-- Deletes a job's hash and every key hanging off it.
+local function deleteJobKeys(jobKey)
+  redis.call('DEL', jobKey, jobKey .. ':logs', jobKey .. ':lock', jobKey .. ':dependencies',
+    jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful')
+end
+
+-- Releases a deduplication key (BullMQ `deid`) when the job that owns it finishes: keys with a
+-- TTL are left to expire (throttle), keys without one are deleted if they still name this job.
+local function releaseDedupOnFinish(jobKey, id)
+  local deid = redis.call('HGET', jobKey, 'deid')
+  if not deid then return end
+  local dedupKey = base .. 'de:' .. deid
+  local pttl = redis.call('PTTL', dedupKey)
+  if pttl == 0 or (pttl == -1 and redis.call('GET', dedupKey) == id) then
+    redis.call('DEL', dedupKey)
+  end
+end
+
+-- Releases a deduplication key owned by a job that is being removed.
+local function releaseDedupOnRemoval(jobKey, id)
+  local deid = redis.call('HGET', jobKey, 'deid')
+  if not deid then return end
+  local dedupKey = base .. 'de:' .. deid
+  if redis.call('GET', dedupKey) == id then
+    redis.call('DEL', dedupKey, base .. 'dn:' .. deid)
+  end
+end
+
+-- Ids of the pending iteration of every job scheduler ("repeat:<id>:<millis>"), as a set.
+local function schedulerIterations()
+  local set = {}
+  if not k['repeat'] then return set end
+  local entries = redis.call('ZRANGE', k['repeat'], 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    set['repeat:' .. entries[i] .. ':' .. fmt(tonumber(entries[i + 1]))] = true
+  end
+  return set
+end

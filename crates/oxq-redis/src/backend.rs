@@ -1,0 +1,206 @@
+//! [`RedisBackend`] and its [`Backend`] implementation, which hands each call to its module
+//! in `ops/`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use oxq_core::backend::*;
+use oxq_core::{
+    Backend, Capabilities, EventId, JobCounts, JobId, JobRecord, QueueRef, Result, StoredEvent,
+};
+use redis::Value;
+use redis::aio::ConnectionManager;
+
+use crate::connection::{self, BlockingPool, SharedPool};
+use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::QueueKeys;
+use crate::ops;
+use crate::options::RedisOptions;
+use crate::scripts::{ScriptCall, Scripts};
+
+/// oxq's store on Redis. Cheap to share as `Arc<RedisBackend>` / `Arc<dyn Backend>`.
+pub struct RedisBackend {
+    pub(crate) conn: ConnectionManager,
+    pub(crate) scripts: Scripts,
+    pub(crate) blocking: SharedPool,
+    pub(crate) options: RedisOptions,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to the Redis server at `url` (see the crate docs for the accepted forms), checks
+/// it (Redis ≥ 6.2; a warning unless `maxmemory-policy` is `noeviction`) and returns the store.
+///
+/// Fails with [`Error::InvalidUrl`](oxq_core::Error::InvalidUrl) for a URL it cannot use,
+/// [`Error::Unavailable`](oxq_core::Error::Unavailable) when the server cannot be reached
+/// (after the reconnect retries), and at once with [`Error::Store`](oxq_core::Error::Store)
+/// when the server refuses the credentials or the TLS handshake fails
+/// ([`RedisStoreError::Auth`], [`RedisStoreError::Tls`]).
+pub async fn connect(url: &str, options: RedisOptions) -> Result<Arc<RedisBackend>> {
+    Ok(Arc::new(RedisBackend::open(url, options).await?))
+}
+
+impl RedisBackend {
+    async fn open(url: &str, options: RedisOptions) -> StoreResult<Self> {
+        let client = connection::client(url, &options)?;
+        let blocking = Arc::new(BlockingPool::new(client.clone(), &options));
+        // One attempt first: a wrong password or certificate fails here at once; an outage
+        // falls through to the managed connection, which retries.
+        match blocking.probe().await {
+            Err(e) if !e.is_transient() => return Err(e),
+            _ => {}
+        }
+        let mut conn = connection::manager(client, &options)
+            .await
+            .map_err(RedisStoreError::on_connect)?;
+        if options.check_server {
+            connection::check_server(&mut conn).await?;
+        }
+        Ok(Self {
+            conn,
+            scripts: Scripts::load(),
+            blocking,
+            options,
+        })
+    }
+
+    /// A handle on the managed connection (cheap: it is multiplexed).
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Runs one script against `queue`'s keys.
+    pub(crate) async fn run<S: ScriptCall>(
+        &self,
+        queue: &QueueRef,
+        call: &S,
+    ) -> StoreResult<Value> {
+        let mut conn = self.conn();
+        self.scripts
+            .run(&mut conn, &QueueKeys::new(queue), call)
+            .await
+    }
+}
+
+#[async_trait]
+impl Backend for RedisBackend {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        caps.cross_process_events = true;
+        caps
+    }
+
+    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>> {
+        Ok(ops::add::add(self, req).await?)
+    }
+
+    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>> {
+        Ok(ops::get_job::get(self, queue, id).await?)
+    }
+
+    async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>> {
+        Ok(ops::list_jobs::list(self, req).await?)
+    }
+
+    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts> {
+        Ok(ops::counts::counts(self, queue).await?)
+    }
+
+    async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
+        Ok(ops::move_to_active::fetch(self, &req).await?)
+    }
+
+    async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
+        Ok(ops::wait::wait(self, req).await?)
+    }
+
+    async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
+        Ok(ops::finish::finish(self, req).await?)
+    }
+
+    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>> {
+        Ok(ops::extend_locks::extend(self, req).await?)
+    }
+
+    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>> {
+        Ok(ops::recover_stalled::recover(self, req).await?)
+    }
+
+    async fn job_update_progress(&self, req: UpdateProgress) -> Result<()> {
+        ops::progress::update(self, req).await
+    }
+
+    async fn job_log_add(&self, req: AddLog) -> Result<u64> {
+        ops::logs::add(self, req).await
+    }
+
+    async fn job_logs(&self, req: ReadLogs) -> Result<JobLogs> {
+        Ok(ops::logs::read(self, req).await?)
+    }
+
+    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool> {
+        ops::remove_job::remove(self, queue, id).await
+    }
+
+    async fn job_promote(&self, req: JobAt) -> Result<()> {
+        ops::promote::promote(self, req).await
+    }
+
+    async fn job_retry(&self, req: JobAt) -> Result<()> {
+        ops::retry_job::retry(self, req).await
+    }
+
+    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64> {
+        ops::move_jobs_to_wait::retry_many(self, req).await
+    }
+
+    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64> {
+        Ok(ops::move_jobs_to_wait::promote_many(self, req).await?)
+    }
+
+    async fn queue_pause(&self, queue: &QueueRef, _now: u64) -> Result<()> {
+        Ok(ops::pause::pause(self, queue).await?)
+    }
+
+    async fn queue_resume(&self, queue: &QueueRef, _now: u64) -> Result<()> {
+        Ok(ops::pause::resume(self, queue).await?)
+    }
+
+    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool> {
+        Ok(ops::pause::is_paused(self, queue).await?)
+    }
+
+    async fn queue_drain(&self, req: DrainQueue) -> Result<u64> {
+        Ok(ops::drain::drain(self, req).await?)
+    }
+
+    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>> {
+        Ok(ops::clean::clean(self, req).await?)
+    }
+
+    async fn queue_obliterate(&self, req: ObliterateQueue) -> Result<()> {
+        ops::obliterate::obliterate(self, req).await
+    }
+
+    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>> {
+        Ok(ops::queues::list(self, prefix).await?)
+    }
+
+    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>> {
+        Ok(ops::events::latest(self, queue).await?)
+    }
+
+    async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {
+        Ok(ops::events::read(self, req).await?)
+    }
+}

@@ -1,0 +1,192 @@
+//! The Redis store's errors and how they map onto [`oxq_core::Error`].
+//!
+//! The classification comes from redis-rs (`RedisError::retry_method`, `is_timeout`, ...),
+//! never from message text: anything the client would retry (a dropped connection, a refused
+//! connect, a timeout, `LOADING`, `TRYAGAIN`, a failover's `READONLY`) becomes
+//! [`oxq_core::Error::Unavailable`], so the runtime waits and resumes while producers fail fast.
+//!
+//! On connect only, two failures that retrying cannot fix are singled out so that
+//! [`connect`](crate::connect) fails at once with a clear message: refused credentials
+//! ([`RedisStoreError::Auth`]) and a failed TLS handshake ([`RedisStoreError::Tls`]). Once
+//! connected, the same failures while reconnecting stay transient: the store keeps retrying
+//! while, say, a rotated password or certificate is being fixed.
+
+use std::sync::Arc;
+
+use oxq_core::Error;
+use redis::{ErrorKind, RetryMethod};
+
+/// Something the Redis store could not do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisStoreError {
+    /// The client or the server reported an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+
+    /// The connection URL could not be used.
+    #[error("invalid connection url {url:?}: {reason}")]
+    Url { url: String, reason: String },
+
+    /// The server refused the connection's user name or password (Redis ACL), or it needs them
+    /// and the URL has none.
+    #[error(
+        "Redis refused the credentials; check the user name and password in the connection url: {0}"
+    )]
+    Auth(redis::RedisError),
+
+    /// The TLS handshake failed: the server's certificate is not signed by a trusted CA, does
+    /// not name the URL's host, or the server wants a client certificate; or the port does not
+    /// speak TLS.
+    #[error(
+        "TLS handshake with Redis failed; check that the server certificate is signed by a trusted CA (RedisOptions::tls_root_ca for a private one) and names the url's host: {0}"
+    )]
+    Tls(redis::RedisError),
+
+    /// `tls_root_ca` or `tls_client_cert` could not be used.
+    #[error("invalid TLS option: {reason}")]
+    TlsOption { reason: String },
+
+    /// The server is older than the scripts need.
+    #[error("Redis {found} is too old: oxq's scripts need Redis 6.2 or newer")]
+    ServerTooOld { found: String },
+
+    /// A script or command answered in a shape the store does not expect (a bug or foreign data).
+    #[error("unexpected reply from {context}: {detail}")]
+    Reply {
+        context: &'static str,
+        detail: String,
+    },
+
+    /// A blocking command did not answer within its block time plus the margin.
+    #[error("blocking {command} did not answer in time")]
+    BlockingTimeout { command: &'static str },
+}
+
+impl RedisStoreError {
+    pub(crate) fn reply(context: &'static str, detail: impl Into<String>) -> Self {
+        RedisStoreError::Reply {
+            context,
+            detail: detail.into(),
+        }
+    }
+
+    /// Classifies an error met while connecting: refused credentials and TLS failures become
+    /// [`RedisStoreError::Auth`] and [`RedisStoreError::Tls`], which are not transient.
+    pub(crate) fn on_connect(e: redis::RedisError) -> Self {
+        if e.kind() == ErrorKind::AuthenticationFailed
+            || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"))
+        {
+            RedisStoreError::Auth(e)
+        } else if is_tls_failure(&e) {
+            RedisStoreError::Tls(e)
+        } else {
+            RedisStoreError::Redis(e)
+        }
+    }
+
+    /// True when the same call may succeed later (connection lost, server busy or failing over).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RedisStoreError::Redis(e) => {
+                e.is_timeout()
+                    || e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || !matches!(e.retry_method(), RetryMethod::NoRetry)
+            }
+            RedisStoreError::BlockingTimeout { .. } => true,
+            RedisStoreError::Url { .. }
+            | RedisStoreError::Auth(_)
+            | RedisStoreError::Tls(_)
+            | RedisStoreError::TlsOption { .. }
+            | RedisStoreError::ServerTooOld { .. }
+            | RedisStoreError::Reply { .. } => false,
+        }
+    }
+}
+
+impl From<RedisStoreError> for Error {
+    fn from(e: RedisStoreError) -> Self {
+        if e.is_transient() {
+            return Error::Unavailable {
+                message: e.to_string(),
+                retry_after: None,
+            };
+        }
+        match e {
+            RedisStoreError::Url { url, reason } => Error::InvalidUrl { url, reason },
+            other => Error::Store(other.to_string()),
+        }
+    }
+}
+
+/// True when the TLS library rejected the handshake (an untrusted or mismatched certificate, an
+/// alert from the server, a peer that does not speak TLS). tokio-rustls reports it as an
+/// `io::Error` wrapping a `rustls::Error`, which redis-rs keeps behind an `Arc`; the types are
+/// checked, not the message.
+fn is_tls_failure(e: &redis::RedisError) -> bool {
+    use std::error::Error as _;
+    let Some(source) = e.source() else {
+        return false;
+    };
+    let io = source
+        .downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>()
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        .or_else(|| source.downcast_ref::<std::io::Error>());
+    io.and_then(std::io::Error::get_ref)
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+pub(crate) type StoreResult<T> = std::result::Result<T, RedisStoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_transient_and_script_errors_are_not() {
+        let io = redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        ));
+        assert!(matches!(
+            Error::from(RedisStoreError::from(io)),
+            Error::Unavailable { .. }
+        ));
+        let reply = RedisStoreError::reply("add", "not an array");
+        assert!(matches!(Error::from(reply), Error::Store(_)));
+        let url = RedisStoreError::Url {
+            url: "x".into(),
+            reason: "y".into(),
+        };
+        assert!(matches!(Error::from(url), Error::InvalidUrl { .. }));
+    }
+
+    #[test]
+    fn refused_credentials_and_tls_failures_on_connect_are_not_transient() {
+        let wrong_password = redis::RedisError::from((
+            ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        let err = RedisStoreError::on_connect(wrong_password);
+        assert!(matches!(err, RedisStoreError::Auth(_)), "{err:?}");
+        assert!(matches!(Error::from(err), Error::Store(_)));
+
+        // what tokio-rustls returns for a certificate signed by an unknown CA
+        let untrusted = redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ));
+        assert!(RedisStoreError::from(untrusted.clone()).is_transient());
+        let err = RedisStoreError::on_connect(untrusted);
+        assert!(matches!(err, RedisStoreError::Tls(_)), "{err:?}");
+        assert!(!err.is_transient());
+
+        let refused = redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        ));
+        assert!(RedisStoreError::on_connect(refused).is_transient());
+    }
+}

@@ -1,0 +1,42 @@
+//! `locks_extend` ↔ `scripts/extend_locks.lua`: every held lock in one call.
+
+use oxq_core::backend::ExtendLocks;
+use oxq_core::clock::millis;
+use oxq_core::{JobId, LockToken};
+use redis::ScriptInvocation;
+
+use crate::backend::RedisBackend;
+use crate::error::StoreResult;
+use crate::reply;
+use crate::scripts::ScriptCall;
+
+pub(crate) struct ExtendCall<'a> {
+    pub duration_ms: u64,
+    pub locks: &'a [(JobId, LockToken)],
+}
+
+impl ScriptCall for ExtendCall<'_> {
+    const NAME: &'static str = "extend_locks";
+    const KEYS: &'static [&'static str] = &["active", "stalled"];
+
+    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+        inv.arg(self.duration_ms).arg(self.locks.len());
+        for (id, token) in self.locks {
+            inv.arg(id.as_str()).arg(token.as_str());
+        }
+    }
+}
+
+pub(crate) async fn extend(backend: &RedisBackend, req: ExtendLocks) -> StoreResult<Vec<JobId>> {
+    if req.locks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let call = ExtendCall {
+        duration_ms: millis(req.duration).max(1),
+        locks: &req.locks,
+    };
+    let lost = reply::array(backend.run(&req.queue, &call).await?, "extend_locks")?;
+    lost.iter()
+        .map(|v| reply::string(v, "extend_locks").map(JobId))
+        .collect()
+}

@@ -1,0 +1,63 @@
+//! `jobs_list` ↔ `scripts/list_jobs.lua` (one atomic page across states).
+
+use oxq_core::backend::ListJobs;
+use oxq_core::{JobRecord, JobState};
+use redis::ScriptInvocation;
+
+use crate::backend::RedisBackend;
+use crate::error::StoreResult;
+use crate::ops::get_job::record;
+use crate::reply;
+use crate::scripts::ScriptCall;
+use crate::wire;
+
+pub(crate) struct ListCall<'a> {
+    pub req: &'a ListJobs,
+}
+
+impl ScriptCall for ListCall<'_> {
+    const NAME: &'static str = "list_jobs";
+    const KEYS: &'static [&'static str] = &[
+        "wait",
+        "paused",
+        "active",
+        "prioritized",
+        "delayed",
+        "completed",
+        "failed",
+        "waiting-children",
+    ];
+
+    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+        let r = self.req;
+        inv.arg(r.offset)
+            .arg(r.limit)
+            .arg(if r.ascending { "1" } else { "0" });
+        let mut seen: Vec<JobState> = Vec::new();
+        for state in &r.states {
+            if !seen.contains(state) {
+                seen.push(*state);
+                inv.arg(wire::state_suffix(*state));
+            }
+        }
+    }
+}
+
+pub(crate) async fn list(backend: &RedisBackend, req: ListJobs) -> StoreResult<Vec<JobRecord>> {
+    if req.states.is_empty() || req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let items = reply::array(
+        backend.run(&req.queue, &ListCall { req: &req }).await?,
+        "list_jobs",
+    )?;
+    let mut records = Vec::with_capacity(items.len() / 4);
+    let mut iter = items.into_iter();
+    while let (Some(id), Some(suffix), Some(score), Some(fields)) =
+        (iter.next(), iter.next(), iter.next(), iter.next())
+    {
+        let id = reply::string(&id, "list_jobs")?;
+        records.push(record(&id, &suffix, &score, fields, "list_jobs")?);
+    }
+    Ok(records)
+}

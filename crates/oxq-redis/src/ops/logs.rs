@@ -1,0 +1,68 @@
+//! `job_log_add` ↔ `scripts/add_log.lua`; `job_logs` reads the `:logs` list directly.
+
+use oxq_core::backend::{AddLog, JobLogs, ReadLogs};
+use oxq_core::{Error, JobId};
+use redis::ScriptInvocation;
+
+use crate::backend::RedisBackend;
+use crate::error::StoreResult;
+use crate::keys::QueueKeys;
+use crate::reply;
+use crate::scripts::ScriptCall;
+
+pub(crate) struct AddLogCall<'a> {
+    pub job_id: &'a JobId,
+    pub line: &'a str,
+    pub keep: u32,
+}
+
+impl ScriptCall for AddLogCall<'_> {
+    const NAME: &'static str = "add_log";
+    const KEYS: &'static [&'static str] = &["meta"];
+
+    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+        inv.arg(self.job_id.as_str()).arg(self.line).arg(self.keep);
+    }
+}
+
+pub(crate) async fn add(backend: &RedisBackend, req: AddLog) -> Result<u64, Error> {
+    let call = AddLogCall {
+        job_id: &req.job_id,
+        line: &req.line,
+        keep: req.keep_logs.unwrap_or(0),
+    };
+    let n = reply::int(&backend.run(&req.queue, &call).await?, "add_log")?;
+    u64::try_from(n).map_err(|_| Error::JobNotFound(req.job_id.to_string()))
+}
+
+pub(crate) async fn read(backend: &RedisBackend, req: ReadLogs) -> StoreResult<JobLogs> {
+    let key = format!(
+        "{}:logs",
+        QueueKeys::new(&req.queue).job(req.job_id.as_str())
+    );
+    if req.limit == 0 {
+        let total: u64 = redis::cmd("LLEN")
+            .arg(&key)
+            .query_async(&mut backend.conn())
+            .await?;
+        return Ok(JobLogs {
+            lines: Vec::new(),
+            total,
+        });
+    }
+    let start = i64::try_from(req.offset).unwrap_or(i64::MAX);
+    let end = start
+        .saturating_add(i64::try_from(req.limit).unwrap_or(i64::MAX))
+        .saturating_sub(1);
+    let (lines, total): (Vec<String>, u64) = redis::pipe()
+        .atomic()
+        .cmd("LRANGE")
+        .arg(&key)
+        .arg(start)
+        .arg(end)
+        .cmd("LLEN")
+        .arg(&key)
+        .query_async(&mut backend.conn())
+        .await?;
+    Ok(JobLogs { lines, total })
+}

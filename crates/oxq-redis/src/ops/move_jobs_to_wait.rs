@@ -1,0 +1,89 @@
+//! `jobs_retry` and `jobs_promote` ↔ `scripts/move_jobs_to_wait.lua`, in pages of at most 1000
+//! jobs per script call.
+
+use oxq_core::backend::{PromoteJobs, RetryJobs};
+use oxq_core::{Error, JobState, QueueRef};
+use redis::ScriptInvocation;
+
+use crate::backend::RedisBackend;
+use crate::error::StoreResult;
+use crate::reply;
+use crate::scripts::ScriptCall;
+
+const PAGE: u64 = 1000;
+
+pub(crate) struct MoveCall {
+    /// `failed`, `completed` or `delayed`.
+    pub source: &'static str,
+    /// Highest score moved (`+inf` for all).
+    pub max_score: String,
+    pub limit: u64,
+}
+
+impl ScriptCall for MoveCall {
+    const NAME: &'static str = "move_jobs_to_wait";
+    const KEYS: &'static [&'static str] = &[
+        "wait",
+        "active",
+        "prioritized",
+        "pc",
+        "delayed",
+        "completed",
+        "failed",
+        "meta",
+        "events",
+        "marker",
+    ];
+
+    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+        inv.arg(self.source).arg(&self.max_score).arg(self.limit);
+    }
+}
+
+async fn move_many(
+    backend: &RedisBackend,
+    queue: &QueueRef,
+    source: &'static str,
+    max_score: String,
+    limit: u64,
+) -> StoreResult<u64> {
+    let mut moved = 0;
+    while moved < limit {
+        let call = MoveCall {
+            source,
+            max_score: max_score.clone(),
+            limit: (limit - moved).min(PAGE),
+        };
+        let n = reply::int(&backend.run(queue, &call).await?, "move_jobs_to_wait")?;
+        let n = u64::try_from(n).unwrap_or(0);
+        moved += n;
+        if n < call.limit {
+            break;
+        }
+    }
+    Ok(moved)
+}
+
+pub(crate) async fn retry_many(backend: &RedisBackend, req: RetryJobs) -> Result<u64, Error> {
+    let source = match req.state {
+        JobState::Failed => "failed",
+        JobState::Completed => "completed",
+        other => {
+            return Err(Error::invalid(format!(
+                "only failed or completed jobs can be retried, not {other}"
+            )));
+        }
+    };
+    Ok(move_many(
+        backend,
+        &req.queue,
+        source,
+        req.finished_before.to_string(),
+        req.limit,
+    )
+    .await?)
+}
+
+pub(crate) async fn promote_many(backend: &RedisBackend, req: PromoteJobs) -> StoreResult<u64> {
+    move_many(backend, &req.queue, "delayed", "+inf".to_owned(), req.limit).await
+}

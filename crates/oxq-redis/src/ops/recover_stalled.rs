@@ -1,0 +1,52 @@
+//! `stalled_recover` ↔ `scripts/recover_stalled.lua` (BullMQ's two-check stall protocol).
+
+use oxq_core::JobId;
+use oxq_core::backend::RecoverStalled;
+use oxq_core::clock::millis;
+use redis::ScriptInvocation;
+
+use crate::backend::RedisBackend;
+use crate::error::StoreResult;
+use crate::reply;
+use crate::scripts::ScriptCall;
+
+pub(crate) struct RecoverCall {
+    pub now: u64,
+    pub max_stalled_count: u32,
+    pub interval_ms: u64,
+}
+
+impl ScriptCall for RecoverCall {
+    const NAME: &'static str = "recover_stalled";
+    const KEYS: &'static [&'static str] = &[
+        "stalled",
+        "stalled-check",
+        "active",
+        "wait",
+        "meta",
+        "events",
+        "marker",
+        "repeat",
+    ];
+
+    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+        inv.arg(self.now)
+            .arg(self.max_stalled_count)
+            .arg(self.interval_ms);
+    }
+}
+
+pub(crate) async fn recover(
+    backend: &RedisBackend,
+    req: RecoverStalled,
+) -> StoreResult<Vec<JobId>> {
+    let call = RecoverCall {
+        now: req.now,
+        max_stalled_count: req.max_stalled_count,
+        interval_ms: millis(req.interval).max(1),
+    };
+    let ids = reply::array(backend.run(&req.queue, &call).await?, "recover_stalled")?;
+    ids.iter()
+        .map(|v| reply::string(v, "recover_stalled").map(JobId))
+        .collect()
+}

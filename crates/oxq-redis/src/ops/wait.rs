@@ -1,0 +1,129 @@
+//! `queue_wait`: `BZPOPMIN prefix:name:marker <timeout>` on a dedicated connection, never a
+//! poll. Member "0" (score 0) or a due time already reached means jobs are ready; a future
+//! score is the due time of a delayed job added meanwhile (a hint, consumed with the marker, so
+//! never reported twice); no marker within the timeout is `TimedOut`.
+//!
+//! Cancel-safe: the command runs in its own task. If the caller drops the future after Redis
+//! popped a marker, the task puts the marker back (`ZADD NX`), so no wake-up is lost, and the
+//! connection of an unfinished command is never reused.
+
+use std::time::Duration;
+
+use oxq_core::backend::{WaitForJobs, Wakeup};
+use oxq_core::clock::now_ms;
+use redis::Value;
+use redis::aio::ConnectionManager;
+use tokio::sync::oneshot;
+
+use crate::backend::RedisBackend;
+use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::QueueKeys;
+use crate::reply;
+
+/// A popped marker: member and score.
+type Marker = (String, f64);
+
+pub(crate) async fn wait(backend: &RedisBackend, req: WaitForJobs) -> StoreResult<Wakeup> {
+    let key = QueueKeys::new(&req.queue).key("marker");
+    let timeout = req.timeout.max(Duration::from_millis(1));
+    let pool = backend.blocking.clone();
+    let (tx, rx) = oneshot::channel::<StoreResult<Option<Marker>>>();
+    let task_key = key.clone();
+    let mut task_conn = backend.conn();
+    tokio::spawn(async move {
+        let mut cmd = redis::cmd("BZPOPMIN");
+        cmd.arg(&task_key)
+            .arg(format!("{:.3}", timeout.as_secs_f64()));
+        let result = match pool.query::<Value>(&cmd, timeout, "BZPOPMIN").await {
+            Ok(value) => marker(value),
+            Err(e) => Err(e),
+        };
+        if let Err(Ok(Some(popped))) = tx.send(result) {
+            // the caller went away before the answer: leave the marker for the next waiter
+            restore(&mut task_conn, &task_key, popped).await;
+        }
+    });
+    let mut pending = Pending {
+        rx: Some(rx),
+        key,
+        conn: backend.conn(),
+    };
+    let answer = match pending.rx.as_mut() {
+        Some(rx) => rx.await,
+        None => return Err(RedisStoreError::reply("BZPOPMIN", "no pending wait")),
+    };
+    pending.rx = None;
+    let popped = answer.map_err(|_| RedisStoreError::BlockingTimeout {
+        command: "BZPOPMIN",
+    })??;
+    Ok(match popped {
+        None => Wakeup::TimedOut,
+        Some((_, score)) => {
+            let due = if score.is_finite() && score > 0.0 {
+                score as u64
+            } else {
+                0
+            };
+            if due <= now_ms() {
+                Wakeup::JobsReady
+            } else {
+                Wakeup::DueAt(due)
+            }
+        }
+    })
+}
+
+/// The caller's end of a wait. Dropped before it was read, it closes the channel: a marker
+/// already delivered into it is put back; one not yet delivered makes the task put it back.
+struct Pending {
+    rx: Option<oneshot::Receiver<StoreResult<Option<Marker>>>>,
+    key: String,
+    conn: ConnectionManager,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(mut rx) = self.rx.take() else {
+            return;
+        };
+        rx.close();
+        if let Ok(Ok(Some(popped))) = rx.try_recv()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let mut conn = self.conn.clone();
+            let key = std::mem::take(&mut self.key);
+            runtime.spawn(async move { restore(&mut conn, &key, popped).await });
+        }
+    }
+}
+
+async fn restore(conn: &mut ConnectionManager, key: &str, (member, score): Marker) {
+    let restored: redis::RedisResult<i64> = redis::cmd("ZADD")
+        .arg(key)
+        .arg("NX")
+        .arg(score)
+        .arg(&member)
+        .query_async(conn)
+        .await;
+    if let Err(e) = restored {
+        tracing::warn!(error = %e, "could not restore a wake-up marker after a cancelled wait");
+    }
+}
+
+fn marker(value: Value) -> StoreResult<Option<Marker>> {
+    let items = reply::array(value, "BZPOPMIN")?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let (Some(member), Some(score)) = (items.get(1), items.get(2)) else {
+        return Err(RedisStoreError::reply(
+            "BZPOPMIN",
+            "expected [key, member, score]",
+        ));
+    };
+    let member = reply::string(member, "BZPOPMIN")?;
+    let score = reply::string(score, "BZPOPMIN")?
+        .parse::<f64>()
+        .unwrap_or(0.0);
+    Ok(Some((member, score)))
+}

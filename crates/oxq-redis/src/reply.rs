@@ -1,0 +1,128 @@
+//! Reading script and command replies (`redis::Value`) without trusting their shape: every
+//! helper returns a [`RedisStoreError::Reply`] naming the caller instead of panicking.
+
+use std::collections::HashMap;
+
+use oxq_core::JobRecord;
+use redis::Value;
+
+use crate::error::{RedisStoreError, StoreResult};
+use crate::wire;
+
+/// The items of an array reply.
+pub(crate) fn array(value: Value, context: &'static str) -> StoreResult<Vec<Value>> {
+    match value {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(RedisStoreError::reply(
+            context,
+            format!("expected an array, got {other:?}"),
+        )),
+    }
+}
+
+/// A string reply (bulk, simple or an integer rendered as text).
+pub(crate) fn string(value: &Value, context: &'static str) -> StoreResult<String> {
+    match value {
+        Value::BulkString(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        Value::SimpleString(s) => Ok(s.clone()),
+        Value::Int(n) => Ok(n.to_string()),
+        Value::Double(d) => Ok(d.to_string()),
+        Value::VerbatimString { text, .. } => Ok(text.clone()),
+        other => Err(RedisStoreError::reply(
+            context,
+            format!("expected a string, got {other:?}"),
+        )),
+    }
+}
+
+/// An integer reply (or a string holding one).
+pub(crate) fn int(value: &Value, context: &'static str) -> StoreResult<i64> {
+    match value {
+        Value::Int(n) => Ok(*n),
+        Value::BulkString(_) | Value::SimpleString(_) => {
+            let text = string(value, context)?;
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| f as i64)
+                .ok_or_else(|| {
+                    RedisStoreError::reply(context, format!("expected an integer, got {text:?}"))
+                })
+        }
+        other => Err(RedisStoreError::reply(
+            context,
+            format!("expected an integer, got {other:?}"),
+        )),
+    }
+}
+
+/// A flat `[field, value, field, value, ...]` array (HGETALL, stream entries) as a map.
+pub(crate) fn field_map(
+    value: Value,
+    context: &'static str,
+) -> StoreResult<HashMap<String, String>> {
+    if let Value::Map(pairs) = value {
+        return pairs
+            .iter()
+            .map(|(k, v)| Ok((string(k, context)?, string(v, context)?)))
+            .collect();
+    }
+    let items = array(value, context)?;
+    if items.len() % 2 != 0 {
+        return Err(RedisStoreError::reply(
+            context,
+            "odd number of field/value items",
+        ));
+    }
+    items
+        .chunks(2)
+        .map(|pair| Ok((string(&pair[0], context)?, string(&pair[1], context)?)))
+        .collect()
+}
+
+/// `{id, fields, id, fields, ...}` of the fetch scripts as active job records; one that cannot
+/// be run as written ([`wire::unrunnable`]) carries the reason as its deferred failure.
+pub(crate) fn fetched_jobs(value: Value, context: &'static str) -> StoreResult<Vec<JobRecord>> {
+    let items = array(value, context)?;
+    let mut jobs = Vec::with_capacity(items.len() / 2);
+    let mut iter = items.into_iter();
+    while let (Some(id), Some(fields)) = (iter.next(), iter.next()) {
+        let id = string(&id, context)?;
+        let fields = field_map(fields, context)?;
+        let unrunnable = wire::unrunnable(&fields);
+        let mut record = wire::decode_record(&id, oxq_core::JobState::Active, None, fields);
+        if record.deferred_failure.is_none() {
+            // the worker fails it at once with this reason instead of running a guess
+            record.deferred_failure = unrunnable;
+        }
+        jobs.push(record);
+    }
+    Ok(jobs)
+}
+
+/// A hint in ms since the epoch, where negative means none.
+pub(crate) fn hint(value: &Value, context: &'static str) -> StoreResult<Option<u64>> {
+    let n = int(value, context)?;
+    Ok(u64::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn bad_shapes_are_errors_not_panics() {
+        assert!(array(Value::Int(3), "t").is_err());
+        assert!(int(&bulk("x"), "t").is_err());
+        assert_eq!(int(&bulk("12"), "t").ok(), Some(12));
+        assert!(field_map(Value::Array(vec![bulk("a")]), "t").is_err());
+        let map = field_map(Value::Array(vec![bulk("a"), bulk("1")]), "t").expect("map");
+        assert_eq!(map.get("a").map(String::as_str), Some("1"));
+        assert_eq!(hint(&Value::Int(-1), "t").ok(), Some(None));
+    }
+}

@@ -1,0 +1,230 @@
+//! [`SqliteBackend`]: opening the store, and the [`Backend`] implementation that routes each
+//! call to the writer thread (state changes) or the reader pool (reads and waits).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use oxq_core::backend::*;
+use oxq_core::{Backend, EventId, JobCounts, JobId, JobRecord, QueueRef, Result, StoredEvent};
+
+use crate::checkpoint::Checkpointer;
+use crate::error::StoreResult;
+use crate::ops::{add, admin, events, fetch, finish, list, locks, logs, moves, stalled};
+use crate::options::SqliteOptions;
+use crate::readers::Readers;
+use crate::signals::Signals;
+use crate::writer::{WriteCtx, Writer};
+use crate::{schema, wait};
+
+/// The embedded store: one SQLite file in WAL mode. See the crate docs.
+#[derive(Debug)]
+pub struct SqliteBackend {
+    path: PathBuf,
+    options: SqliteOptions,
+    writer: Writer,
+    readers: Arc<Readers>,
+    signals: Arc<Signals>,
+    _checkpointer: Checkpointer,
+}
+
+impl SqliteBackend {
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Arc<SqliteBackend>> {
+        let path = path.as_ref().to_path_buf();
+        let opened = {
+            let (path, options) = (path.clone(), options.clone());
+            tokio::task::spawn_blocking(move || schema::open_writer(&path, &options)).await
+        };
+        let conn = opened
+            .map_err(|e| crate::error::StoreError::Join(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|e| {
+                let core: oxq_core::Error = e.into();
+                match core {
+                    oxq_core::Error::Store(msg) => oxq_core::Error::Store(format!(
+                        "cannot open sqlite database {}: {msg}",
+                        path.display()
+                    )),
+                    other => other,
+                }
+            })?;
+        let checkpointer = Checkpointer::start(&path, &options)?;
+        let signals = Arc::new(Signals::default());
+        let writer = Writer::start(conn, signals.clone(), options.max_events)?;
+        let readers = Arc::new(Readers::new(path.clone(), options.clone()));
+        Ok(Arc::new(SqliteBackend {
+            path,
+            options,
+            writer,
+            readers,
+            signals,
+            _checkpointer: checkpointer,
+        }))
+    }
+
+    /// Opens the database a `sqlite:` URL names (see [`parse_url`](crate::parse_url)).
+    pub async fn connect(url: &str) -> Result<Arc<SqliteBackend>> {
+        let (path, options) = crate::url::parse_url(url)?;
+        Self::open(path, options).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn options(&self) -> &SqliteOptions {
+        &self.options
+    }
+
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        Ok(self.writer.run(work).await?)
+    }
+
+    async fn read<T, F>(&self, read: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        Ok(self.readers.run(read).await?)
+    }
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        caps.cross_process_events = true;
+        caps
+    }
+
+    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>> {
+        self.write(move |ctx| add::add_bulk(ctx, req)).await
+    }
+
+    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>> {
+        let (queue, id) = (queue.clone(), id.clone());
+        self.read(move |conn| list::job_get(conn, &queue, &id))
+            .await
+    }
+
+    async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>> {
+        self.read(move |conn| list::jobs_list(conn, &req)).await
+    }
+
+    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts> {
+        let queue = queue.clone();
+        self.read(move |conn| list::jobs_count(conn, &queue)).await
+    }
+
+    async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
+        self.write(move |ctx| fetch::move_to_active(ctx, req)).await
+    }
+
+    async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
+        let poll = self.options.poll_interval;
+        Ok(wait::queue_wait(&self.readers, &self.signals, poll, req).await?)
+    }
+
+    async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
+        self.write(move |ctx| finish::finish(ctx, req)).await
+    }
+
+    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>> {
+        self.write(move |ctx| locks::extend(ctx, req)).await
+    }
+
+    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>> {
+        self.write(move |ctx| stalled::recover(ctx, req)).await
+    }
+
+    async fn job_update_progress(&self, req: UpdateProgress) -> Result<()> {
+        self.write(move |ctx| logs::update_progress(ctx, req)).await
+    }
+
+    async fn job_log_add(&self, req: AddLog) -> Result<u64> {
+        self.write(move |ctx| logs::add(ctx, req)).await
+    }
+
+    async fn job_logs(&self, req: ReadLogs) -> Result<JobLogs> {
+        self.read(move |conn| logs::read(conn, &req)).await
+    }
+
+    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool> {
+        let (queue, id) = (queue.clone(), id.clone());
+        self.write(move |ctx| admin::remove(ctx, &queue, &id)).await
+    }
+
+    async fn job_promote(&self, req: JobAt) -> Result<()> {
+        self.write(move |ctx| moves::promote(ctx, req)).await
+    }
+
+    async fn job_retry(&self, req: JobAt) -> Result<()> {
+        self.write(move |ctx| moves::retry(ctx, req)).await
+    }
+
+    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64> {
+        self.write(move |ctx| moves::retry_many(ctx, req)).await
+    }
+
+    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64> {
+        self.write(move |ctx| moves::promote_many(ctx, req)).await
+    }
+
+    async fn queue_pause(&self, queue: &QueueRef, now: u64) -> Result<()> {
+        let queue = queue.clone();
+        self.write(move |ctx| admin::set_paused(ctx, &queue, true, now))
+            .await
+    }
+
+    async fn queue_resume(&self, queue: &QueueRef, now: u64) -> Result<()> {
+        let queue = queue.clone();
+        self.write(move |ctx| admin::set_paused(ctx, &queue, false, now))
+            .await
+    }
+
+    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool> {
+        let queue = queue.clone();
+        self.read(move |conn| list::is_paused(conn, &queue)).await
+    }
+
+    async fn queue_drain(&self, req: DrainQueue) -> Result<u64> {
+        self.write(move |ctx| admin::drain(ctx, req)).await
+    }
+
+    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>> {
+        self.write(move |ctx| admin::clean(ctx, req)).await
+    }
+
+    async fn queue_obliterate(&self, req: ObliterateQueue) -> Result<()> {
+        self.write(move |ctx| admin::obliterate(ctx, req)).await
+    }
+
+    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>> {
+        let prefix = prefix.to_owned();
+        self.read(move |conn| list::queues_list(conn, &prefix))
+            .await
+    }
+
+    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>> {
+        let queue = queue.clone();
+        self.read(move |conn| events::latest(conn, &queue)).await
+    }
+
+    async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {
+        let poll = self.options.poll_interval;
+        Ok(wait::events_read(&self.readers, &self.signals, poll, req).await?)
+    }
+}

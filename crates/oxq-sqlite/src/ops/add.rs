@@ -1,0 +1,165 @@
+//! `job_add_bulk`: adds jobs in order, one row each.
+//!
+//! Per job: the queue's id counter is bumped (also for custom ids, as BullMQ does); a custom id
+//! that exists (or came earlier in the same call) writes nothing but a `duplicated` event;
+//! otherwise the job is stored as `delayed` (due `now + delay`), `prioritized` (priority > 0)
+//! or `waiting` (at the back, or at the front for LIFO) and `added` plus `waiting`/`delayed`
+//! are emitted. Custom ids are checked before anything is written.
+//!
+//! Rows are written with multi-row inserts ([`BulkInsert`]); options are encoded once per run
+//! of equal options, since a bulk add usually repeats one set.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use oxq_core::backend::{AddJobs, AddedJob};
+use oxq_core::clock::millis;
+use oxq_core::{JobId, JobOptions};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::codec::{DELAYED, encode_options, ms, row_key};
+use crate::error::StoreResult;
+use crate::ops::bulk_insert::BulkInsert;
+use crate::ops::event_log::Kind;
+use crate::ops::queue_row::QueueRow;
+use crate::writer::WriteCtx;
+
+static INSERT: BulkInsert = BulkInsert::new(
+    "jobs (jid, qid, id, state, score, priority, lifo, max_attempts, custom_id, timestamp, \
+     name, data, options)",
+    13,
+);
+
+/// Rows buffered before they are written.
+const FLUSH_AT: usize = 1024;
+
+struct JobRow {
+    jid: i64,
+    id: String,
+    state: i64,
+    score: i64,
+    priority: i64,
+    lifo: bool,
+    max_attempts: i64,
+    custom: bool,
+    name: String,
+    data: String,
+    options: Option<Rc<str>>,
+}
+
+pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Vec<AddedJob>> {
+    for job in &req.jobs {
+        if let Some(id) = &job.options.job_id {
+            JobId::custom(id.0.clone())?;
+        }
+    }
+    if req.jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conn = ctx.conn;
+    let now = req.now;
+    let timestamp = ms(now);
+    let mut queue = QueueRow::load_or_create(conn, &req.queue)?;
+    let mut added = Vec::with_capacity(req.jobs.len());
+    let mut rows: Vec<JobRow> = Vec::with_capacity(req.jobs.len().min(FLUSH_AT));
+    let mut custom_ids: HashSet<String> = HashSet::new();
+    let mut last_options: Option<(JobOptions, Option<Rc<str>>)> = None;
+    for job in req.jobs {
+        let auto = queue.next_id()?;
+        let opts = job.options;
+        let (id, custom) = match &opts.job_id {
+            Some(id) => (id.0.clone(), true),
+            None => (auto.to_string(), false),
+        };
+        if custom && (custom_ids.contains(&id) || exists(conn, queue.qid, &id)?) {
+            queue.emit(now, Kind::Duplicated, Some(&id), None);
+            added.push(AddedJob {
+                id: JobId(id),
+                duplicate: true,
+            });
+            continue;
+        }
+        let priority = i64::from(opts.priority);
+        let due_at = opts.delay.map(|d| now.saturating_add(millis(d)));
+        let (state, score) = match due_at {
+            Some(due) => (DELAYED, ms(due)),
+            None => queue.enqueue_slot(priority, opts.lifo),
+        };
+        queue.emit(now, Kind::Added, Some(&id), Some(&job.name));
+        match due_at {
+            Some(due) => queue.emit(now, Kind::Delayed, Some(&id), Some(&due.to_string())),
+            None => queue.emit(now, Kind::Waiting, Some(&id), None),
+        }
+        let options = match &last_options {
+            Some((prev, encoded)) if same_stored_options(prev, &opts) => encoded.clone(),
+            _ => {
+                let encoded: Option<Rc<str>> = encode_options(&opts).map(Rc::from);
+                last_options = Some((opts.clone(), encoded.clone()));
+                encoded
+            }
+        };
+        if custom {
+            custom_ids.insert(id.clone());
+        }
+        added.push(AddedJob {
+            id: JobId(id.clone()),
+            duplicate: false,
+        });
+        rows.push(JobRow {
+            jid: row_key(queue.qid, auto),
+            id,
+            state,
+            score,
+            priority,
+            lifo: opts.lifo,
+            max_attempts: i64::from(opts.attempts),
+            custom,
+            name: job.name,
+            data: job.data,
+            options,
+        });
+        if rows.len() >= FLUSH_AT {
+            insert(conn, queue.qid, timestamp, &rows)?;
+            rows.clear();
+        }
+    }
+    insert(conn, queue.qid, timestamp, &rows)?;
+    queue.save(ctx)?;
+    Ok(added)
+}
+
+fn exists(conn: &Connection, qid: i64, id: &str) -> StoreResult<bool> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM jobs WHERE qid = ?1 AND id = ?2 AND custom_id = 1")?
+        .query_row(params![qid, id], |_| Ok(()))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+fn insert(conn: &Connection, qid: i64, timestamp: i64, rows: &[JobRow]) -> StoreResult<()> {
+    INSERT.run(conn, rows, |stmt, at, row| {
+        stmt.raw_bind_parameter(at, row.jid)?;
+        stmt.raw_bind_parameter(at + 1, qid)?;
+        stmt.raw_bind_parameter(at + 2, row.id.as_str())?;
+        stmt.raw_bind_parameter(at + 3, row.state)?;
+        stmt.raw_bind_parameter(at + 4, row.score)?;
+        stmt.raw_bind_parameter(at + 5, row.priority)?;
+        stmt.raw_bind_parameter(at + 6, row.lifo)?;
+        stmt.raw_bind_parameter(at + 7, row.max_attempts)?;
+        stmt.raw_bind_parameter(at + 8, row.custom)?;
+        stmt.raw_bind_parameter(at + 9, timestamp)?;
+        stmt.raw_bind_parameter(at + 10, row.name.as_str())?;
+        stmt.raw_bind_parameter(at + 11, row.data.as_str())?;
+        stmt.raw_bind_parameter(at + 12, row.options.as_deref())
+    })
+}
+
+/// Equal apart from the id, which is not part of the stored JSON.
+fn same_stored_options(a: &JobOptions, b: &JobOptions) -> bool {
+    if a.job_id.is_none() && b.job_id.is_none() {
+        return a == b;
+    }
+    let mut a = a.clone();
+    a.job_id.clone_from(&b.job_id);
+    a == *b
+}

@@ -1,0 +1,153 @@
+//! Queue administration: pause, resume, drain, clean, obliterate, and removing one job.
+//!
+//! * pause/resume flip the queue's flag and emit `paused`/`resumed` (every call, as BullMQ).
+//!   Jobs keep arriving as `waiting` while paused; fetches take none (BullMQ 6).
+//! * drain deletes waiting and prioritized jobs (and delayed ones when asked), never active
+//!   ones, with their logs; no events.
+//! * clean deletes up to `limit` (0: no limit) jobs of one state, oldest first: finished states
+//!   by `finished_on <= now - grace`, other states by the time they were added; active jobs
+//!   only once their lock has expired. One `cleaned{count}` event; returns the ids.
+//! * obliterate refuses ([`Error::Conflict`]) while jobs are active unless forced, then deletes
+//!   the queue's jobs, logs, events and row. The event counter is remembered so that a queue
+//!   created again under the same name continues the ids (old cursors stay valid).
+//! * remove refuses ([`Error::Conflict`]) a job that is active with an unexpired lock; it emits
+//!   `removed{prev}` and deletes the job's logs.
+
+use oxq_core::backend::{CleanQueue, DrainQueue, ObliterateQueue};
+use oxq_core::clock::{millis, now_ms};
+use oxq_core::{Error, JobId, QueueRef};
+use rusqlite::params;
+
+use crate::codec::{ACTIVE, KEY_MAX, ms, row_key, state_code};
+use crate::error::StoreResult;
+use crate::ops::event_log::Kind;
+use crate::ops::moves::sql_limit;
+use crate::ops::queue_row::QueueRow;
+use crate::ops::{delete_job, find_job};
+use crate::writer::WriteCtx;
+
+pub(crate) fn set_paused(
+    ctx: &mut WriteCtx<'_>,
+    queue: &QueueRef,
+    paused: bool,
+    now: u64,
+) -> StoreResult<()> {
+    let mut row = QueueRow::load_or_create(ctx.conn, queue)?;
+    row.paused = paused;
+    let kind = if paused { Kind::Paused } else { Kind::Resumed };
+    row.emit(now, kind, None, None);
+    row.save(ctx)
+}
+
+pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<u64> {
+    let conn = ctx.conn;
+    let Some(queue) = QueueRow::load(conn, &req.queue)? else {
+        return Ok(0);
+    };
+    let states = if req.include_delayed {
+        "(0, 1, 2)"
+    } else {
+        "(0, 1)"
+    };
+    conn.prepare_cached(&format!(
+        "DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1 AND state IN {states})"
+    ))?
+    .execute([queue.qid])?;
+    let removed = conn
+        .prepare_cached(&format!(
+            "DELETE FROM jobs WHERE qid = ?1 AND state IN {states}"
+        ))?
+        .execute([queue.qid])?;
+    queue.save(ctx)?;
+    Ok(removed as u64)
+}
+
+pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Vec<JobId>> {
+    let conn = ctx.conn;
+    let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
+        return Ok(Vec::new());
+    };
+    let cutoff = ms(req.now.saturating_sub(millis(req.grace)));
+    let sql = if req.state.is_finished() {
+        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
+         ORDER BY score, jid LIMIT ?4 + 0"
+    } else if state_code(req.state) == ACTIVE {
+        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
+         AND score < ?5 ORDER BY timestamp, jid LIMIT ?4 + 0"
+    } else {
+        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
+         ORDER BY timestamp, jid LIMIT ?4 + 0"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let code = state_code(req.state);
+    let limit = sql_limit(req.limit);
+    let rows = if code == ACTIVE {
+        stmt.query_map(params![queue.qid, code, cutoff, limit, ms(req.now)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<(i64, String)>, _>>()?
+    } else {
+        stmt.query_map(params![queue.qid, code, cutoff, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<(i64, String)>, _>>()?
+    };
+    drop(stmt);
+    let mut ids = Vec::with_capacity(rows.len());
+    for (jid, id) in rows {
+        delete_job(conn, jid)?;
+        ids.push(JobId(id));
+    }
+    let count = ids.len().to_string();
+    queue.emit(req.now, Kind::Cleaned, None, Some(&count));
+    queue.save(ctx)?;
+    Ok(ids)
+}
+
+pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreResult<()> {
+    let conn = ctx.conn;
+    let Some(queue) = QueueRow::load(conn, &req.queue)? else {
+        return Ok(());
+    };
+    if !req.force {
+        let active: i64 = conn
+            .prepare_cached("SELECT count(*) FROM jobs WHERE qid = ?1 AND state = ?2")?
+            .query_row(params![queue.qid, ACTIVE], |r| r.get(0))?;
+        if active > 0 {
+            return Err(Error::Conflict(format!(
+                "queue {} has {active} active job(s); wait for them to finish or obliterate with force",
+                req.queue
+            ))
+            .into());
+        }
+    }
+    conn.prepare_cached("DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1)")?
+        .execute([queue.qid])?;
+    conn.prepare_cached("DELETE FROM jobs WHERE qid = ?1")?
+        .execute([queue.qid])?;
+    conn.prepare_cached("DELETE FROM events WHERE eid BETWEEN ?1 AND ?2")?
+        .execute(params![row_key(queue.qid, 0), row_key(queue.qid, KEY_MAX)])?;
+    queue.retire(ctx)
+}
+
+pub(crate) fn remove(ctx: &mut WriteCtx<'_>, queue: &QueueRef, id: &JobId) -> StoreResult<bool> {
+    let conn = ctx.conn;
+    let Some(mut row) = QueueRow::load(conn, queue)? else {
+        return Ok(false);
+    };
+    let Some(job) = find_job(conn, row.qid, id.as_str())? else {
+        return Ok(false);
+    };
+    let now = now_ms();
+    if job.state == ACTIVE && job.score >= ms(now) {
+        return Err(Error::Conflict(format!(
+            "job {id} is locked by a worker; it can be removed once it finishes or its lock expires"
+        ))
+        .into());
+    }
+    let prev = job.state()?;
+    delete_job(conn, job.jid)?;
+    row.emit(now, Kind::Removed, Some(id.as_str()), Some(prev.as_str()));
+    row.save(ctx)?;
+    Ok(true)
+}

@@ -1,0 +1,145 @@
+//! `job_move_to_active`, and the promotion of due delayed jobs that precedes every fetch.
+//!
+//! Order of a fetch (BullMQ's `moveToActive`):
+//! 1. delayed jobs with `due_at <= now` become runnable, soonest first (at most
+//!    [`PROMOTE_LIMIT`] per fetch), each at the back of the line or into `prioritized`, with a
+//!    `waiting{prev: delayed}` event — also while the queue is paused;
+//! 2. unless the queue is paused, up to `max_jobs` jobs are taken: `waiting` first (score
+//!    order: LIFO and recovered jobs sit in front), then `prioritized` (priority, then FIFO).
+//!    Each becomes `active` under the caller's token with `lock_until = now + lock_duration`,
+//!    `processed_on = now`, `attempts_started + 1`, `processed_by`, and emits `active{prev}`;
+//! 3. `next_due_at` is the due time of the earliest delayed job left.
+
+use oxq_core::backend::{FetchJobs, Fetched};
+use oxq_core::clock::millis;
+use oxq_core::{JobRecord, JobState};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::codec::{DELAYED, PRIORITIZED, WAITING, job_columns, job_from_row_at, ms, ms_from};
+use crate::error::StoreResult;
+use crate::ops::event_log::Kind;
+use crate::ops::queue_row::QueueRow;
+use crate::ops::set_runnable;
+use crate::writer::WriteCtx;
+
+/// Delayed jobs promoted per fetch at most (BullMQ promotes 1000 per call too).
+pub(crate) const PROMOTE_LIMIT: i64 = 1000;
+
+/// Activates one job the fetch just read (`OR IGNORE` spares the statement journal: the row
+/// cannot break a constraint; the caller checks the row count).
+const ACTIVATE: &str = "UPDATE OR IGNORE jobs SET state = 3, score = ?2, lock_token = ?3, \
+    processed_on = ?4, attempts_started = attempts_started + 1, processed_by = ?5 WHERE jid = ?1";
+
+const NEXT_RUNNABLE: &str = concat!(
+    "SELECT jid, ",
+    job_columns!(),
+    " FROM jobs WHERE qid = ?1 AND state = ?2 ORDER BY score, jid LIMIT ?3 + 0"
+);
+
+pub(crate) fn move_to_active(ctx: &mut WriteCtx<'_>, req: FetchJobs) -> StoreResult<Fetched> {
+    let Some(mut queue) = QueueRow::load(ctx.conn, &req.queue)? else {
+        return Ok(Fetched::default());
+    };
+    let fetched = fetch(ctx.conn, &mut queue, &req)?;
+    queue.save(ctx)?;
+    Ok(fetched)
+}
+
+/// Steps 1–3 of the module docs on a loaded queue (shared with `job_finish`'s fetch-next).
+pub(crate) fn fetch(
+    conn: &Connection,
+    queue: &mut QueueRow,
+    req: &FetchJobs,
+) -> StoreResult<Fetched> {
+    promote_due(conn, queue, req.now)?;
+    let mut jobs = Vec::new();
+    let max = usize::try_from(req.max_jobs).unwrap_or(usize::MAX);
+    if !queue.paused && max > 0 {
+        let lock_until = ms(req.now.saturating_add(millis(req.lock_duration)));
+        for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
+            let want = max - jobs.len();
+            if want == 0 {
+                break;
+            }
+            let taken = next_runnable(conn, queue.qid, state, want)?;
+            if taken.is_empty() {
+                continue;
+            }
+            let mut activate = conn.prepare_cached(ACTIVATE)?;
+            for (jid, mut record) in taken {
+                let activated = activate.execute(params![
+                    jid,
+                    lock_until,
+                    req.token.as_str(),
+                    ms(req.now),
+                    req.worker_name.as_deref()
+                ])?;
+                if activated != 1 {
+                    return Err(oxq_core::Error::Store(format!(
+                        "job {} could not be activated",
+                        record.id
+                    ))
+                    .into());
+                }
+                // The row as the UPDATE left it, without reading it again.
+                record.state = JobState::Active;
+                record.processed_on = Some(req.now);
+                record.attempts_started = record.attempts_started.saturating_add(1);
+                record.processed_by = req.worker_name.clone();
+                queue.emit(req.now, Kind::Active, Some(record.id.as_str()), Some(prev));
+                jobs.push(record);
+            }
+        }
+    }
+    Ok(Fetched {
+        jobs,
+        next_due_at: next_due_at(conn, queue.qid)?,
+    })
+}
+
+/// Up to `want` jobs of a runnable state, next to run first, with their row keys.
+fn next_runnable(
+    conn: &Connection,
+    qid: i64,
+    state: i64,
+    want: usize,
+) -> StoreResult<Vec<(i64, JobRecord)>> {
+    let limit = i64::try_from(want).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(NEXT_RUNNABLE)?;
+    let rows = stmt
+        .query_map(params![qid, state, limit], |r| {
+            Ok((r.get(0)?, job_from_row_at(r, 1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The due time of the earliest delayed job of the queue.
+pub(crate) fn next_due_at(conn: &Connection, qid: i64) -> StoreResult<Option<u64>> {
+    let due = conn
+        .prepare_cached(
+            "SELECT score FROM jobs WHERE qid = ?1 AND state = ?2 ORDER BY score LIMIT 1",
+        )?
+        .query_row(params![qid, DELAYED], |r| r.get::<_, i64>(0))
+        .optional()?;
+    Ok(due.map(ms_from))
+}
+
+/// Makes delayed jobs due at `now` runnable, soonest first; returns how many moved.
+pub(crate) fn promote_due(conn: &Connection, queue: &mut QueueRow, now: u64) -> StoreResult<usize> {
+    let due: Vec<(i64, String, i64)> = conn
+        .prepare_cached(
+            "SELECT jid, id, priority FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
+             ORDER BY score, jid LIMIT ?4 + 0",
+        )?
+        .query_map(params![queue.qid, DELAYED, ms(now), PROMOTE_LIMIT], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (jid, id, priority) in &due {
+        let slot = queue.enqueue_slot(*priority, false);
+        set_runnable(conn, *jid, slot)?;
+        queue.emit(now, Kind::Waiting, Some(id), Some("delayed"));
+    }
+    Ok(due.len())
+}

@@ -1,0 +1,73 @@
+//! `stalled_recover`: gives jobs whose worker stopped renewing their lock back to the line.
+//!
+//! The check runs at most once per `interval` per queue, whichever process asks: the time of
+//! the last check lives in the queue's row and is read and written under the write lock.
+//! Every active job whose `lock_until < now` goes back to `waiting` at the FRONT of the line
+//! (whatever its priority, as BullMQ's `RPUSH` does), loses its lock, gets `stalled_count + 1`
+//! and emits `waiting{prev: active}` and `stalled`. A job recovered more than
+//! `max_stalled_count` times is marked with `deferred_failure = "job stalled more than
+//! allowable limit"`: it stays runnable and the next worker to fetch it fails it (BullMQ ≥ 5.53).
+//!
+//! Caveat: a job may run twice when its worker is alive but could not renew in time.
+
+use oxq_core::JobId;
+use oxq_core::backend::RecoverStalled;
+use oxq_core::clock::millis;
+use rusqlite::params;
+
+use crate::codec::{ACTIVE, ms};
+use crate::error::StoreResult;
+use crate::ops::event_log::Kind;
+use crate::ops::queue_row::QueueRow;
+use crate::writer::WriteCtx;
+
+/// The reason given to a job failed for stalling too often (BullMQ's text, kept exactly).
+pub(crate) const STALLED_TOO_OFTEN: &str = "job stalled more than allowable limit";
+
+pub(crate) fn recover(ctx: &mut WriteCtx<'_>, req: RecoverStalled) -> StoreResult<Vec<JobId>> {
+    let conn = ctx.conn;
+    let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
+        return Ok(Vec::new());
+    };
+    let now = ms(req.now);
+    let interval = ms(millis(req.interval));
+    if let Some(last) = queue.stalled_checked_at
+        && now < last.saturating_add(interval)
+        && now >= last
+    {
+        return Ok(Vec::new());
+    }
+    queue.stalled_checked_at = Some(now);
+    let expired: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND score < ?3 \
+             ORDER BY score, jid",
+        )?
+        .query_map(params![queue.qid, ACTIVE, now], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut requeue = conn.prepare_cached(
+        "UPDATE jobs SET state = ?2, score = ?3, lock_token = NULL, \
+         stalled_count = stalled_count + 1, \
+         deferred_failure = CASE WHEN stalled_count + 1 > ?4 THEN ?5 ELSE deferred_failure END \
+         WHERE jid = ?1",
+    )?;
+    let mut recovered = Vec::with_capacity(expired.len());
+    for (jid, id) in expired {
+        let (state, score) = queue.enqueue_slot(0, true);
+        requeue.execute(params![
+            jid,
+            state,
+            score,
+            i64::from(req.max_stalled_count),
+            STALLED_TOO_OFTEN
+        ])?;
+        queue.emit(req.now, Kind::Waiting, Some(&id), Some("active"));
+        queue.emit(req.now, Kind::Stalled, Some(&id), None);
+        recovered.push(JobId(id));
+    }
+    drop(requeue);
+    queue.save(ctx)?;
+    Ok(recovered)
+}

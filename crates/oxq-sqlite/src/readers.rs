@@ -1,0 +1,75 @@
+//! The pool of read-only connections.
+//!
+//! Reads (`job_get`, `jobs_list`, `jobs_count`, logs, events, `queue_is_paused`, and the
+//! checks behind `queue_wait`) never queue behind the writer: each runs on a blocking thread
+//! (`tokio::task::spawn_blocking`) with an idle read-only connection, inside one read
+//! transaction so it sees a single snapshot. WAL lets readers run while the writer commits.
+//! Up to `read_connections` idle connections are kept; more are opened under load and closed
+//! when returned to a full pool.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+use crate::error::{StoreError, StoreResult};
+use crate::options::SqliteOptions;
+use crate::schema;
+use crate::writer::control;
+
+#[derive(Debug)]
+pub(crate) struct Readers {
+    path: PathBuf,
+    options: SqliteOptions,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(crate) fn new(path: PathBuf, options: SqliteOptions) -> Self {
+        Self {
+            path,
+            options,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on a read-only connection inside one read transaction.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || this.run_blocking(read))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    fn run_blocking<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.take()?;
+        control(&conn, "BEGIN")?;
+        let result = read(&conn);
+        let ended = control(&conn, "COMMIT");
+        if ended.is_ok() {
+            self.give_back(conn);
+        }
+        let value = result?;
+        ended?;
+        Ok(value)
+    }
+
+    fn take(&self) -> StoreResult<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => schema::open_reader(&self.path, &self.options),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < self.options.read_connections {
+            idle.push(conn);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The cases, one file per behaviour. Every case is `pub async fn name(h: &Harness) ->
+//! CaseResult` and is listed in [`__for_each_case!`](crate::__for_each_case).
+
+pub mod admin;
+pub mod bad_input;
+pub mod concurrency;
+pub mod delays;
+pub mod events;
+pub mod job_admin;
+pub mod listing;
+pub mod order;
+pub mod progress_logs;
+pub mod retention;
+pub mod retries;
+pub mod stalled;
+pub mod volume;
+pub mod worker_lifecycle;

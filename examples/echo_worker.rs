@@ -1,0 +1,114 @@
+//! Run with: `cargo run --example echo_worker -- --count 100 [--url sqlite://oxq.db] [--queue echo]`
+//!
+//! Processes jobs, returning `{"echo": <job data>}` and failing jobs whose data has
+//! `"fail": true`. Exits after `--count` jobs have finished (completed, or failed after their
+//! last attempt), or gracefully on SIGTERM/SIGINT, and prints
+//! `{"completed": C, "failed": F, "elapsed_s": S}`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use oxq::prelude::*;
+use tokio::sync::Notify;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Store URL (default: the embedded store).
+    #[arg(long, default_value = oxq::DEFAULT_URL)]
+    url: String,
+    #[arg(long, default_value = "echo")]
+    queue: String,
+    #[arg(long, default_value = oxq::DEFAULT_PREFIX)]
+    prefix: String,
+    /// Exit after this many jobs finished (0: run until a signal).
+    #[arg(long, default_value_t = 0)]
+    count: u64,
+    #[arg(long, default_value_t = 0)]
+    sleep_ms: u64,
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Lock duration; a crashed worker's jobs are recovered after it expires.
+    #[arg(long, default_value_t = 30_000)]
+    lock_ms: u64,
+    #[arg(long, default_value_t = 30_000)]
+    stalled_interval_ms: u64,
+}
+
+#[derive(Debug)]
+struct Failure(String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let backend = oxq::connect(&args.url).await?;
+    let queue: Queue = Queue::from_ref(backend, QueueRef::with_prefix(&args.prefix, &args.queue)?);
+
+    let completed = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let reached = Arc::new(Notify::new());
+    let options = {
+        let (completed, failed, reached, target) = (
+            completed.clone(),
+            failed.clone(),
+            reached.clone(),
+            args.count,
+        );
+        WorkerOptions::new()
+            .concurrency(args.concurrency)
+            .lock_duration(Duration::from_millis(args.lock_ms))
+            .stalled_interval(Duration::from_millis(args.stalled_interval_ms))
+            .on_event(move |event| {
+                let counter = match event {
+                    WorkerEvent::Completed { .. } => &completed,
+                    WorkerEvent::Failed {
+                        retrying: false, ..
+                    } => &failed,
+                    _ => return,
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let done = completed.load(Ordering::SeqCst) + failed.load(Ordering::SeqCst);
+                if target > 0 && done >= target {
+                    reached.notify_one();
+                }
+            })
+    };
+    let sleep = Duration::from_millis(args.sleep_ms);
+    let started = Instant::now();
+    let worker = Worker::start(&queue, options, move |job: Job| async move {
+        if !sleep.is_zero() {
+            tokio::time::sleep(sleep).await;
+        }
+        let data = job.into_data();
+        if data.get("fail").and_then(|v| v.as_bool()) == Some(true) {
+            return Err(Failure("the job asked to fail".to_owned()));
+        }
+        Ok(serde_json::json!({ "echo": data }))
+    });
+    tokio::select! {
+        _ = reached.notified() => worker.close().await?,
+        signalled = worker.run_until_signal() => signalled?,
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "completed": completed.load(Ordering::SeqCst),
+            "failed": failed.load(Ordering::SeqCst),
+            "elapsed_s": started.elapsed().as_secs_f64(),
+        })
+    );
+    Ok(())
+}
