@@ -119,7 +119,10 @@ async fn a_cancelled_wait_loses_no_wakeup() {
         let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("marker"))).await;
     }
     // the rounds whose add comes after the cut (4, 5 and 6 ms) are cancelled whatever the timing
-    assert!(cancelled >= 9, "only {cancelled} of 21 waits were cancelled");
+    assert!(
+        cancelled >= 9,
+        "only {cancelled} of 21 waits were cancelled"
+    );
 }
 
 #[tokio::test]
