@@ -42,4 +42,4 @@ timeout 1200 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace: unit, conformance, process-level, doctests)"
 # Default targets: unit and integration tests, the examples (built; the process-level tests
 # run them) and doctests, in one build.
-timeout 2400 cargo test --workspace --locked
+timeout 2400 cargo test --workspace --locked --no-fail-fast

@@ -6,7 +6,7 @@ use std::time::Duration;
 use oxq_core::{JobId, JobOptions, JobState, KeepJobs, Queue};
 use serde_json::Value;
 
-use crate::support::{add_numbered, run_to_end};
+use crate::support::{add_numbered, run_to_end, run_to_end_one_by_one};
 use crate::{CaseResult, Harness, ensure, ensure_eq};
 
 /// Which of `ids` still exist.
@@ -25,7 +25,7 @@ pub async fn remove_on_complete_count_keeps_newest(h: &Harness) -> CaseResult {
     let queue = h.queue::<Value>();
     let opts = JobOptions::new().remove_on_complete(KeepJobs::Count(3));
     let ids = add_numbered(&queue, 10, opts).await?;
-    run_to_end(&queue, h.worker_options(), 10).await?;
+    run_to_end_one_by_one(&queue, h.worker_options(), 10).await?;
     ensure_eq!(
         existing(&queue, &ids).await?,
         ids[7..].to_vec(),
@@ -92,7 +92,7 @@ pub async fn remove_on_fail_count_keeps_newest(h: &Harness) -> CaseResult {
         let opts = JobOptions::new().remove_on_fail(KeepJobs::Count(2));
         failing.push(queue.add("fail", Value::Null, opts).await?.id().clone());
     }
-    run_to_end(&queue, h.worker_options(), 6).await?;
+    run_to_end_one_by_one(&queue, h.worker_options(), 6).await?;
     ensure_eq!(
         existing(&queue, &failing).await?,
         failing[3..].to_vec(),

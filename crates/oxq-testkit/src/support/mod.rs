@@ -134,6 +134,31 @@ pub async fn run_to_end(
     options: WorkerOptions,
     jobs: usize,
 ) -> CaseResult<Vec<Attempt>> {
+    run_jobs(queue, options, jobs, Duration::ZERO).await
+}
+
+/// [`run_to_end`] at concurrency 1 with every job taking [`DISTINCT_FINISH`], so no two jobs
+/// finish in the same millisecond. Cases about which jobs finished *last* need it: stores order
+/// finished jobs by their finish time in ms (BullMQ's Redis layout scores `completed` and
+/// `failed` by `finishedOn`, and Redis breaks ties by the id's text, so "10" sorts before "7").
+pub async fn run_to_end_one_by_one(
+    queue: &Queue<Value>,
+    options: WorkerOptions,
+    jobs: usize,
+) -> CaseResult<Vec<Attempt>> {
+    run_jobs(queue, options.concurrency(1), jobs, DISTINCT_FINISH).await
+}
+
+/// How long each job of [`run_to_end_one_by_one`] takes: over one millisecond, with margin for
+/// a coarse timer.
+const DISTINCT_FINISH: Duration = Duration::from_millis(3);
+
+async fn run_jobs(
+    queue: &Queue<Value>,
+    options: WorkerOptions,
+    jobs: usize,
+    duration: Duration,
+) -> CaseResult<Vec<Attempt>> {
     let recorder = Recorder::new();
     let (options, mut events) = listen(options);
     let worker = oxq_core::Worker::start(queue, options, {
@@ -142,6 +167,9 @@ pub async fn run_to_end(
             recorder.record(&job);
             let fail = job.name() == "fail";
             async move {
+                if !duration.is_zero() {
+                    tokio::time::sleep(duration).await;
+                }
                 if fail {
                     Err::<Value, BoxError>("failing on purpose".into())
                 } else {
