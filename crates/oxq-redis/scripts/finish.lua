@@ -55,14 +55,16 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
   redis.call('SREM', k.stalled, id)
 
   if kind == 'completed' then
-    redis.call('HINCRBY', jobKey, 'atm', 1)
-    childCompleted(jobKey, value, now)
-    releaseDedupOnFinish(jobKey, id)
+    -- the hot path: one read for everything completion needs
+    local f = redis.call('HMGET', jobKey, 'atm', 'parentKey', 'parent', 'deid')
+    local atm = fmt((tonumber(f[1]) or 0) + 1)
+    childCompleted(parentFrom(f[2], f[3]), jobKey, value, now)
+    releaseDedupOnFinish(id, f[4])
     if keepCount == 0 then
       deleteJobKeys(jobKey)
     else
       redis.call('ZADD', k.completed, now, id)
-      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', now)
+      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', now, 'atm', atm)
       addTrim(k.completed, keepCount, keepAgeMs)
     end
     emit(maxLen, 'completed', 'jobId', id, 'returnvalue', value, 'prev', 'active')
@@ -97,7 +99,7 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
   else
     redis.call('HDEL', jobKey, 'defa')
     childFailed(jobKey, value, now)
-    releaseDedupOnFinish(jobKey, id)
+    releaseDedupOnFinish(id, redis.call('HGET', jobKey, 'deid'))
     if keepCount == 0 then
       detachFromParent(jobKey)
       deleteJobKeys(jobKey)

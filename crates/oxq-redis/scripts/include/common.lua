@@ -111,10 +111,10 @@ local function deleteJobKeys(jobKey)
     jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful')
 end
 
--- Releases a deduplication key (BullMQ `deid`) when the job that owns it finishes: keys with a
--- TTL are left to expire (throttle), keys without one are deleted if they still name this job.
-local function releaseDedupOnFinish(jobKey, id)
-  local deid = redis.call('HGET', jobKey, 'deid')
+-- Releases a deduplication key (the job's `deid` field, false for none) when the job that owns
+-- it finishes: keys with a TTL are left to expire (throttle), keys without one are deleted if
+-- they still name this job.
+local function releaseDedupOnFinish(id, deid)
   if not deid then return end
   local dedupKey = base .. 'de:' .. deid
   local pttl = redis.call('PTTL', dedupKey)

@@ -20,44 +20,76 @@ local function promoteDue(now, maxLen, blocked)
   return #due
 end
 
--- The next runnable id, moved to the left of `active`: a legacy 5.x `paused` list first (a 6.x
--- resume would run those first), then `wait` from the right, then the lowest prioritized score.
-local function popRunnable()
-  for _, list in ipairs({ k.paused, k.wait }) do
-    local id = redis.call('LMOVE', list, k.active, 'RIGHT', 'LEFT')
-    while id and string.sub(id, 1, 2) == '0:' do
-      -- a pre-5.0 marker left in the list
-      redis.call('LREM', k.active, 1, id)
-      id = redis.call('LMOVE', list, k.active, 'RIGHT', 'LEFT')
-    end
-    if id then return id end
+-- Appends ids to `out` unless they are pre-5.0 markers ("0:<n>") left in a list.
+local function keepJobIds(out, ids)
+  for _, id in ipairs(ids) do
+    if string.sub(id, 1, 2) ~= '0:' then out[#out + 1] = id end
   end
-  local popped = redis.call('ZPOPMIN', k.prioritized)
-  if popped[1] then
-    redis.call('LPUSH', k.active, popped[1])
-    return popped[1]
-  end
-  redis.call('DEL', k.pc)
-  return nil
 end
 
--- Locks one job for `token` and records the attempt start; returns its fields, or nil when the
--- id had no job hash (it is dropped from active).
+-- Takes up to n runnable ids and pushes them to the left of `active` (the first taken ends up
+-- rightmost, as n single LMOVEs would leave them): a legacy 5.x `paused` list first (a 6.x
+-- resume would run those first), then `wait` from the right, then the lowest prioritized
+-- scores. One pop per source instead of one per job.
+local function takeRunnable(n)
+  local ids = {}
+  for _, list in ipairs({ k.paused, k.wait }) do
+    if #ids >= n then break end
+    local popped = redis.call('RPOP', list, n - #ids)
+    if popped then keepJobIds(ids, popped) end
+  end
+  if #ids < n then
+    local popped = redis.call('ZPOPMIN', k.prioritized, n - #ids)
+    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+    if #ids < n then redis.call('DEL', k.pc) end
+  end
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', k.active, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Sets `name` to `value` in an HGETALL reply (appending it when missing).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+
+-- Locks one job for `token` and records the attempt start (processedOn, pb, ats + 1); returns
+-- its fields as they are after the write, or nil when the id had no job hash (it is dropped
+-- from active). Four commands: the hash is read once and the reply patched, not read again.
 local function activate(id, now, token, lockMs, workerName, maxLen)
   local jobKey = base .. id
-  if redis.call('EXISTS', jobKey) == 0 then
+  local fields = redis.call('HGETALL', jobKey)
+  if #fields == 0 then
     redis.call('LREM', k.active, -1, id)
     return nil
   end
   redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
-  if workerName ~= '' then
-    redis.call('HSET', jobKey, 'processedOn', now, 'pb', workerName)
-  else
-    redis.call('HSET', jobKey, 'processedOn', now)
+  local ats = 1
+  for i = 1, #fields, 2 do
+    if fields[i] == 'ats' then
+      ats = (tonumber(fields[i + 1]) or 0) + 1
+      break
+    end
   end
-  redis.call('HINCRBY', jobKey, 'ats', 1)
+  local startedOn = fmt(now)
+  setField(fields, 'processedOn', startedOn)
+  setField(fields, 'ats', fmt(ats))
+  if workerName ~= '' then
+    setField(fields, 'pb', workerName)
+    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', fmt(ats), 'pb', workerName)
+  else
+    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', fmt(ats))
+  end
   emit(maxLen, 'active', 'jobId', id, 'prev', 'waiting')
-  return redis.call('HGETALL', jobKey)
+  return fields
 end
 
 -- Promotes due delayed jobs, then moves up to maxJobs runnable jobs to active, honouring pause,
@@ -90,16 +122,18 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
   end
   local fetched = 0
   while fetched < maxJobs do
-    local id = popRunnable()
-    if not id then break end
-    local fields = activate(id, now, token, lockMs, workerName, maxLen)
-    if fields then
-      fetched = fetched + 1
-      jobs[#jobs + 1] = id
-      jobs[#jobs + 1] = fields
-      if rateMax and redis.call('HEXISTS', base .. id, 'defa') == 0 then
-        if redis.call('INCR', k.limiter) == 1 and rateWindow > 0 then
-          redis.call('PEXPIRE', k.limiter, rateWindow)
+    local ids = takeRunnable(maxJobs - fetched)
+    if #ids == 0 then break end
+    for _, id in ipairs(ids) do
+      local fields = activate(id, now, token, lockMs, workerName, maxLen)
+      if fields then
+        fetched = fetched + 1
+        jobs[#jobs + 1] = id
+        jobs[#jobs + 1] = fields
+        if rateMax and redis.call('HEXISTS', base .. id, 'defa') == 0 then
+          if redis.call('INCR', k.limiter) == 1 and rateWindow > 0 then
+            redis.call('PEXPIRE', k.limiter, rateWindow)
+          end
         end
       end
     end

@@ -9,12 +9,11 @@ local function queueKeysOf(queueKey)
     marker = p .. 'marker', ['waiting-children'] = p .. 'waiting-children', failed = p .. 'failed' }
 end
 
--- A job's parent: its key, id and queue keys (from the `parent` JSON, else from `parentKey`).
-local function parentOf(jobKey)
-  local m = redis.call('HMGET', jobKey, 'parentKey', 'parent')
-  local parentKey = m[1]
+-- A parent from a child's `parentKey` and `parent` (JSON) fields: its key, id and queue keys
+-- (from the JSON, else from the key); nil without a parentKey.
+local function parentFrom(parentKey, parentJson)
   if not parentKey then return nil end
-  local info = decodeJson(m[2])
+  local info = decodeJson(parentJson)
   local parentId, queueKey
   if type(info) == 'table' and info.id and info.queueKey then
     parentId, queueKey = tostring(info.id), info.queueKey
@@ -24,6 +23,12 @@ local function parentOf(jobKey)
     info = {}
   end
   return { key = parentKey, id = parentId, q = queueKeysOf(queueKey), flags = info }
+end
+
+-- A job's parent, read from its hash (see parentFrom).
+local function parentOf(jobKey)
+  local m = redis.call('HMGET', jobKey, 'parentKey', 'parent')
+  return parentFrom(m[1], m[2])
 end
 
 local function maxEventsOf(q)
@@ -60,9 +65,9 @@ local function releaseParentIfDone(parent, now)
   if redis.call('SCARD', parent.key .. ':dependencies') == 0 then releaseParent(parent, now, false) end
 end
 
--- A child completed: record its value in the parent and release the parent when it was the last.
-local function childCompleted(jobKey, returnValue, now)
-  local parent = parentOf(jobKey)
+-- A child completed: record its value in its parent (from parentFrom; nil for none) and
+-- release the parent when it was the last.
+local function childCompleted(parent, jobKey, returnValue, now)
   if not parent then return end
   if redis.call('SREM', parent.key .. ':dependencies', jobKey) == 1 then
     redis.call('HSET', parent.key .. ':processed', jobKey, returnValue)
