@@ -10,11 +10,10 @@
 --   6 delayed
 --   7 completed
 --   8 failed
---   9 stalled
---   10 meta
---   11 events
---   12 marker
---   13 limiter
+--   9 meta
+--   10 events
+--   11 marker
+--   12 limiter
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
@@ -35,7 +34,8 @@
 --   atm >= opts.attempts; drained once when wait, active and prioritized are empty afterwards;
 --   plus fetch-next's events. Parents of Node flows are updated (include/parent.lua).
 -- Checks per item, before any write: the hash exists; the lock is missing or holds the token
--- (an expired lock nobody took over is honoured); LREM from active succeeds.
+-- (an expired lock nobody took over is honoured); LREM from active succeeds. The id is left in
+-- `stalled` (the next stalled check skips ids that are no longer active).
 
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
@@ -43,7 +43,10 @@ local maxLen = maxEvents()
 
 local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
   local jobKey = base .. id
-  if redis.call('EXISTS', jobKey) == 0 then return -1 end
+  -- One read for the checks and everything completion needs. Every activation (ours and
+  -- BullMQ's) writes `processedOn`, so only a hash without it needs a separate EXISTS.
+  local f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
+  if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
   local lock = redis.call('GET', jobKey .. ':lock')
   if lock and lock ~= token then return -2 end
   if redis.call('LREM', k.active, -1, id) == 0 then
@@ -51,15 +54,13 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
     if lock then return -3 end
     return -2
   end
+  -- The id may stay in `stalled` until the next check, which skips ids no longer active.
   redis.call('DEL', jobKey .. ':lock')
-  redis.call('SREM', k.stalled, id)
 
   if kind == 'completed' then
-    -- the hot path: one read for everything completion needs
-    local f = redis.call('HMGET', jobKey, 'atm', 'parentKey', 'parent', 'deid')
-    local atm = fmt((tonumber(f[1]) or 0) + 1)
-    childCompleted(parentFrom(f[2], f[3]), jobKey, value, now)
-    releaseDedupOnFinish(id, f[4])
+    local atm = fmt((tonumber(f[2]) or 0) + 1)
+    childCompleted(parentFrom(f[3], f[4]), jobKey, value, now)
+    releaseDedupOnFinish(id, f[5])
     if keepCount == 0 then
       deleteJobKeys(jobKey)
     else

@@ -30,7 +30,6 @@ impl ScriptCall for FinishCall<'_> {
         "delayed",
         "completed",
         "failed",
-        "stalled",
         "meta",
         "events",
         "marker",
