@@ -2,21 +2,29 @@
 //! batches, and fetches the next jobs in the same store call that records the last ones.
 //!
 //! One task owns all the bookkeeping (no locks but the held-locks map the renewer reads):
-//! attempts run in their own tasks and report back over a channel; while a store call is in
-//! flight, finished attempts pile up in the channel and go out together in the next call. An
-//! idle worker blocks in [`Backend::queue_wait`] (never a busy poll). Store errors never drop
+//! attempts run in their own tasks and report back over a channel; outcomes that arrive while
+//! store calls are in flight pile up and go out together in the next call. Up to
+//! [`MAX_CALLS_IN_FLIGHT`] store calls run at once, so the worker records and starts jobs
+//! while the store executes the previous call (with Redis, the server and the worker work in
+//! parallel instead of taking turns). A slot of `concurrency` is taken by a running job or by a
+//! job a call in flight may bring back; a job whose processor returned frees its slot at once.
+//! An idle worker blocks in [`Backend::queue_wait`] (never a busy poll). Store errors never drop
 //! an outcome: the batch is kept and retried with capped exponential backoff (reset by any
 //! successful store call, a wait included), while the lock renewer keeps the jobs' locks alive.
 //! After a failed wait the worker fetches before it waits again, since wake-ups can be lost
 //! with the store (an outage of any length ends with a fetch, not with a wait for a wake-up).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
-use crate::backend::{Backend, FetchJobs, Fetched, FinishJobs, WaitForJobs, Wakeup};
+use crate::backend::{Backend, FetchJobs, Fetched, FinishJobs, FinishResult, WaitForJobs, Wakeup};
 use crate::clock::now_ms;
 use crate::ids::{LockToken, QueueRef};
 use crate::worker::attempt::{FinishedAttempt, run_attempt};
@@ -29,6 +37,11 @@ const FIRST_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 /// How many times the loop yields to running attempts before recording a partial batch.
 const BATCH_YIELDS: usize = 1;
+/// Store calls (fetches, finishes) one worker keeps in flight at once.
+const MAX_CALLS_IN_FLIGHT: usize = 4;
+/// While other calls are in flight, a finish call carries at least 1/MIN_BATCH_SHARE of
+/// `concurrency` outcomes (or every outcome there is, when no job is running).
+const MIN_BATCH_SHARE: usize = 8;
 
 pub(crate) struct Dispatcher<T> {
     pub backend: Arc<dyn Backend>,
@@ -43,8 +56,12 @@ pub(crate) struct Dispatcher<T> {
 }
 
 struct LoopState {
-    in_flight: usize,
+    /// Attempts whose processor has not returned yet.
+    running: usize,
+    /// Outcomes not yet sent to the store.
     pending: Vec<FinishedAttempt>,
+    /// Jobs the calls in flight may bring back (each holds a slot until its call returns).
+    requested: usize,
     closing: bool,
     /// The last fetch found nothing: wait in the store before fetching again.
     idle: bool,
@@ -53,12 +70,43 @@ struct LoopState {
     fetches: u64,
 }
 
+/// A fetch that went out with a store call: its lock token and how many jobs it asked for.
+struct FetchSent {
+    token: LockToken,
+    max_jobs: usize,
+}
+
+/// What a store call in flight resolves to.
+enum CallDone {
+    Fetch {
+        sent: FetchSent,
+        result: crate::Result<Fetched>,
+    },
+    Finish {
+        batch: Vec<FinishedAttempt>,
+        fetch: Option<FetchSent>,
+        result: crate::Result<FinishResult>,
+    },
+}
+
+type Call = Pin<Box<dyn Future<Output = CallDone> + Send>>;
+
+impl LoopState {
+    /// An attempt's processor returned: its slot is free, its outcome waits to be recorded.
+    fn attempt_returned(&mut self, done: FinishedAttempt) {
+        self.running -= 1;
+        self.pending.push(done);
+    }
+}
+
 impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
     pub(crate) async fn run(mut self) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<FinishedAttempt>();
+        let mut calls: FuturesUnordered<Call> = FuturesUnordered::new();
         let mut state = LoopState {
-            in_flight: 0,
+            running: 0,
             pending: Vec::new(),
+            requested: 0,
             closing: *self.close.borrow(),
             idle: false,
             next_due_at: None,
@@ -67,45 +115,51 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         };
         loop {
             while let Ok(done) = done_rx.try_recv() {
-                state.pending.push(done);
+                state.attempt_returned(done);
             }
-            if !state.pending.is_empty() {
+            let can_call = calls.len() < MAX_CALLS_IN_FLIGHT;
+            // With a call in flight, a finish waits for a worthwhile batch: many small calls
+            // cost the store more than a few large ones.
+            let worth_a_call = calls.is_empty()
+                || state.pending.len() >= self.options.concurrency.div_ceil(MIN_BATCH_SHARE)
+                || state.running == 0;
+            if !state.pending.is_empty() && can_call && worth_a_call {
                 // Let attempts that are about to end (short jobs) join this batch: one store
                 // call for many outcomes is the cheapest way to record them.
                 for _ in 0..BATCH_YIELDS {
-                    if state.pending.len() >= state.in_flight {
+                    if state.pending.len() >= state.running {
                         break;
                     }
                     tokio::task::yield_now().await;
                     while let Ok(done) = done_rx.try_recv() {
-                        state.pending.push(done);
+                        state.attempt_returned(done);
                     }
                 }
-                self.flush(&mut state, &done_tx).await;
+                calls.push(self.finish_call(&mut state));
                 continue;
             }
-            if state.closing && state.in_flight == 0 {
+            if state.closing && state.running == 0 && state.pending.is_empty() && calls.is_empty() {
                 break;
             }
-            let free = self.options.concurrency.saturating_sub(state.in_flight);
-            if !state.closing && free > 0 && !state.idle {
-                let request = self.fetch_request(free, &mut state);
-                match self.backend.job_move_to_active(request.clone()).await {
-                    Ok(fetched) => {
-                        state.error_backoff = FIRST_ERROR_BACKOFF;
-                        self.start_jobs(fetched, &request.token, &mut state, &done_tx);
-                    }
-                    Err(e) => self.pause_after_error(&e, &mut state).await,
-                }
+            let free = self
+                .options
+                .concurrency
+                .saturating_sub(state.running + state.requested);
+            // (pending outcomes fetch with their finish call)
+            if !state.closing && free > 0 && !state.idle && can_call && state.pending.is_empty() {
+                calls.push(self.fetch_call(free, &mut state));
                 continue;
             }
             let wait_timeout = self.wait_timeout(&state);
-            let can_wait = !state.closing && free > 0 && state.idle;
+            let can_wait = !state.closing && free > 0 && state.idle && calls.is_empty();
             tokio::select! {
                 done = done_rx.recv() => {
                     if let Some(done) = done {
-                        state.pending.push(done);
+                        state.attempt_returned(done);
                     }
+                }
+                Some(call) = calls.next(), if !calls.is_empty() => {
+                    self.call_returned(call, &mut state, &done_tx).await;
                 }
                 changed = self.close.changed(), if !state.closing => {
                     state.closing = changed.is_err() || *self.close.borrow();
@@ -126,6 +180,130 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                             state.idle = false;
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// A fetch-only store call for up to `max_jobs` jobs.
+    fn fetch_call(&self, max_jobs: usize, state: &mut LoopState) -> Call {
+        let request = self.fetch_request(max_jobs, state);
+        state.requested += max_jobs;
+        let sent = FetchSent {
+            token: request.token.clone(),
+            max_jobs,
+        };
+        let backend = self.backend.clone();
+        Box::pin(async move {
+            let result = backend.job_move_to_active(request).await;
+            CallDone::Fetch { sent, result }
+        })
+    }
+
+    /// Records every pending outcome in one store call, fetching more jobs in the same call.
+    fn finish_call(&self, state: &mut LoopState) -> Call {
+        let batch = std::mem::take(&mut state.pending);
+        {
+            let mut held = lock_held(&self.locks);
+            for attempt in &batch {
+                if let Some(job) = held.get_mut(&attempt.finish.job_id) {
+                    job.finishing = true;
+                }
+            }
+        }
+        let free = self
+            .options
+            .concurrency
+            .saturating_sub(state.running + state.requested);
+        let fetch_next = (!state.closing && free > 0).then(|| self.fetch_request(free, state));
+        let fetch = fetch_next.as_ref().map(|f| FetchSent {
+            token: f.token.clone(),
+            max_jobs: free,
+        });
+        if fetch.is_some() {
+            state.requested += free;
+        }
+        let request = FinishJobs {
+            queue: self.queue.clone(),
+            now: now_ms(),
+            items: batch.iter().map(|p| p.finish.clone()).collect(),
+            fetch_next,
+        };
+        let backend = self.backend.clone();
+        Box::pin(async move {
+            let result = backend.job_finish(request).await;
+            CallDone::Finish {
+                batch,
+                fetch,
+                result,
+            }
+        })
+    }
+
+    async fn call_returned(
+        &self,
+        call: CallDone,
+        state: &mut LoopState,
+        done_tx: &mpsc::UnboundedSender<FinishedAttempt>,
+    ) {
+        match call {
+            CallDone::Fetch { sent, result } => {
+                state.requested -= sent.max_jobs;
+                match result {
+                    Ok(fetched) => {
+                        state.error_backoff = FIRST_ERROR_BACKOFF;
+                        self.start_jobs(fetched, &sent.token, state, done_tx);
+                    }
+                    Err(e) => self.pause_after_error(&e, state).await,
+                }
+            }
+            CallDone::Finish {
+                batch,
+                fetch,
+                result,
+            } => {
+                if let Some(sent) = &fetch {
+                    state.requested -= sent.max_jobs;
+                }
+                match result {
+                    Ok(result) => {
+                        state.error_backoff = FIRST_ERROR_BACKOFF;
+                        self.finished(batch, result.items);
+                        if let Some(sent) = fetch {
+                            self.start_jobs(result.fetched, &sent.token, state, done_tx);
+                        }
+                    }
+                    Err(e) => {
+                        // nothing of the call was applied: its outcomes go out again
+                        let mut retry = batch;
+                        retry.append(&mut state.pending);
+                        state.pending = retry;
+                        self.pause_after_error(&e, state).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The store answered a finish call: the jobs are no longer held; report each outcome.
+    fn finished(&self, batch: Vec<FinishedAttempt>, outcomes: Vec<crate::Result<()>>) {
+        {
+            let mut map = lock_held(&self.locks);
+            for attempt in &batch {
+                map.remove(&attempt.finish.job_id);
+            }
+        }
+        for (attempt, outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => notify(&self.options, &attempt.event),
+                Err(e) => {
+                    tracing::warn!(queue = %self.queue, job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
+                    notify(
+                        &self.options,
+                        &WorkerEvent::LockLost {
+                            job_id: attempt.finish.job_id,
+                        },
+                    );
                 }
             }
         }
@@ -162,7 +340,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         state.next_due_at = fetched.next_due_at;
         state.idle = fetched.jobs.is_empty();
         for record in fetched.jobs {
-            state.in_flight += 1;
+            state.running += 1;
             lock_held(&self.locks).insert(
                 record.id.clone(),
                 Held {
@@ -185,65 +363,6 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 // The receiver lives as long as the dispatcher, which waits for every attempt.
                 let _ = done_tx.send(finished);
             });
-        }
-    }
-
-    /// Records every pending outcome in one store call, fetching more jobs in the same call.
-    async fn flush(&self, state: &mut LoopState, done_tx: &mpsc::UnboundedSender<FinishedAttempt>) {
-        {
-            let mut held = lock_held(&self.locks);
-            for attempt in &state.pending {
-                if let Some(job) = held.get_mut(&attempt.finish.job_id) {
-                    job.finishing = true;
-                }
-            }
-        }
-        let finishing = state.pending.len();
-        let free_after = self
-            .options
-            .concurrency
-            .saturating_sub(state.in_flight - finishing);
-        let fetch_next =
-            (!state.closing && free_after > 0).then(|| self.fetch_request(free_after, state));
-        let token = fetch_next.as_ref().map(|f| f.token.clone());
-        let request = FinishJobs {
-            queue: self.queue.clone(),
-            now: now_ms(),
-            items: state.pending.iter().map(|p| p.finish.clone()).collect(),
-            fetch_next,
-        };
-        let result = match self.backend.job_finish(request).await {
-            Ok(result) => result,
-            Err(e) => {
-                self.pause_after_error(&e, state).await;
-                return;
-            }
-        };
-        state.error_backoff = FIRST_ERROR_BACKOFF;
-        let done = std::mem::take(&mut state.pending);
-        {
-            let mut map = lock_held(&self.locks);
-            for attempt in &done {
-                map.remove(&attempt.finish.job_id);
-            }
-        }
-        state.in_flight -= done.len();
-        for (attempt, outcome) in done.into_iter().zip(result.items) {
-            match outcome {
-                Ok(()) => notify(&self.options, &attempt.event),
-                Err(e) => {
-                    tracing::warn!(queue = %self.queue, job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
-                    notify(
-                        &self.options,
-                        &WorkerEvent::LockLost {
-                            job_id: attempt.finish.job_id,
-                        },
-                    );
-                }
-            }
-        }
-        if let Some(token) = token {
-            self.start_jobs(result.fetched, &token, state, done_tx);
         }
     }
 
