@@ -49,16 +49,28 @@ local function takeRunnable(n)
   return ids
 end
 
--- Sets `name` to `value` in an HGETALL reply (appending it when missing).
-local function setField(fields, name, value)
+-- Records an attempt start in an HGETALL reply, in one pass: processedOn, ats + 1 and (when
+-- workerName is not '') pb are set, or appended when missing. Returns the new ats.
+local function markStarted(fields, startedOn, workerName)
+  local at = {}
   for i = 1, #fields, 2 do
-    if fields[i] == name then
-      fields[i + 1] = value
-      return
+    local name = fields[i]
+    if name == 'ats' or name == 'processedOn' or name == 'pb' then at[name] = i + 1 end
+  end
+  local ats = 1
+  if at.ats then ats = (tonumber(fields[at.ats]) or 0) + 1 end
+  local updates = { processedOn = startedOn, ats = fmt(ats) }
+  if workerName ~= '' then updates.pb = workerName end
+  for name, value in pairs(updates) do
+    local i = at[name]
+    if i then
+      fields[i] = value
+    else
+      fields[#fields + 1] = name
+      fields[#fields + 1] = value
     end
   end
-  fields[#fields + 1] = name
-  fields[#fields + 1] = value
+  return ats
 end
 
 -- Locks one job for `token` and records the attempt start (processedOn, pb, ats + 1); returns
@@ -72,21 +84,12 @@ local function activate(id, now, token, lockMs, workerName, maxLen)
     return nil
   end
   redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
-  local ats = 1
-  for i = 1, #fields, 2 do
-    if fields[i] == 'ats' then
-      ats = (tonumber(fields[i + 1]) or 0) + 1
-      break
-    end
-  end
   local startedOn = fmt(now)
-  setField(fields, 'processedOn', startedOn)
-  setField(fields, 'ats', fmt(ats))
+  local ats = fmt(markStarted(fields, startedOn, workerName))
   if workerName ~= '' then
-    setField(fields, 'pb', workerName)
-    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', fmt(ats), 'pb', workerName)
+    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats, 'pb', workerName)
   else
-    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', fmt(ats))
+    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats)
   end
   emit(maxLen, 'active', 'jobId', id, 'prev', 'waiting')
   return fields
