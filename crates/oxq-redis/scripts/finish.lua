@@ -38,6 +38,7 @@
 -- `stalled` (the next stalled check skips ids that are no longer active).
 
 local now = tonumber(ARGV[2])
+local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
 local maxLen = maxEvents()
 
@@ -58,17 +59,19 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
   redis.call('DEL', jobKey .. ':lock')
 
   if kind == 'completed' then
+    -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit
     local atm = fmt((tonumber(f[2]) or 0) + 1)
-    childCompleted(parentFrom(f[3], f[4]), jobKey, value, now)
-    releaseDedupOnFinish(id, f[5])
+    if f[3] then childCompleted(parentFrom(f[3], f[4]), jobKey, value, now) end
+    if f[5] then releaseDedupOnFinish(id, f[5]) end
     if keepCount == 0 then
       deleteJobKeys(jobKey)
     else
-      redis.call('ZADD', k.completed, now, id)
-      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', now, 'atm', atm)
-      addTrim(k.completed, keepCount, keepAgeMs)
+      redis.call('ZADD', k.completed, nowText, id)
+      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', nowText, 'atm', atm)
+      if keepCount > 0 or keepAgeMs > 0 then addTrim(k.completed, keepCount, keepAgeMs) end
     end
-    emit(maxLen, 'completed', 'jobId', id, 'returnvalue', value, 'prev', 'active')
+    redis.call('XADD', k.events, 'MAXLEN', '~', maxLen, '*', 'event', 'completed', 'jobId', id,
+      'returnvalue', value, 'prev', 'active')
     return 0
   end
 

@@ -34,9 +34,11 @@ end
 local function takeRunnable(n)
   local ids = {}
   for _, list in ipairs({ k.paused, k.wait }) do
-    if #ids >= n then break end
-    local popped = redis.call('RPOP', list, n - #ids)
-    if popped then keepJobIds(ids, popped) end
+    while #ids < n do
+      local popped = redis.call('RPOP', list, n - #ids)
+      if not popped then break end
+      keepJobIds(ids, popped)
+    end
   end
   if #ids < n then
     local popped = redis.call('ZPOPMIN', k.prioritized, n - #ids)
@@ -49,34 +51,22 @@ local function takeRunnable(n)
   return ids
 end
 
--- Records an attempt start in an HGETALL reply, in one pass: processedOn, ats + 1 and (when
--- workerName is not '') pb are set, or appended when missing. Returns the new ats.
-local function markStarted(fields, startedOn, workerName)
-  local at = {}
-  for i = 1, #fields, 2 do
-    local name = fields[i]
-    if name == 'ats' or name == 'processedOn' or name == 'pb' then at[name] = i + 1 end
+-- Sets field `name` of an HGETALL reply to `value`: at index i (a value's position), or
+-- appended when i is nil.
+local function putField(fields, i, name, value)
+  if i then
+    fields[i] = value
+  else
+    fields[#fields + 1] = name
+    fields[#fields + 1] = value
   end
-  local ats = 1
-  if at.ats then ats = (tonumber(fields[at.ats]) or 0) + 1 end
-  local updates = { processedOn = startedOn, ats = fmt(ats) }
-  if workerName ~= '' then updates.pb = workerName end
-  for name, value in pairs(updates) do
-    local i = at[name]
-    if i then
-      fields[i] = value
-    else
-      fields[#fields + 1] = name
-      fields[#fields + 1] = value
-    end
-  end
-  return ats
 end
 
--- Locks one job for `token` and records the attempt start (processedOn, pb, ats + 1); returns
--- its fields as they are after the write, or nil when the id had no job hash (it is dropped
--- from active). Four commands: the hash is read once and the reply patched, not read again.
-local function activate(id, now, token, lockMs, workerName, maxLen)
+-- Locks one job for `token` and records the attempt start (processedOn = startedOn, pb,
+-- ats + 1); returns its fields as they are after the write, or nil when the id had no job hash
+-- (it is dropped from active). Four commands: the hash is read once and the reply patched in
+-- one pass, not read again.
+local function activate(id, startedOn, token, lockMs, workerName, maxLen)
   local jobKey = base .. id
   local fields = redis.call('HGETALL', jobKey)
   if #fields == 0 then
@@ -84,14 +74,24 @@ local function activate(id, now, token, lockMs, workerName, maxLen)
     return nil
   end
   redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
-  local startedOn = fmt(now)
-  local ats = fmt(markStarted(fields, startedOn, workerName))
+  local atsAt, onAt, pbAt
+  for i = 1, #fields, 2 do
+    local name = fields[i]
+    if name == 'ats' then atsAt = i + 1
+    elseif name == 'processedOn' then onAt = i + 1
+    elseif name == 'pb' then pbAt = i + 1 end
+  end
+  local ats = fmt((atsAt and tonumber(fields[atsAt]) or 0) + 1)
+  putField(fields, atsAt, 'ats', ats)
+  putField(fields, onAt, 'processedOn', startedOn)
   if workerName ~= '' then
+    putField(fields, pbAt, 'pb', workerName)
     redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats, 'pb', workerName)
   else
     redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats)
   end
-  emit(maxLen, 'active', 'jobId', id, 'prev', 'waiting')
+  redis.call('XADD', k.events, 'MAXLEN', '~', maxLen, '*', 'event', 'active', 'jobId', id,
+    'prev', 'waiting')
   return fields
 end
 
@@ -124,11 +124,12 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
     maxJobs = math.min(maxJobs, rateMax - used)
   end
   local fetched = 0
+  local startedOn = fmt(now)
   while fetched < maxJobs do
     local ids = takeRunnable(maxJobs - fetched)
     if #ids == 0 then break end
     for _, id in ipairs(ids) do
-      local fields = activate(id, now, token, lockMs, workerName, maxLen)
+      local fields = activate(id, startedOn, token, lockMs, workerName, maxLen)
       if fields then
         fetched = fetched + 1
         jobs[#jobs + 1] = id
