@@ -48,7 +48,8 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
   -- BullMQ's) writes `processedOn`, so only a hash without it needs a separate EXISTS.
   local f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
   if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
-  local lock = redis.call('GET', jobKey .. ':lock')
+  local lockKey = jobKey .. ':lock'
+  local lock = redis.call('GET', lockKey)
   if lock and lock ~= token then return -2 end
   if redis.call('LREM', k.active, -1, id) == 0 then
     -- not active: with its lock gone the worker lost the job (recovered, maybe finished since)
@@ -56,7 +57,7 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
     return -2
   end
   -- The id may stay in `stalled` until the next check, which skips ids no longer active.
-  redis.call('DEL', jobKey .. ':lock')
+  redis.call('DEL', lockKey)
 
   if kind == 'completed' then
     -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit

@@ -100,13 +100,14 @@ end
 -- the `limiter` counter). Returns { {id, fields, id, fields, ...}, hint } where hint is the next
 -- due time of a delayed job, or the end of the rate-limit window, or -1.
 local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
+  -- one read of the queue's settings (blockedAt's check, without reading them again)
   local meta = redis.call('HMGET', k.meta, 'paused', 'concurrency', 'max', 'duration')
-  local blocked = isBlocked()
-  promoteDue(now, maxLen, blocked)
+  local cap = tonumber(meta[2])
+  local function atCap() return cap and redis.call('LLEN', k.active) >= cap end
+  promoteDue(now, maxLen, meta[1] or atCap())
   local jobs = {}
   local hint = nextDueIn(k.delayed) or -1
   if meta[1] then return { jobs, hint } end
-  local cap = tonumber(meta[2])
   if cap then maxJobs = math.min(maxJobs, cap - redis.call('LLEN', k.active)) end
   local rateMax, rateWindow = tonumber(meta[3]), tonumber(meta[4]) or 0
   if rateMax then
@@ -142,7 +143,7 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
       end
     end
   end
-  if fetched > 0 and not isBlocked() and (redis.call('LLEN', k.wait) > 0
+  if fetched > 0 and not atCap() and (redis.call('LLEN', k.wait) > 0
       or redis.call('ZCARD', k.prioritized) > 0 or redis.call('LLEN', k.paused) > 0) then
     -- wake another idle worker (Node or oxq): there is more to do
     addBaseMarker(false)
