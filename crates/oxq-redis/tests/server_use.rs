@@ -36,8 +36,8 @@ async fn calls_of(w: &World, command: &str) -> u64 {
 async fn scripts_go_by_hash_and_are_reloaded_after_a_script_flush() {
     let w = World::new().await;
     w.add("before", "1", JobOptions::new()).await;
-    let _: () = w.cmd(&mut redis::cmd("CONFIG").arg("RESETSTAT")).await;
-    let _: () = w.cmd(&mut redis::cmd("SCRIPT").arg("FLUSH")).await;
+    let _: () = w.cmd(redis::cmd("CONFIG").arg("RESETSTAT")).await;
+    let _: () = w.cmd(redis::cmd("SCRIPT").arg("FLUSH")).await;
 
     w.add("after", "2", JobOptions::new()).await;
     let fetched = w.fetch("t1", 10).await;
