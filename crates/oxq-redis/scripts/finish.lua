@@ -56,7 +56,6 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
     if lock then return -3 end
     return -2
   end
-  -- The id may stay in `stalled` until the next check, which skips ids no longer active.
   redis.call('DEL', lockKey)
 
   if kind == 'completed' then
@@ -103,8 +102,8 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
     addDelayMarker()
   else
     redis.call('HDEL', jobKey, 'defa')
-    childFailed(jobKey, value, now)
-    releaseDedupOnFinish(id, redis.call('HGET', jobKey, 'deid'))
+    if f[3] then childFailed(parentFrom(f[3], f[4]), jobKey, value, now) end
+    if f[5] then releaseDedupOnFinish(id, f[5]) end
     if keepCount == 0 then
       detachFromParent(jobKey)
       deleteJobKeys(jobKey)

@@ -290,3 +290,96 @@ async fn an_expired_lock_nobody_took_is_still_honoured() {
     let result = finish(&w, vec![completed("1", "t", KeepJobs::All)]).await;
     assert!(result.items[0].is_ok());
 }
+
+/// Makes job `parent` a flow parent waiting for job `child`, as Node's FlowProducer leaves
+/// them (`parentKey`/`parent` on the child, `:dependencies` and `waiting-children` for the
+/// parent). `flags` go into the child's `parent` JSON (e.g. `"fpof":true`).
+async fn make_flow(w: &World, parent: &str, child: &str, flags: &str) {
+    let parent_key = w.key(parent);
+    let root = format!("{}:{}", w.queue.prefix, w.queue.name);
+    let _: i64 = w
+        .cmd(redis::cmd("LREM").arg(w.key("wait")).arg(0).arg(parent))
+        .await;
+    let _: i64 = w
+        .cmd(
+            redis::cmd("ZADD")
+                .arg(w.key("waiting-children"))
+                .arg(now())
+                .arg(parent),
+        )
+        .await;
+    let _: i64 = w
+        .cmd(
+            redis::cmd("SADD")
+                .arg(format!("{parent_key}:dependencies"))
+                .arg(w.key(child)),
+        )
+        .await;
+    let info = format!(r#"{{"id":"{parent}","queueKey":"{root}"{flags}}}"#);
+    let _: i64 = w
+        .cmd(
+            redis::cmd("HSET")
+                .arg(w.key(child))
+                .arg("parentKey")
+                .arg(&parent_key)
+                .arg("parent")
+                .arg(info),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_flow_child_completing_or_failing_releases_its_parent() {
+    let w = World::new().await;
+    // parent 1 waits for child 2, which completes
+    w.add("parent", "1", JobOptions::new()).await;
+    w.add("child", "2", JobOptions::new()).await;
+    make_flow(&w, "1", "2", "").await;
+    assert_eq!(
+        ids(&w.fetch("t", 10).await),
+        ["2"],
+        "the parent is not runnable"
+    );
+    let result = finish(&w, vec![completed("2", "t", KeepJobs::All)]).await;
+    assert!(result.items[0].is_ok());
+    let processed: std::collections::HashMap<String, String> = w
+        .cmd(redis::cmd("HGETALL").arg(format!("{}:processed", w.key("1"))))
+        .await;
+    assert_eq!(
+        processed.get(&w.key("2")).map(String::as_str),
+        Some(r#"{"done":"2"}"#)
+    );
+    assert_eq!(
+        ids(&w.fetch("t2", 10).await),
+        ["1"],
+        "the parent runs once its child is done"
+    );
+
+    // parent 3 waits for child 4, which fails for good with fail-parent-on-failure
+    w.add("parent", "3", JobOptions::new()).await;
+    w.add("child", "4", JobOptions::new()).await;
+    make_flow(&w, "3", "4", r#","fpof":true"#).await;
+    assert_eq!(ids(&w.fetch("t3", 10).await), ["4"]);
+    let keep = KeepJobs::All;
+    let result = finish(&w, vec![failed("4", "t3", Retry::Never { keep })]).await;
+    assert!(result.items[0].is_ok());
+    let unsuccessful: Vec<String> = w
+        .cmd(
+            redis::cmd("ZRANGE")
+                .arg(format!("{}:unsuccessful", w.key("3")))
+                .arg(0)
+                .arg(-1),
+        )
+        .await;
+    assert_eq!(unsuccessful, [w.key("4")]);
+    let parent = w.hash("3").await;
+    assert!(
+        parent.get("defa").is_some_and(|d| d.contains("failed")),
+        "the parent is marked to fail: {parent:?}"
+    );
+    assert_eq!(
+        ids(&w.fetch("t4", 10).await),
+        ["3"],
+        "the parent is released to fail"
+    );
+}

@@ -141,10 +141,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             if state.closing && state.running == 0 && state.pending.is_empty() && calls.is_empty() {
                 break;
             }
-            let free = self
-                .options
-                .concurrency
-                .saturating_sub(state.running + state.requested);
+            let free = self.free_slots(&state);
             // (pending outcomes fetch with their finish call)
             if !state.closing && free > 0 && !state.idle && can_call && state.pending.is_empty() {
                 calls.push(self.fetch_call(free, &mut state));
@@ -187,12 +184,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
 
     /// A fetch-only store call for up to `max_jobs` jobs.
     fn fetch_call(&self, max_jobs: usize, state: &mut LoopState) -> Call {
-        let request = self.fetch_request(max_jobs, state);
-        state.requested += max_jobs;
-        let sent = FetchSent {
-            token: request.token.clone(),
-            max_jobs,
-        };
+        let (request, sent) = self.reserve_fetch(max_jobs, state);
         let backend = self.backend.clone();
         Box::pin(async move {
             let result = backend.job_move_to_active(request).await;
@@ -211,18 +203,13 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 }
             }
         }
-        let free = self
-            .options
-            .concurrency
-            .saturating_sub(state.running + state.requested);
-        let fetch_next = (!state.closing && free > 0).then(|| self.fetch_request(free, state));
-        let fetch = fetch_next.as_ref().map(|f| FetchSent {
-            token: f.token.clone(),
-            max_jobs: free,
-        });
-        if fetch.is_some() {
-            state.requested += free;
-        }
+        let free = self.free_slots(state);
+        let (fetch_next, fetch) = if !state.closing && free > 0 {
+            let (request, sent) = self.reserve_fetch(free, state);
+            (Some(request), Some(sent))
+        } else {
+            (None, None)
+        };
         let request = FinishJobs {
             queue: self.queue.clone(),
             now: now_ms(),
@@ -309,16 +296,31 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         }
     }
 
-    fn fetch_request(&self, max_jobs: usize, state: &mut LoopState) -> FetchJobs {
+    /// Slots of `concurrency` taken neither by a running job nor by a call in flight.
+    fn free_slots(&self, state: &LoopState) -> usize {
+        self.options
+            .concurrency
+            .saturating_sub(state.running + state.requested)
+    }
+
+    /// A fetch of up to `max_jobs` jobs under a new lock token; its slots count as taken until
+    /// the call that carries it returns.
+    fn reserve_fetch(&self, max_jobs: usize, state: &mut LoopState) -> (FetchJobs, FetchSent) {
         state.fetches += 1;
-        FetchJobs {
+        state.requested += max_jobs;
+        let request = FetchJobs {
             queue: self.queue.clone(),
             token: LockToken(format!("{}:{}", self.worker_id, state.fetches)),
             lock_duration: self.options.lock_duration,
             max_jobs: u32::try_from(max_jobs).unwrap_or(u32::MAX),
             worker_name: self.options.name.clone(),
             now: now_ms(),
-        }
+        };
+        let sent = FetchSent {
+            token: request.token.clone(),
+            max_jobs,
+        };
+        (request, sent)
     }
 
     /// How long to block in the store: until the next delayed job is due, at most `drain_delay`.

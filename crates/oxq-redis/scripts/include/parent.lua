@@ -75,10 +75,9 @@ local function childCompleted(parent, jobKey, returnValue, now)
   end
 end
 
--- A child failed for good: apply its failure policy (fpof, cpof, idof, rdof; none = the parent
--- keeps waiting for it).
-local function childFailed(jobKey, reason, now)
-  local parent = parentOf(jobKey)
+-- A child failed for good: apply its parent's (from parentFrom; nil for none) failure policy
+-- (fpof, cpof, idof, rdof; none = the parent keeps waiting for it).
+local function childFailed(parent, jobKey, reason, now)
   if not parent then return end
   local flags = parent.flags
   local deps = parent.key .. ':dependencies'
