@@ -60,7 +60,10 @@ impl Recorder {
             attempts.push(attempt);
             attempts.len()
         };
-        self.len.send_replace(len);
+        // Two attempts may record at once and publish out of order: keep the largest length,
+        // so a waiter never sees the count go back.
+        self.len
+            .send_modify(|published| *published = (*published).max(len));
     }
 
     /// A processor that records each attempt and returns `null`.
