@@ -17,10 +17,12 @@
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
---   3 number of items n, then 7 values per item:
+--   3 number of items n, then 8 values per item:
 --     job id, lock token, kind ('completed' | 'retry' | 'delay' | 'failed'),
 --     value (return value JSON for completed, the error message otherwise),
---     delay (ms, for 'delay'), keep count (-1 all, 0 none, n newest), keep age (ms, 0 = none)
+--     delay (ms, for 'delay'), keep count (-1 all, 0 none, n newest), keep age (ms, 0 = none),
+--     receipt: the attempts made once this one ends (decimal text) when the caller fetched the
+--     job and it has neither a parent nor a dedup id, else ''
 --   then fetch-next: '1' or '0', lock token, lock duration (ms), max jobs, worker name
 -- Returns
 --   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
@@ -36,18 +38,26 @@
 -- Checks per item, before any write: the hash exists; the lock is missing or holds the token
 -- (an expired lock nobody took over is honoured); LREM from active succeeds. The id is left in
 -- `stalled` (the next stalled check skips ids that are no longer active).
+-- The receipt: the caller read the job's hash when it fetched it, and attempts made cannot
+-- change while the job is active. A completion with a receipt skips reading the hash; the lock
+-- and the LREM from active still decide whether it applies (a job in active always has its
+-- hash: removals refuse locked jobs or clear active too).
 
 local now = tonumber(ARGV[2])
 local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
 local maxLen = maxEvents()
 
-local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
+local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, atmNext)
   local jobKey = base .. id
-  -- One read for the checks and everything completion needs. Every activation (ours and
-  -- BullMQ's) writes `processedOn`, so only a hash without it needs a separate EXISTS.
-  local f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
-  if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
+  local f
+  if kind ~= 'completed' or atmNext == '' then
+    -- no receipt (or a failure, which reads the hash anyway): one read for the checks and the
+    -- rest. Every activation (ours and BullMQ's) writes `processedOn`, so only a hash without
+    -- it needs a separate EXISTS.
+    f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
+    if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
+  end
   local lockKey = jobKey .. ':lock'
   local lock = redis.call('GET', lockKey)
   if lock and lock ~= token then return -2 end
@@ -60,18 +70,22 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs)
 
   if kind == 'completed' then
     -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit
-    local atm = fmt((tonumber(f[2]) or 0) + 1)
-    if f[3] then childCompleted(parentFrom(f[3], f[4]), jobKey, value, now) end
-    if f[5] then releaseDedupOnFinish(id, f[5]) end
+    if f then
+      -- without a receipt (a receipt means no parent and no dedup id)
+      atmNext = fmt((tonumber(f[2]) or 0) + 1)
+      if f[3] then childCompleted(parentFrom(f[3], f[4]), jobKey, value, now) end
+      if f[5] then releaseDedupOnFinish(id, f[5]) end
+    end
     if keepCount == 0 then
       deleteJobKeys(jobKey)
     else
       redis.call('ZADD', k.completed, nowText, id)
-      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', nowText, 'atm', atm)
+      redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', nowText, 'atm', atmNext)
       if keepCount > 0 or keepAgeMs > 0 then addTrim(k.completed, keepCount, keepAgeMs) end
     end
-    redis.call('XADD', k.events, 'MAXLEN', '~', maxLen, '*', 'event', 'completed', 'jobId', id,
-      'returnvalue', value, 'prev', 'active')
+    -- not trimmed here: the script trims once before it returns
+    redis.call('XADD', k.events, '*', 'event', 'completed', 'jobId', id, 'returnvalue', value,
+      'prev', 'active')
     return 0
   end
 
@@ -123,20 +137,21 @@ end
 local codes = {}
 local applied = 0
 for i = 0, count - 1 do
-  local a = 4 + i * 7
+  local a = 4 + i * 8
   local code = finishOne(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
-    tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))
+    tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), ARGV[a + 7])
   codes[#codes + 1] = code
   if code == 0 then applied = applied + 1 end
 end
 applyTrims(now)
 
-local f = 4 + count * 7
+local f = 4 + count * 8
 local fetched = { {}, -1 }
 if ARGV[f] == '1' then
-  fetched = fetchJobs(now, ARGV[f + 1], tonumber(ARGV[f + 2]), tonumber(ARGV[f + 3]), ARGV[f + 4],
-    maxLen)
+  fetched = fetchJobs(now, ARGV[f + 1], ARGV[f + 2], tonumber(ARGV[f + 3]), ARGV[f + 4], maxLen)
 end
+-- the `completed` events were appended untrimmed (a fetch that took jobs has trimmed already)
+if applied > 0 and #fetched[1] == 0 then trimEvents(maxLen) end
 if applied > 0 and #fetched[1] == 0 and redis.call('LLEN', k.wait) == 0
     and redis.call('LLEN', k.active) == 0 and redis.call('ZCARD', k.prioritized) == 0 then
   emit(maxLen, 'drained')

@@ -26,5 +26,4 @@
 -- Writes per job: `:lock` = token PX duration, processedOn, pb, ats + 1; the base marker when
 -- runnable jobs remain (so another idle worker wakes).
 
-local now = tonumber(ARGV[2])
-return fetchJobs(now, ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], maxEvents())
+return fetchJobs(tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], maxEvents())

@@ -16,6 +16,7 @@ use crate::error::{RedisStoreError, StoreResult};
 use crate::keys::QueueKeys;
 use crate::ops;
 use crate::options::RedisOptions;
+use crate::receipts::Receipts;
 use crate::scripts::{ScriptCall, Scripts};
 
 /// oxq's store on Redis. Cheap to share as `Arc<RedisBackend>` / `Arc<dyn Backend>`.
@@ -24,6 +25,8 @@ pub struct RedisBackend {
     pub(crate) scripts: Scripts,
     pub(crate) blocking: SharedPool,
     pub(crate) options: RedisOptions,
+    /// What each job fetched here needs at completion (see [`Receipts`]).
+    pub(crate) receipts: Receipts,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -67,6 +70,7 @@ impl RedisBackend {
             scripts: Scripts::load(),
             blocking,
             options,
+            receipts: Receipts::default(),
         })
     }
 

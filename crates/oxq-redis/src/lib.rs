@@ -71,6 +71,7 @@ mod error;
 mod keys;
 mod ops;
 mod options;
+mod receipts;
 mod reply;
 mod scripts;
 mod wire;

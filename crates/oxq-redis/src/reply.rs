@@ -81,24 +81,16 @@ pub(crate) fn field_map(
         .collect()
 }
 
-/// `{id, fields, id, fields, ...}` of the fetch scripts as active job records; one that cannot
-/// be run as written ([`wire::unrunnable`]) carries the reason as its deferred failure.
-pub(crate) fn fetched_jobs(value: Value, context: &'static str) -> StoreResult<Vec<JobRecord>> {
-    let items = array(value, context)?;
-    let mut jobs = Vec::with_capacity(items.len() / 2);
-    let mut iter = items.into_iter();
-    while let (Some(id), Some(fields)) = (iter.next(), iter.next()) {
-        let id = string(&id, context)?;
-        let fields = field_map(fields, context)?;
-        let unrunnable = wire::unrunnable(&fields);
-        let mut record = wire::decode_record(&id, oxq_core::JobState::Active, None, fields);
-        if record.deferred_failure.is_none() {
-            // the worker fails it at once with this reason instead of running a guess
-            record.deferred_failure = unrunnable;
-        }
-        jobs.push(record);
+/// A fetched job's hash as an active job record; one that cannot be run as written
+/// ([`wire::unrunnable`]) carries the reason as its deferred failure.
+pub(crate) fn fetched_job(id: &str, fields: HashMap<String, String>) -> JobRecord {
+    let unrunnable = wire::unrunnable(&fields);
+    let mut record = wire::decode_record(id, oxq_core::JobState::Active, None, fields);
+    if record.deferred_failure.is_none() {
+        // the worker fails it at once with this reason instead of running a guess
+        record.deferred_failure = unrunnable;
     }
-    Ok(jobs)
+    record
 }
 
 /// A hint in ms since the epoch, where negative means none.

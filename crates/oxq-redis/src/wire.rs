@@ -44,6 +44,10 @@ pub(crate) mod field {
     pub const STACKTRACE: &str = "stacktrace";
     pub const PROGRESS: &str = "progress";
     pub const DEFERRED_FAILURE: &str = "defa";
+    /// The key of a Node flow's parent job.
+    pub const PARENT_KEY: &str = "parentKey";
+    /// The deduplication id the job was added with.
+    pub const DEDUP_ID: &str = "deid";
 }
 
 /// Keys of the `opts` JSON.

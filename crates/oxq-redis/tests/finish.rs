@@ -383,3 +383,70 @@ async fn a_flow_child_completing_or_failing_releases_its_parent() {
         "the parent is released to fail"
     );
 }
+
+/// Calls of one command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
+async fn calls_of(w: &World, command: &str) -> u64 {
+    let info: String = w.cmd(redis::cmd("INFO").arg("commandstats")).await;
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
+    let w = World::new().await;
+    w.add("retried", "1", JobOptions::new().job_id("r")).await;
+    w.add("other", "2", JobOptions::new().job_id("o")).await;
+    let fetched = w.fetch("t1", 1).await;
+    assert_eq!(ids(&fetched), ["r"]);
+    let retry = finish(&w, vec![failed("r", "t1", Retry::Now)]).await;
+    assert!(retry.items[0].is_ok());
+    // "o" was waiting first, then "r" came back to the end of the line
+    assert_eq!(ids(&w.fetch("t2", 2).await), ["o", "r"]);
+
+    // this backend fetched "r": its completion reads nothing of the hash
+    let _: () = w.cmd(redis::cmd("CONFIG").arg("RESETSTAT")).await;
+    let done = finish(&w, vec![completed("r", "t2", KeepJobs::All)]).await;
+    assert!(done.items[0].is_ok());
+    assert_eq!(
+        calls_of(&w, "hmget").await,
+        0,
+        "the receipt replaced the read"
+    );
+    let hash = w.hash("r").await;
+    assert_eq!(
+        hash.get("atm").map(String::as_str),
+        Some("2"),
+        "two attempts made"
+    );
+    assert_eq!(
+        hash.get("returnvalue").map(String::as_str),
+        Some(r#"{"done":"r"}"#)
+    );
+
+    // another process finishing "o" has no receipt: the script reads the hash itself
+    let other = oxq_redis::connect(&w.server.url, oxq_redis::RedisOptions::default())
+        .await
+        .expect("second backend");
+    let result = other
+        .job_finish(FinishJobs {
+            queue: w.queue.clone(),
+            now: now(),
+            items: vec![completed("o", "t2", KeepJobs::All)],
+            fetch_next: None,
+        })
+        .await
+        .expect("finish from another backend");
+    assert!(result.items[0].is_ok());
+    assert!(calls_of(&w, "hmget").await >= 1, "read without a receipt");
+    assert_eq!(w.hash("o").await.get("atm").map(String::as_str), Some("1"));
+    let record = w
+        .backend
+        .job_get(&w.queue, &"o".into())
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(record.state, JobState::Completed);
+}

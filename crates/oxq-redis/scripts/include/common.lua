@@ -27,19 +27,27 @@ local function decodeJson(text)
   return nil
 end
 
--- The event stream's target length: meta field opts.maxLenEvents, set to 10000 when missing.
+-- The event stream's target length as decimal text (meta field opts.maxLenEvents, set to 10000
+-- when missing). Text, because Redis formats a Lua number argument with printf on every call.
 local function maxEvents()
-  local n = tonumber(redis.call('HGET', k.meta, 'opts.maxLenEvents'))
-  if not n then
-    n = 10000
-    redis.call('HSET', k.meta, 'opts.maxLenEvents', n)
-  end
-  return n
+  local text = redis.call('HGET', k.meta, 'opts.maxLenEvents')
+  if text and string.find(text, '^%d+$') then return text end
+  local n = tonumber(text)
+  if n then return fmt(math.max(0, math.floor(n))) end
+  redis.call('HSET', k.meta, 'opts.maxLenEvents', '10000')
+  return '10000'
 end
 
 -- Appends `event <name> <field> <value> ...` to a stream, trimmed approximately.
 local function emitTo(eventsKey, maxLen, name, ...)
   redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'event', name, ...)
+end
+
+-- The hot paths (a job's `active` and `completed` events) append without MAXLEN and the script
+-- trims once before it returns: a trim check on every XADD costs more than one XTRIM per call,
+-- and nobody sees the stream in between (a script runs alone).
+local function trimEvents(maxLen)
+  redis.call('XTRIM', k.events, 'MAXLEN', '~', maxLen)
 end
 
 -- Paused (meta field `paused`) or at its global concurrency (meta `concurrency`): runnable jobs

@@ -51,48 +51,23 @@ local function takeRunnable(n)
   return ids
 end
 
--- Sets field `name` of an HGETALL reply to `value`: at index i (a value's position), or
--- appended when i is nil.
-local function putField(fields, i, name, value)
-  if i then
-    fields[i] = value
-  else
-    fields[#fields + 1] = name
-    fields[#fields + 1] = value
-  end
-end
-
--- Locks one job for `token` and records the attempt start (processedOn = startedOn, pb,
--- ats + 1); returns its fields as they are after the write, or nil when the id had no job hash
--- (it is dropped from active). Four commands: the hash is read once and the reply patched in
--- one pass, not read again.
-local function activate(id, startedOn, token, lockMs, workerName, maxLen)
+-- Locks one job for `token` (lockMs is decimal text), records the attempt start
+-- (processedOn = startedOn, pb when named, ats + 1) and returns the job hash as it is now. Its
+-- `active` event is not trimmed (fetchJobs trims once).
+-- A hash read after the writes needs no patching, and HINCRBY needs no search of the fields.
+-- An id whose hash is gone (deleted by hand) comes back with only these fields, which the
+-- caller fails as a malformed job.
+local function activate(id, startedOn, token, lockMs, workerName)
   local jobKey = base .. id
-  local fields = redis.call('HGETALL', jobKey)
-  if #fields == 0 then
-    redis.call('LREM', k.active, -1, id)
-    return nil
-  end
   redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
-  local atsAt, onAt, pbAt
-  for i = 1, #fields, 2 do
-    local name = fields[i]
-    if name == 'ats' then atsAt = i + 1
-    elseif name == 'processedOn' then onAt = i + 1
-    elseif name == 'pb' then pbAt = i + 1 end
-  end
-  local ats = fmt((atsAt and tonumber(fields[atsAt]) or 0) + 1)
-  putField(fields, atsAt, 'ats', ats)
-  putField(fields, onAt, 'processedOn', startedOn)
+  redis.call('HINCRBY', jobKey, 'ats', 1)
   if workerName ~= '' then
-    putField(fields, pbAt, 'pb', workerName)
-    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats, 'pb', workerName)
+    redis.call('HSET', jobKey, 'processedOn', startedOn, 'pb', workerName)
   else
-    redis.call('HSET', jobKey, 'processedOn', startedOn, 'ats', ats)
+    redis.call('HSET', jobKey, 'processedOn', startedOn)
   end
-  redis.call('XADD', k.events, 'MAXLEN', '~', maxLen, '*', 'event', 'active', 'jobId', id,
-    'prev', 'waiting')
-  return fields
+  redis.call('XADD', k.events, '*', 'event', 'active', 'jobId', id, 'prev', 'waiting')
+  return redis.call('HGETALL', jobKey)
 end
 
 -- Promotes due delayed jobs, then moves up to maxJobs runnable jobs to active, honouring pause,
@@ -130,19 +105,17 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
     local ids = takeRunnable(maxJobs - fetched)
     if #ids == 0 then break end
     for _, id in ipairs(ids) do
-      local fields = activate(id, startedOn, token, lockMs, workerName, maxLen)
-      if fields then
-        fetched = fetched + 1
-        jobs[#jobs + 1] = id
-        jobs[#jobs + 1] = fields
-        if rateMax and redis.call('HEXISTS', base .. id, 'defa') == 0 then
-          if redis.call('INCR', k.limiter) == 1 and rateWindow > 0 then
-            redis.call('PEXPIRE', k.limiter, rateWindow)
-          end
+      fetched = fetched + 1
+      jobs[#jobs + 1] = id
+      jobs[#jobs + 1] = activate(id, startedOn, token, lockMs, workerName)
+      if rateMax and redis.call('HEXISTS', base .. id, 'defa') == 0 then
+        if redis.call('INCR', k.limiter) == 1 and rateWindow > 0 then
+          redis.call('PEXPIRE', k.limiter, rateWindow)
         end
       end
     end
   end
+  if fetched > 0 then trimEvents(maxLen) end
   if fetched > 0 and not atCap() and (redis.call('LLEN', k.wait) > 0
       or redis.call('ZCARD', k.prioritized) > 0 or redis.call('LLEN', k.paused) > 0) then
     -- wake another idle worker (Node or oxq): there is more to do

@@ -1,5 +1,6 @@
 //! `job_finish` ↔ `scripts/finish.lua`: many outcomes and the next fetch in one call, each
-//! item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`).
+//! item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`). Each item carries the
+//! receipt its fetch kept, when this backend fetched it, so a completion skips a hash read.
 
 use oxq_core::Error;
 use oxq_core::backend::{FetchJobs, Fetched, FinishJobs, FinishResult};
@@ -8,15 +9,23 @@ use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::QueueKeys;
 use crate::ops::{job_code, move_to_active};
+use crate::receipts::Receipt;
 use crate::reply;
 use crate::scripts::ScriptCall;
 use crate::wire::{self, FinishArgs};
 
 pub(crate) struct FinishCall<'a> {
     pub now: u64,
-    pub items: Vec<(&'a oxq_core::backend::Finish, FinishArgs)>,
+    pub items: Vec<FinishItem<'a>>,
     pub fetch: Option<&'a FetchJobs>,
+}
+
+pub(crate) struct FinishItem<'a> {
+    pub finish: &'a oxq_core::backend::Finish,
+    pub args: FinishArgs,
+    pub receipt: Option<Receipt>,
 }
 
 impl ScriptCall for FinishCall<'_> {
@@ -38,14 +47,19 @@ impl ScriptCall for FinishCall<'_> {
 
     fn args(&self, inv: &mut ScriptInvocation<'_>) {
         inv.arg(self.now).arg(self.items.len());
-        for (item, a) in &self.items {
-            inv.arg(item.job_id.as_str())
-                .arg(item.token.as_str())
+        for item in &self.items {
+            let (f, a) = (item.finish, &item.args);
+            inv.arg(f.job_id.as_str())
+                .arg(f.token.as_str())
                 .arg(a.kind)
                 .arg(&a.value)
                 .arg(a.delay_ms)
                 .arg(a.keep_count)
                 .arg(a.keep_age_ms);
+            match &item.receipt {
+                Some(r) => inv.arg(&r.attempts_after),
+                None => inv.arg(""),
+            };
         }
         match self.fetch {
             Some(f) => inv
@@ -63,11 +77,19 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
     // outcomes this store does not know are refused one by one, the others go out
     let mut answers: Vec<Option<Result<(), Error>>> = Vec::with_capacity(req.items.len());
     let mut items = Vec::with_capacity(req.items.len());
+    let keys = QueueKeys::new(&req.queue);
     for item in &req.items {
         match wire::finish_args(&item.outcome) {
             Some(args) => {
                 answers.push(None);
-                items.push((item, args));
+                let receipt = backend
+                    .receipts
+                    .take(&keys.job(item.job_id.as_str()), item.token.as_str());
+                items.push(FinishItem {
+                    finish: item,
+                    args,
+                    receipt,
+                });
             }
             None => answers.push(Some(Err(Error::Unsupported {
                 store: "redis",
@@ -103,21 +125,19 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
         .map(|answer| match answer {
             Some(refused) => Ok(refused),
             None => {
-                let (code, (item, _)) = codes
+                let (code, item) = codes
                     .next()
                     .ok_or_else(|| RedisStoreError::reply("finish", "missing code"))?;
                 Ok(job_code(
                     reply::int(code, "finish")?,
-                    &item.job_id,
+                    &item.finish.job_id,
                     "active",
                 ))
             }
         })
         .collect::<StoreResult<Vec<_>>>()?;
     let fetched = match (&req.fetch_next, same_queue) {
-        (Some(_), Some(_)) => {
-            move_to_active::decode(redis::Value::Array(vec![jobs, hint]), "finish")?
-        }
+        (Some(_), Some(fetch)) => move_to_active::activated(backend, fetch, jobs, &hint, "finish")?,
         (Some(other), None) => match move_to_active::fetch(backend, other).await {
             Ok(fetched) => fetched,
             Err(e) => {

@@ -1,11 +1,14 @@
-//! `job_move_to_active` ↔ `scripts/move_to_active.lua`: up to `max_jobs` jobs in one call.
+//! `job_move_to_active` ↔ `scripts/move_to_active.lua`: up to `max_jobs` jobs in one call, and
+//! a [`Receipt`] kept per job for its completion.
 
 use oxq_core::backend::{FetchJobs, Fetched};
 use oxq_core::clock::millis;
-use redis::ScriptInvocation;
+use redis::{ScriptInvocation, Value};
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::QueueKeys;
+use crate::receipts::Receipt;
 use crate::reply;
 use crate::scripts::ScriptCall;
 
@@ -40,17 +43,39 @@ impl ScriptCall for FetchCall<'_> {
 
 pub(crate) async fn fetch(backend: &RedisBackend, req: &FetchJobs) -> StoreResult<Fetched> {
     let value = backend.run(&req.queue, &FetchCall { req }).await?;
-    decode(value, "move_to_active")
+    let mut parts = reply::array(value, "move_to_active")?.into_iter();
+    let (Some(jobs), Some(hint)) = (parts.next(), parts.next()) else {
+        return Err(RedisStoreError::reply(
+            "move_to_active",
+            "expected { jobs, hint }",
+        ));
+    };
+    activated(backend, req, jobs, &hint, "move_to_active")
 }
 
-/// `{ jobs, hint }` as [`Fetched`].
-pub(crate) fn decode(value: redis::Value, context: &'static str) -> StoreResult<Fetched> {
-    let mut items = reply::array(value, context)?.into_iter();
-    let (Some(jobs), Some(hint)) = (items.next(), items.next()) else {
-        return Err(RedisStoreError::reply(context, "expected { jobs, hint }"));
-    };
+/// The fetch part of a script's reply (`{id, fields, ...}` and the hint) as [`Fetched`],
+/// keeping each job's receipt for its completion.
+pub(crate) fn activated(
+    backend: &RedisBackend,
+    req: &FetchJobs,
+    jobs: Value,
+    hint: &Value,
+    context: &'static str,
+) -> StoreResult<Fetched> {
+    let keys = QueueKeys::new(&req.queue);
+    let items = reply::array(jobs, context)?;
+    let mut records = Vec::with_capacity(items.len() / 2);
+    let mut items = items.into_iter();
+    while let (Some(id), Some(hash)) = (items.next(), items.next()) {
+        let id = reply::string(&id, context)?;
+        let fields = reply::field_map(hash, context)?;
+        if let Some(receipt) = Receipt::from_hash(req.token.as_str(), &fields) {
+            backend.receipts.keep(keys.job(&id), receipt);
+        }
+        records.push(reply::fetched_job(&id, fields));
+    }
     Ok(Fetched {
-        jobs: reply::fetched_jobs(jobs, context)?,
-        next_due_at: reply::hint(&hint, context)?,
+        jobs: records,
+        next_due_at: reply::hint(hint, context)?,
     })
 }
