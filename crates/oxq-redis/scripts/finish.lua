@@ -61,7 +61,7 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
   local lockKey = jobKey .. ':lock'
   local lock = redis.call('GET', lockKey)
   if lock and lock ~= token then return -2 end
-  if redis.call('LREM', k.active, -1, id) == 0 then
+  if redis.call('LREM', k.active, '-1', id) == 0 then
     -- not active: with its lock gone the worker lost the job (recovered, maybe finished since)
     if lock then return -3 end
     return -2

@@ -6,6 +6,8 @@
 --   * A job's hash is base .. id; its lock base .. id .. ':lock'; its log base .. id .. ':logs'.
 --   * Times are milliseconds since the epoch, passed by the client (never Redis TIME).
 --   * Validate first, write last: Lua does not roll back.
+--   * Hot paths (a job's fetch and completion) pass numbers to redis.call as text ('1', '-1',
+--     the caller's time): Redis formats a Lua number argument with printf on every call.
 -- Layout and encodings follow BullMQ 6 (see shared/design/bullmq-v5-model.md and -v6-delta.md);
 -- the code is oxq's own.
 
@@ -28,7 +30,7 @@ local function decodeJson(text)
 end
 
 -- The event stream's target length as decimal text (meta field opts.maxLenEvents, set to 10000
--- when missing). Text, because Redis formats a Lua number argument with printf on every call.
+-- when missing).
 local function maxEvents()
   local text = redis.call('HGET', k.meta, 'opts.maxLenEvents')
   if text and string.find(text, '^%d+$') then return text end

@@ -60,7 +60,7 @@ end
 local function activate(id, startedOn, token, lockMs, workerName)
   local jobKey = base .. id
   redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
-  redis.call('HINCRBY', jobKey, 'ats', 1)
+  redis.call('HINCRBY', jobKey, 'ats', '1')
   if workerName ~= '' then
     redis.call('HSET', jobKey, 'processedOn', startedOn, 'pb', workerName)
   else
