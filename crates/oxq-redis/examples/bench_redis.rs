@@ -379,17 +379,28 @@ fn print_table(oxq: &Results, node: &Results, args: &Args) {
             cell(ratio(o.map(|x| x.1), n.map(|x| x.1)), 2),
         );
     }
+    let per_run = |r: &Results, s: &str, figure: &dyn Fn(&Measure) -> String| -> String {
+        r.get(s).map_or_else(String::new, |runs| {
+            runs.iter().map(figure).collect::<Vec<_>>().join(" ")
+        })
+    };
+    let rate = |m: &Measure| format!("{:.0}", args.jobs as f64 / m.seconds);
+    let cpu = |m: &Measure| format!("{:.1}", m.redis_cpu * 1e6 / args.jobs as f64);
     println!("\nper run (jobs/s, oxq | BullMQ):");
     for s in &scenarios {
-        let rates = |r: &Results| -> String {
-            r.get(s).map_or_else(String::new, |runs| {
-                runs.iter()
-                    .map(|m| format!("{:.0}", args.jobs as f64 / m.seconds))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-        };
-        println!("  {s:<14} {} | {}", rates(oxq), rates(node));
+        println!(
+            "  {s:<14} {} | {}",
+            per_run(oxq, s, &rate),
+            per_run(node, s, &rate)
+        );
+    }
+    println!("\nper run (Redis CPU µs/job, oxq | BullMQ):");
+    for s in &scenarios {
+        println!(
+            "  {s:<14} {} | {}",
+            per_run(oxq, s, &cpu),
+            per_run(node, s, &cpu)
+        );
     }
 }
 
