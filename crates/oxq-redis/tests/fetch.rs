@@ -285,3 +285,24 @@ async fn global_concurrency_and_rate_limit_from_meta_are_honoured() {
         "limited until the window ends"
     );
 }
+
+#[tokio::test]
+async fn an_id_whose_hash_was_deleted_comes_back_as_a_malformed_job() {
+    let w = World::new().await;
+    w.add("a", "1", JobOptions::new().job_id("gone")).await;
+    w.add("a", "2", JobOptions::new().job_id("kept")).await;
+    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("gone"))).await;
+
+    let fetched = w.fetch("t1", 10).await;
+    assert_eq!(ids(&fetched), ["gone", "kept"], "neither id is dropped");
+    let reasons: Vec<Option<&str>> = fetched
+        .jobs
+        .iter()
+        .map(|j| j.deferred_failure.as_deref())
+        .collect();
+    assert!(
+        reasons[0].is_some_and(|r| r.contains("malformed job hash")),
+        "the worker fails it with a clear reason: {reasons:?}"
+    );
+    assert_eq!(reasons[1], None, "the good job runs");
+}
