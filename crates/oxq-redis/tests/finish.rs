@@ -384,16 +384,6 @@ async fn a_flow_child_completing_or_failing_releases_its_parent() {
     );
 }
 
-/// Calls of one command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
-async fn calls_of(w: &World, command: &str) -> u64 {
-    let info: String = w.cmd(redis::cmd("INFO").arg("commandstats")).await;
-    info.lines()
-        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|calls| calls.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
     let w = World::new().await;
@@ -411,7 +401,7 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
     let done = finish(&w, vec![completed("r", "t2", KeepJobs::All)]).await;
     assert!(done.items[0].is_ok());
     assert_eq!(
-        calls_of(&w, "hmget").await,
+        w.calls_of("hmget").await,
         0,
         "the receipt replaced the read"
     );
@@ -440,7 +430,7 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
         .await
         .expect("finish from another backend");
     assert!(result.items[0].is_ok());
-    assert!(calls_of(&w, "hmget").await >= 1, "read without a receipt");
+    assert!(w.calls_of("hmget").await >= 1, "read without a receipt");
     assert_eq!(w.hash("o").await.get("atm").map(String::as_str), Some("1"));
     let record = w
         .backend

@@ -22,16 +22,6 @@ async fn info_number(w: &World, section: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Calls of one command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
-async fn calls_of(w: &World, command: &str) -> u64 {
-    let info: String = w.cmd(redis::cmd("INFO").arg("commandstats")).await;
-    info.lines()
-        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|calls| calls.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn scripts_go_by_hash_and_are_reloaded_after_a_script_flush() {
     let w = World::new().await;
@@ -44,11 +34,11 @@ async fn scripts_go_by_hash_and_are_reloaded_after_a_script_flush() {
     assert_eq!(support::ids(&fetched).len(), 2, "both jobs are fetched");
 
     assert!(
-        calls_of(&w, "script|load").await >= 2,
+        w.calls_of("script|load").await >= 2,
         "the add and the fetch scripts were loaded again"
     );
-    assert!(calls_of(&w, "evalsha").await >= 2, "scripts run by hash");
-    assert_eq!(calls_of(&w, "eval").await, 0, "no script sent in full");
+    assert!(w.calls_of("evalsha").await >= 2, "scripts run by hash");
+    assert_eq!(w.calls_of("eval").await, 0, "no script sent in full");
 }
 
 #[tokio::test]

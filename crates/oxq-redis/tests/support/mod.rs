@@ -194,6 +194,16 @@ impl World {
             .collect()
     }
 
+    /// Calls of one command since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
+    pub async fn calls_of(&self, command: &str) -> u64 {
+        let info: String = self.cmd(redis::cmd("INFO").arg("commandstats")).await;
+        info.lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|calls| calls.parse().ok())
+            .unwrap_or(0)
+    }
+
     pub async fn cmd<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> T {
         cmd.query_async(&mut self.raw.clone())
             .await
