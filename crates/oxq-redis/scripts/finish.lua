@@ -35,9 +35,10 @@
 --   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
 --   atm >= opts.attempts; drained once when wait, active and prioritized are empty afterwards;
 --   plus fetch-next's events. Parents of Node flows are updated (include/parent.lua).
--- Checks per item, before any write: the hash exists; the lock is missing or holds the token
--- (an expired lock nobody took over is honoured); LREM from active succeeds. The id is left in
--- `stalled` (the next stalled check skips ids that are no longer active).
+-- Checks per item, before any write: the hash exists (unless a receipt stands for it, below);
+-- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
+-- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
+-- no longer active).
 -- The receipt: the caller read the job's hash when it fetched it, and attempts made cannot
 -- change while the job is active. A completion with a receipt skips reading the hash; the lock
 -- and the LREM from active still decide whether it applies (a job in active always has its
