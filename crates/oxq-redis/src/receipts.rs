@@ -39,7 +39,7 @@ impl Receipt {
         };
         Some(Self {
             token: token.to_owned(),
-            attempts_after: (made + 1).to_string(),
+            attempts_after: made.checked_add(1)?.to_string(),
         })
     }
 }
@@ -108,6 +108,8 @@ mod tests {
         );
         assert_eq!(Receipt::from_hash("t", &hash(&[("deid", "d")])), None);
         assert_eq!(Receipt::from_hash("t", &hash(&[("atm", "x")])), None);
+        let most = u64::MAX.to_string();
+        assert_eq!(Receipt::from_hash("t", &hash(&[("atm", &most)])), None);
     }
 
     #[test]
