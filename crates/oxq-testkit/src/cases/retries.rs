@@ -46,7 +46,7 @@ async fn run_failing_job(
 fn check_gaps(attempts: &[Attempt], min: &[u64], max: &[u64]) -> CaseResult {
     ensure_eq!(attempts.len(), min.len() + 1, "attempts run");
     for (i, pair) in attempts.windows(2).enumerate() {
-        let gap = pair[1].started_at - pair[0].started_at;
+        let gap = pair[1].started_at.saturating_sub(pair[0].started_at);
         ensure!(
             gap >= min[i],
             "attempt {} started {gap} ms after attempt {}, before its backoff of {} ms",
