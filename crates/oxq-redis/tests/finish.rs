@@ -440,3 +440,44 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
         .expect("job");
     assert_eq!(record.state, JobState::Completed);
 }
+
+#[tokio::test]
+async fn the_events_stream_stays_near_its_limit_through_fetches_and_completions() {
+    let w = World::new().await;
+    let _: i64 = w
+        .cmd(
+            redis::cmd("HSET")
+                .arg(w.key("meta"))
+                .arg("opts.maxLenEvents")
+                .arg("10"),
+        )
+        .await;
+    let jobs = 300;
+    for n in 0..jobs {
+        w.add("a", &n.to_string(), JobOptions::new()).await;
+    }
+    let xlen = || async { w.cmd::<u64>(redis::cmd("XLEN").arg(w.key("events"))).await };
+    // approximate trimming drops whole stream nodes (100 entries by default), so "near" is
+    // the limit plus one node; untrimmed, each step below would leave 300 more entries
+    let near = 10 + 100;
+
+    let fetched = w.fetch("t1", jobs).await;
+    assert_eq!(fetched.jobs.len(), jobs as usize);
+    let after_fetch = xlen().await;
+    assert!(after_fetch <= near, "{after_fetch} events after the fetch");
+    // one job left waiting: no `drained` event (whose own XADD would trim) after the finish
+    w.add("a", "last", JobOptions::new()).await;
+
+    let items = fetched
+        .jobs
+        .iter()
+        .map(|j| completed(j.id.as_str(), "t1", KeepJobs::All))
+        .collect();
+    let done = finish(&w, items).await;
+    assert!(done.items.iter().all(Result::is_ok));
+    let after_finish = xlen().await;
+    assert!(
+        after_finish <= near,
+        "{after_finish} events after the completions"
+    );
+}
