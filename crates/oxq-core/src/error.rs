@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+/// Any underlying error kept as a source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Everything that can go wrong in oxq.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -59,11 +62,18 @@ pub enum Error {
     Unavailable {
         message: String,
         retry_after: Option<Duration>,
+        #[source]
+        source: Option<BoxError>,
     },
 
-    /// The store answered with something it should never answer; a bug or corrupted data.
-    #[error("store error: {0}")]
-    Store(String),
+    /// The store failed in a way retrying will not mend (a bug, corrupted data, a refused
+    /// write), or the runtime around it did (a signal handler that cannot be installed).
+    #[error("store error: {message}")]
+    Store {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The store does not support this operation.
     #[error("{store} store does not support {operation}")]
@@ -81,6 +91,38 @@ impl Error {
     /// True when the same call may succeed later (connection lost, database busy).
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Unavailable { .. })
+    }
+
+    /// An [`Error::Store`] with no underlying error.
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::Store {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Store`] caused by `source`, kept as the error's source.
+    pub fn store_caused(
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Store {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An [`Error::Unavailable`] caused by `source` (which may be `None`).
+    pub fn unavailable(
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+        source: Option<BoxError>,
+    ) -> Self {
+        Error::Unavailable {
+            message: message.into(),
+            retry_after,
+            source,
+        }
     }
 
     /// Shorthand for an [`Error::InvalidOptions`].

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::{AddLog, Backend, JobLogs, ReadLogs, UpdateProgress};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{JobId, LockToken, QueueRef};
 use crate::options::JobOptions;
@@ -18,6 +19,7 @@ pub struct Job<T = serde_json::Value> {
     data: T,
     backend: Arc<dyn Backend>,
     queue: QueueRef,
+    clock: Arc<dyn Clock>,
     token: Option<LockToken>,
 }
 
@@ -39,6 +41,7 @@ impl<T: DeserializeOwned> Job<T> {
         record: JobRecord,
         backend: Arc<dyn Backend>,
         queue: QueueRef,
+        clock: Arc<dyn Clock>,
         token: Option<LockToken>,
     ) -> Result<Self> {
         let data = serde_json::from_str(&record.data).map_err(|source| Error::Decode {
@@ -50,6 +53,7 @@ impl<T: DeserializeOwned> Job<T> {
             data,
             backend,
             queue,
+            clock,
             token,
         })
     }
@@ -61,12 +65,14 @@ impl<T> Job<T> {
         data: T,
         backend: Arc<dyn Backend>,
         queue: QueueRef,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             record,
             data,
             backend,
             queue,
+            clock,
             token: None,
         }
     }
@@ -179,14 +185,17 @@ impl<T> Job<T> {
 
     /// Appends a line to the job's log; returns how many lines it has.
     pub async fn log(&self, line: impl Into<String>) -> Result<u64> {
-        self.backend
+        let added = self
+            .backend
             .job_log_add(AddLog {
                 queue: self.queue.clone(),
                 job_id: self.record.id.clone(),
                 line: line.into(),
                 keep_logs: None,
+                now: self.clock.now_ms(),
             })
-            .await
+            .await?;
+        Ok(added.total)
     }
 
     /// Reads the job's log lines, `limit` from `offset` (oldest first).

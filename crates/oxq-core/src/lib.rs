@@ -28,4 +28,5 @@ pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};
 pub use queue::{Queue, QueueOptions};
 pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};
-pub use worker::{Unrecoverable, Worker, WorkerEvent, WorkerOptions};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};

@@ -21,10 +21,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::{
-    AddJobs, Backend, CleanQueue, DrainQueue, JobAt, ListJobs, NewJob, ObliterateQueue,
-    PromoteJobs, RetryJobs,
+    AddJobs, AddedJob, Backend, CleanQueue, DrainQueue, GetJob, JobAt, ListJobs, NewJob,
+    ObliterateQueue, OfQueue, PromoteJobs, RemoveJob, RetryJobs, SetPaused,
 };
-use crate::clock::now_ms;
+use crate::clock::{Clock, SystemClock, millis};
 use crate::error::{Error, Result};
 use crate::ids::{JobId, QueueRef};
 use crate::job::Job;
@@ -33,18 +33,39 @@ use crate::record::{JobCounts, JobRecord, JobState};
 
 /// Settings of a [`Queue`] handle.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct QueueOptions {
     /// Largest accepted payload, in bytes of JSON (default 5 MiB). Larger adds are rejected
     /// with [`Error::PayloadTooLarge`] and write nothing; a [`Worker`](crate::Worker) started
     /// on this handle fails a larger stored job (written by another producer) without running it.
     pub max_payload_bytes: usize,
+    /// Where the handle and its workers read the time (default: [`SystemClock`]). Tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock) and move it instead of sleeping.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for QueueOptions {
     fn default() -> Self {
         Self {
             max_payload_bytes: 5 * 1024 * 1024,
+            clock: Arc::new(SystemClock),
         }
+    }
+}
+
+impl QueueOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.max_payload_bytes = bytes;
+        self
+    }
+
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -126,13 +147,21 @@ where
         self.options.max_payload_bytes
     }
 
+    /// The clock this handle and its workers read.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.options.clock
+    }
+
+    fn now(&self) -> u64 {
+        self.options.clock.now_ms()
+    }
+
     /// Adds one job. With a custom id that exists, returns the existing job and changes nothing.
     pub async fn add(&self, name: &str, data: T, options: JobOptions) -> Result<Job<T>> {
         let mut jobs = self
             .add_bulk(vec![(name.to_owned(), data, options)])
             .await?;
-        jobs.pop()
-            .ok_or_else(|| Error::Store("add returned no job".to_owned()))
+        jobs.pop().ok_or_else(|| Error::store("add returned no job"))
     }
 
     /// Adds many jobs in one call, in order. Every job is validated before any is written.
@@ -155,7 +184,7 @@ where
                 options,
             });
         }
-        let now = now_ms();
+        let now = self.now();
         let added = self
             .backend
             .job_add_bulk(AddJobs {
@@ -163,9 +192,10 @@ where
                 jobs: new_jobs.clone(),
                 now,
             })
-            .await?;
+            .await?
+            .jobs;
         if added.len() != new_jobs.len() {
-            return Err(Error::Store(format!(
+            return Err(Error::store(format!(
                 "added {} jobs but the store answered for {}",
                 new_jobs.len(),
                 added.len()
@@ -173,33 +203,44 @@ where
         }
         let mut out = Vec::with_capacity(added.len());
         for ((added, new_job), data) in added.into_iter().zip(new_jobs).zip(payloads) {
-            if added.duplicate {
-                let existing = self
-                    .get_job(&added.id)
-                    .await?
-                    .ok_or_else(|| Error::JobNotFound(added.id.to_string()))?;
-                out.push(existing);
-                continue;
+            match added {
+                AddedJob::Existing(record) => out.push(self.decode(*record)?),
+                AddedJob::Created { id, state } => {
+                    let mut record =
+                        JobRecord::new(id, new_job.name, new_job.data, new_job.options, now);
+                    record.state = state;
+                    record.due_at = (state == JobState::Delayed)
+                        .then(|| record.options.delay.map(|d| now.saturating_add(millis(d))))
+                        .flatten();
+                    out.push(self.wrap(record, data));
+                }
             }
-            let mut record =
-                JobRecord::new(added.id, new_job.name, new_job.data, new_job.options, now);
-            record.state = initial_state(&record.options);
-            record.due_at = record.options.delay.map(|d| now + crate::clock::millis(d));
-            out.push(self.wrap(record, data));
         }
         Ok(out)
     }
 
     fn wrap(&self, record: JobRecord, data: T) -> Job<T> {
-        Job::from_parts(record, data, self.backend.clone(), self.queue.clone())
+        Job::from_parts(
+            record,
+            data,
+            self.backend.clone(),
+            self.queue.clone(),
+            self.options.clock.clone(),
+        )
     }
 
     fn decode(&self, record: JobRecord) -> Result<Job<T>> {
-        Job::decode(record, self.backend.clone(), self.queue.clone(), None)
+        Job::decode(
+            record,
+            self.backend.clone(),
+            self.queue.clone(),
+            self.options.clock.clone(),
+            None,
+        )
     }
 
     pub async fn get_job(&self, id: &JobId) -> Result<Option<Job<T>>> {
-        match self.backend.job_get(&self.queue, id).await? {
+        match self.get_record(id).await? {
             Some(record) => self.decode(record).map(Some),
             None => Ok(None),
         }
@@ -207,7 +248,12 @@ where
 
     /// The job's record without decoding its payload (works for any payload).
     pub async fn get_record(&self, id: &JobId) -> Result<Option<JobRecord>> {
-        self.backend.job_get(&self.queue, id).await
+        self.backend
+            .job_get(GetJob {
+                queue: self.queue.clone(),
+                job_id: id.clone(),
+            })
+            .await
     }
 
     /// A page of jobs in `states`, oldest first when `ascending`.
@@ -232,43 +278,57 @@ where
     }
 
     pub async fn counts(&self) -> Result<JobCounts> {
-        self.backend.jobs_count(&self.queue).await
+        self.backend.jobs_count(self.of_queue()).await
     }
 
     /// Stops workers from starting jobs; jobs keep arriving and stay waiting. Emits `paused`.
     pub async fn pause(&self) -> Result<()> {
-        self.backend.queue_pause(&self.queue, now_ms()).await
+        self.set_paused(true).await
     }
 
     pub async fn resume(&self) -> Result<()> {
-        self.backend.queue_resume(&self.queue, now_ms()).await
+        self.set_paused(false).await
     }
 
-    pub async fn is_paused(&self) -> Result<bool> {
-        self.backend.queue_is_paused(&self.queue).await
-    }
-
-    /// Removes every job waiting to run (and the delayed ones when asked); returns how many.
-    pub async fn drain(&self, include_delayed: bool) -> Result<u64> {
+    async fn set_paused(&self, paused: bool) -> Result<()> {
         self.backend
-            .queue_drain(DrainQueue {
+            .queue_set_paused(SetPaused {
                 queue: self.queue.clone(),
-                include_delayed,
+                paused,
+                now: self.now(),
             })
             .await
     }
 
+    pub async fn is_paused(&self) -> Result<bool> {
+        Ok(self.backend.queue_status(self.of_queue()).await?.paused)
+    }
+
+    /// Removes every job waiting to run (and the delayed ones when asked); returns how many.
+    pub async fn drain(&self, include_delayed: bool) -> Result<u64> {
+        let drained = self
+            .backend
+            .queue_drain(DrainQueue {
+                queue: self.queue.clone(),
+                include_delayed,
+            })
+            .await?;
+        Ok(drained.count)
+    }
+
     /// Removes up to `limit` jobs in `state` older than `grace`; returns their ids.
     pub async fn clean(&self, state: JobState, grace: Duration, limit: u64) -> Result<Vec<JobId>> {
-        self.backend
+        let cleaned = self
+            .backend
             .queue_clean(CleanQueue {
                 queue: self.queue.clone(),
                 state,
                 grace,
                 limit,
-                now: now_ms(),
+                now: self.now(),
             })
-            .await
+            .await?;
+        Ok(cleaned.ids)
     }
 
     /// Deletes the queue and all its jobs; refuses while jobs are active unless `force`.
@@ -283,7 +343,14 @@ where
 
     /// Removes a job not held by a worker; `false` when it did not exist.
     pub async fn remove(&self, id: &JobId) -> Result<bool> {
-        self.backend.job_remove(&self.queue, id).await
+        let removed = self
+            .backend
+            .job_remove(RemoveJob {
+                queue: self.queue.clone(),
+                job_id: id.clone(),
+            })
+            .await?;
+        Ok(removed.existed)
     }
 
     /// Runs a failed (or completed) job again.
@@ -293,8 +360,9 @@ where
 
     /// Moves up to `limit` failed jobs back to waiting; returns how many moved.
     pub async fn retry_jobs(&self, limit: u64) -> Result<u64> {
-        let now = now_ms();
-        self.backend
+        let now = self.now();
+        let moved = self
+            .backend
             .jobs_retry(RetryJobs {
                 queue: self.queue.clone(),
                 state: JobState::Failed,
@@ -302,7 +370,8 @@ where
                 limit,
                 now,
             })
-            .await
+            .await?;
+        Ok(moved.count)
     }
 
     /// Makes a delayed job runnable now.
@@ -312,31 +381,28 @@ where
 
     /// Makes up to `limit` delayed jobs runnable now; returns how many moved.
     pub async fn promote_jobs(&self, limit: u64) -> Result<u64> {
-        self.backend
+        let moved = self
+            .backend
             .jobs_promote(PromoteJobs {
                 queue: self.queue.clone(),
                 limit,
-                now: now_ms(),
+                now: self.now(),
             })
-            .await
+            .await?;
+        Ok(moved.count)
     }
 
     fn job_at(&self, id: &JobId) -> JobAt {
         JobAt {
             queue: self.queue.clone(),
             job_id: id.clone(),
-            now: now_ms(),
+            now: self.now(),
         }
     }
-}
 
-/// Where a freshly added job starts.
-pub(crate) fn initial_state(options: &JobOptions) -> JobState {
-    if options.delay.is_some() {
-        JobState::Delayed
-    } else if options.priority > 0 {
-        JobState::Prioritized
-    } else {
-        JobState::Waiting
+    fn of_queue(&self) -> OfQueue {
+        OfQueue {
+            queue: self.queue.clone(),
+        }
     }
 }

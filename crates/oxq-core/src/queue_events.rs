@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::{Backend, ReadEvents};
+use crate::backend::{Backend, OfQueue, ReadEvents};
 use crate::error::Result;
 use crate::events::{EventId, StoredEvent};
 use crate::ids::QueueRef;
@@ -40,7 +40,11 @@ pub struct QueueEvents {
 impl QueueEvents {
     /// Listens for events recorded from now on.
     pub async fn from_now(backend: Arc<dyn Backend>, queue: QueueRef) -> Result<Self> {
-        let cursor = backend.events_latest(&queue).await?;
+        let cursor = backend
+            .events_latest(OfQueue {
+                queue: queue.clone(),
+            })
+            .await?;
         Ok(Self::after(backend, queue, cursor))
     }
 

@@ -1,8 +1,9 @@
 //! [`Instrumented`]: every [`Backend`] call in one `tracing` span, in one place.
 //!
-//! The facade wraps whatever store a URL opens, so stores stay free of logging boilerplate.
-//! Span: `oxq.store` at `DEBUG` with fields `store`, `op`, `queue`; a failed call logs its
-//! error at `DEBUG` inside the span (the runtime decides what deserves a warning).
+//! `oxq::connect` wraps whatever store a URL opens (and only there), so stores stay free of
+//! logging boilerplate. Span: `oxq.store` at `DEBUG` with fields `store`, `op`, `queue`; a failed
+//! call logs its error at `DEBUG` inside the span (the runtime decides what deserves a warning).
+//! Each optional facet of the seam gets its own file beside this one when it lands.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,10 +24,15 @@ impl Instrumented {
         Arc::new(Self { inner })
     }
 
+    /// The store this wraps.
+    pub fn inner(&self) -> &Arc<dyn Backend> {
+        &self.inner
+    }
+
     async fn traced<T>(
         &self,
         op: &'static str,
-        queue: &QueueRef,
+        queue: &(dyn std::fmt::Display + Sync),
         call: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let span = tracing::debug_span!("oxq.store", store = self.inner.kind(), op, queue = %queue);
@@ -42,174 +48,55 @@ impl Instrumented {
     }
 }
 
-#[async_trait]
-impl Backend for Instrumented {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
-    }
+/// The `Backend` impl: each `$op($req) -> $answer` forwards to the store inside a span named
+/// after the request's `$scope` field (the queue, or the prefix for `queues_list`). The whole
+/// impl is generated so that `#[async_trait]` sees the expanded methods.
+macro_rules! traced_backend {
+    ($($op:ident($req:ty) -> $answer:ty, $scope:ident;)*) => {
+        #[async_trait]
+        impl Backend for Instrumented {
+            fn kind(&self) -> &'static str {
+                self.inner.kind()
+            }
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
+            fn capabilities(&self) -> Capabilities {
+                self.inner.capabilities()
+            }
 
-    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>> {
-        let queue = req.queue.clone();
-        self.traced("job_add_bulk", &queue, self.inner.job_add_bulk(req))
-            .await
-    }
+            $(
+                async fn $op(&self, req: $req) -> Result<$answer> {
+                    let scope = req.$scope.clone();
+                    self.traced(stringify!($op), &scope, self.inner.$op(req)).await
+                }
+            )*
+        }
+    };
+}
 
-    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>> {
-        self.traced("job_get", queue, self.inner.job_get(queue, id))
-            .await
-    }
-
-    async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>> {
-        let queue = req.queue.clone();
-        self.traced("jobs_list", &queue, self.inner.jobs_list(req))
-            .await
-    }
-
-    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts> {
-        self.traced("jobs_count", queue, self.inner.jobs_count(queue))
-            .await
-    }
-
-    async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
-        let queue = req.queue.clone();
-        self.traced(
-            "job_move_to_active",
-            &queue,
-            self.inner.job_move_to_active(req),
-        )
-        .await
-    }
-
-    async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
-        let queue = req.queue.clone();
-        self.traced("queue_wait", &queue, self.inner.queue_wait(req))
-            .await
-    }
-
-    async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
-        let queue = req.queue.clone();
-        self.traced("job_finish", &queue, self.inner.job_finish(req))
-            .await
-    }
-
-    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>> {
-        let queue = req.queue.clone();
-        self.traced("locks_extend", &queue, self.inner.locks_extend(req))
-            .await
-    }
-
-    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>> {
-        let queue = req.queue.clone();
-        self.traced("stalled_recover", &queue, self.inner.stalled_recover(req))
-            .await
-    }
-
-    async fn job_update_progress(&self, req: UpdateProgress) -> Result<()> {
-        let queue = req.queue.clone();
-        self.traced(
-            "job_update_progress",
-            &queue,
-            self.inner.job_update_progress(req),
-        )
-        .await
-    }
-
-    async fn job_log_add(&self, req: AddLog) -> Result<u64> {
-        let queue = req.queue.clone();
-        self.traced("job_log_add", &queue, self.inner.job_log_add(req))
-            .await
-    }
-
-    async fn job_logs(&self, req: ReadLogs) -> Result<JobLogs> {
-        let queue = req.queue.clone();
-        self.traced("job_logs", &queue, self.inner.job_logs(req))
-            .await
-    }
-
-    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool> {
-        self.traced("job_remove", queue, self.inner.job_remove(queue, id))
-            .await
-    }
-
-    async fn job_promote(&self, req: JobAt) -> Result<()> {
-        let queue = req.queue.clone();
-        self.traced("job_promote", &queue, self.inner.job_promote(req))
-            .await
-    }
-
-    async fn job_retry(&self, req: JobAt) -> Result<()> {
-        let queue = req.queue.clone();
-        self.traced("job_retry", &queue, self.inner.job_retry(req))
-            .await
-    }
-
-    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64> {
-        let queue = req.queue.clone();
-        self.traced("jobs_retry", &queue, self.inner.jobs_retry(req))
-            .await
-    }
-
-    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64> {
-        let queue = req.queue.clone();
-        self.traced("jobs_promote", &queue, self.inner.jobs_promote(req))
-            .await
-    }
-
-    async fn queue_pause(&self, queue: &QueueRef, now: u64) -> Result<()> {
-        self.traced("queue_pause", queue, self.inner.queue_pause(queue, now))
-            .await
-    }
-
-    async fn queue_resume(&self, queue: &QueueRef, now: u64) -> Result<()> {
-        self.traced("queue_resume", queue, self.inner.queue_resume(queue, now))
-            .await
-    }
-
-    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool> {
-        self.traced("queue_is_paused", queue, self.inner.queue_is_paused(queue))
-            .await
-    }
-
-    async fn queue_drain(&self, req: DrainQueue) -> Result<u64> {
-        let queue = req.queue.clone();
-        self.traced("queue_drain", &queue, self.inner.queue_drain(req))
-            .await
-    }
-
-    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>> {
-        let queue = req.queue.clone();
-        self.traced("queue_clean", &queue, self.inner.queue_clean(req))
-            .await
-    }
-
-    async fn queue_obliterate(&self, req: ObliterateQueue) -> Result<()> {
-        let queue = req.queue.clone();
-        self.traced("queue_obliterate", &queue, self.inner.queue_obliterate(req))
-            .await
-    }
-
-    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>> {
-        let span = tracing::debug_span!(
-            "oxq.store",
-            store = self.inner.kind(),
-            op = "queues_list",
-            prefix
-        );
-        self.inner.queues_list(prefix).instrument(span).await
-    }
-
-    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>> {
-        self.traced("events_latest", queue, self.inner.events_latest(queue))
-            .await
-    }
-
-    async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {
-        let queue = req.queue.clone();
-        self.traced("events_read", &queue, self.inner.events_read(req))
-            .await
-    }
+traced_backend! {
+    job_add_bulk(AddJobs) -> AddedJobs, queue;
+    job_get(GetJob) -> Option<JobRecord>, queue;
+    jobs_list(ListJobs) -> Vec<JobRecord>, queue;
+    jobs_count(OfQueue) -> JobCounts, queue;
+    job_move_to_active(FetchJobs) -> Fetched, queue;
+    queue_wait(WaitForJobs) -> Wakeup, queue;
+    job_finish(FinishJobs) -> FinishResult, queue;
+    locks_extend(ExtendLocks) -> ExtendedLocks, queue;
+    stalled_recover(RecoverStalled) -> RecoveredStalled, queue;
+    job_update_progress(UpdateProgress) -> (), queue;
+    job_log_add(AddLog) -> LogAdded, queue;
+    job_logs(ReadLogs) -> JobLogs, queue;
+    job_remove(RemoveJob) -> JobRemoved, queue;
+    job_promote(JobAt) -> (), queue;
+    job_retry(JobAt) -> (), queue;
+    jobs_retry(RetryJobs) -> MovedJobs, queue;
+    jobs_promote(PromoteJobs) -> MovedJobs, queue;
+    queue_set_paused(SetPaused) -> (), queue;
+    queue_status(OfQueue) -> QueueStatus, queue;
+    queue_drain(DrainQueue) -> DrainedJobs, queue;
+    queue_clean(CleanQueue) -> CleanedJobs, queue;
+    queue_obliterate(ObliterateQueue) -> (), queue;
+    queues_list(ListQueues) -> Vec<QueueRef>, prefix;
+    events_latest(OfQueue) -> Option<EventId>, queue;
+    events_read(ReadEvents) -> Vec<StoredEvent>, queue;
 }

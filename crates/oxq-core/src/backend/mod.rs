@@ -17,16 +17,22 @@
 //! * [`Backend::queue_wait`] is cancel-safe: dropping its future loses nothing.
 //! * A failed call (transient or not) never leaves a job half-moved.
 //!
-//! # Where the features still to come plug in
-//! Capabilities not built yet are reported `false` by [`Backend::capabilities`]; the runtime
-//! refuses the matching options with a clear error instead of silently ignoring them. Flows add
-//! `flow_add` (a parent and its children in one transition) and a `WaitingChildren` finish
-//! outcome; schedulers add `scheduler_upsert`/`scheduler_remove`/`schedulers_list` with the next
-//! iteration created in the same transition that starts the current one; rate limits ride on
-//! [`FetchJobs`] (a limiter) and a `RateLimited` finish outcome; deduplication, groups and
-//! cancellation are fields of [`NewJob`]'s options checked by `job_add_bulk`; a dead letter
-//! queue is a target named in a final `Failed` outcome.
-
+//! # Optional features: typed facets
+//! The calls above are what every store must do. A feature a store may lack (schedulers, flows,
+//! rate limits, deduplication, dead letters, steps, metrics) joins as a *facet*: a trait of its
+//! own in a file of its own (its requests and answers beside it, under `requests/`), and one
+//! method on [`Backend`] with a default that says "not here":
+//!
+//! ```ignore
+//! fn schedulers(&self) -> Option<&dyn Schedulers> { None }
+//! ```
+//!
+//! A store that has the feature returns `Some(self)`; the runtime asks for the facet and refuses
+//! the matching options with [`Error::Unsupported`](crate::Error::Unsupported) when it is
+//! absent, so nothing is silently ignored. [`Instrumented`] implements each facet in a file of
+//! its own under `instrumented/` and answers `Some(self)` exactly when the store it wraps does.
+//! [`Capabilities`] is only for facts about the core calls, not for features.
+//!
 mod instrumented;
 pub mod requests;
 
@@ -34,26 +40,29 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::events::{EventId, StoredEvent};
-use crate::ids::{JobId, QueueRef};
+use crate::ids::QueueRef;
 use crate::record::{JobCounts, JobRecord};
 
 pub use instrumented::Instrumented;
 pub use requests::*;
 
-/// What a store can do beyond the core contract.
+/// Facts about how a store keeps the core contract.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// Parent/child flows.
-    pub flows: bool,
-    /// Cron and interval job schedulers.
-    pub schedulers: bool,
-    /// Worker and queue-wide rate limits.
-    pub rate_limit: bool,
-    /// Job deduplication (simple, throttle, debounce).
-    pub deduplication: bool,
     /// Events written by one process are readable by another.
     pub cross_process_events: bool,
+}
+
+impl Capabilities {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cross_process_events(mut self, yes: bool) -> Self {
+        self.cross_process_events = yes;
+        self
+    }
 }
 
 /// Storage for queues. See the module docs for the contract.
@@ -66,16 +75,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- adding and reading jobs ----
 
-    /// Adds jobs in order, atomically per job. A job whose custom id exists is not written:
-    /// its entry says `duplicate` and a `duplicated` event is recorded.
-    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>>;
+    /// Adds jobs in order, atomically per job. A job whose custom id exists is not written: its
+    /// entry is [`AddedJob::Existing`] with the record read in the same step, and a `duplicated`
+    /// event is recorded. A new job's entry says the state the store put it in.
+    async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs>;
 
-    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>>;
+    async fn job_get(&self, req: GetJob) -> Result<Option<JobRecord>>;
 
     /// Jobs in any of `states`, ordered by each state's natural order (see [`ListJobs`]).
     async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>>;
 
-    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts>;
+    async fn jobs_count(&self, req: OfQueue) -> Result<JobCounts>;
 
     // ---- the worker's path ----
 
@@ -93,29 +103,29 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// next due time it knows.
     async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup>;
 
-    /// Ends attempts of jobs the caller holds, and optionally fetches the next jobs in the same
-    /// transition. Each item succeeds or fails on its own (e.g. a lost lock).
+    /// Ends attempts of jobs the caller holds, and optionally fetches the next jobs of the same
+    /// queue in the same transition. Each item succeeds or fails on its own (e.g. a lost lock).
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult>;
 
-    /// Extends the locks the caller holds; returns the ids whose lock was lost.
-    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>>;
+    /// Extends the locks the caller holds; answers the ids whose lock was lost.
+    async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks>;
 
     /// Moves active jobs whose lock expired back to waiting (at most once per `interval` per
-    /// queue, whichever worker asks); returns the ids recovered.
-    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>>;
+    /// queue, whichever worker asks); answers the ids recovered.
+    async fn stalled_recover(&self, req: RecoverStalled) -> Result<RecoveredStalled>;
 
     // ---- one job ----
 
     async fn job_update_progress(&self, req: UpdateProgress) -> Result<()>;
 
-    /// Appends a log line; returns how many lines the job has.
-    async fn job_log_add(&self, req: AddLog) -> Result<u64>;
+    /// Appends a log line; answers how many lines the job has.
+    async fn job_log_add(&self, req: AddLog) -> Result<LogAdded>;
 
     async fn job_logs(&self, req: ReadLogs) -> Result<JobLogs>;
 
-    /// Removes a job that is not held by a worker. `Ok(false)` when there was no such job;
+    /// Removes a job that is not held by a worker. `existed: false` when there was no such job;
     /// [`Error::Conflict`](crate::Error::Conflict) when it is locked by a worker.
-    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool>;
+    async fn job_remove(&self, req: RemoveJob) -> Result<JobRemoved>;
 
     /// Makes a delayed job runnable now.
     async fn job_promote(&self, req: JobAt) -> Result<()>;
@@ -125,36 +135,36 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- many jobs ----
 
-    /// Moves up to `limit` jobs in a finished state back to waiting; returns how many moved.
-    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64>;
+    /// Moves up to `limit` jobs in a finished state back to waiting.
+    async fn jobs_retry(&self, req: RetryJobs) -> Result<MovedJobs>;
 
-    /// Makes up to `limit` delayed jobs runnable now; returns how many moved.
-    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64>;
+    /// Makes up to `limit` delayed jobs runnable now.
+    async fn jobs_promote(&self, req: PromoteJobs) -> Result<MovedJobs>;
 
     // ---- the queue ----
 
-    async fn queue_pause(&self, queue: &QueueRef, now: u64) -> Result<()>;
+    /// Pauses (workers start nothing; jobs keep arriving) or resumes the queue. Emits `paused`
+    /// or `resumed`.
+    async fn queue_set_paused(&self, req: SetPaused) -> Result<()>;
 
-    async fn queue_resume(&self, queue: &QueueRef, now: u64) -> Result<()>;
+    async fn queue_status(&self, req: OfQueue) -> Result<QueueStatus>;
 
-    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool>;
+    /// Removes waiting and prioritized jobs (and delayed ones when asked).
+    async fn queue_drain(&self, req: DrainQueue) -> Result<DrainedJobs>;
 
-    /// Removes waiting and prioritized jobs (and delayed ones when asked); returns how many.
-    async fn queue_drain(&self, req: DrainQueue) -> Result<u64>;
-
-    /// Removes up to `limit` jobs in one state older than the grace period; returns their ids.
-    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>>;
+    /// Removes up to `limit` jobs in one state older than the grace period.
+    async fn queue_clean(&self, req: CleanQueue) -> Result<CleanedJobs>;
 
     /// Deletes the queue and everything in it. Refuses while jobs are active unless `force`.
     async fn queue_obliterate(&self, req: ObliterateQueue) -> Result<()>;
 
     /// Queues that hold anything under `prefix`.
-    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>>;
+    async fn queues_list(&self, req: ListQueues) -> Result<Vec<QueueRef>>;
 
     // ---- events ----
 
     /// The id of the newest event, to start reading "from now".
-    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>>;
+    async fn events_latest(&self, req: OfQueue) -> Result<Option<EventId>>;
 
     /// Events after `after` (from the oldest kept when `None`), waiting up to `block` for the
     /// first one. Cancel-safe.

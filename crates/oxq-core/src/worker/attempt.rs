@@ -1,5 +1,6 @@
 //! One attempt of one job: decode, run the processor under its timeout with panics caught,
-//! and turn the result into the [`Finish`] the store records. A job the store marked with a
+//! and turn the result into the [`Finish`] the store records (with the store's memo the job was
+//! fetched with). A job the store marked with a
 //! deferred failure, or whose payload exceeds the queue's `max_payload_bytes`, fails without
 //! running.
 
@@ -10,15 +11,15 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, Finish, Outcome, Retry};
+use crate::backend::{AttemptEnd, Backend, FetchedJob, Finish, Retry};
+use crate::clock::{Clock, epoch_ms, millis};
 use crate::error::Error;
 use crate::ids::{LockToken, QueueRef};
 use crate::job::Job;
 use crate::options::KeepJobs;
-use crate::record::JobRecord;
 use crate::worker::events::WorkerEvent;
 use crate::worker::options::WorkerOptions;
-use crate::worker::processor::{AttemptResult, ErasedProcessor};
+use crate::worker::processor::{AttemptResult, ErasedProcessor, Resume};
 
 /// What the dispatcher records for a finished attempt.
 #[derive(Debug)]
@@ -28,16 +29,37 @@ pub(crate) struct FinishedAttempt {
     pub event: WorkerEvent,
 }
 
-/// Runs `record` and decides its outcome.
+/// Everything an attempt needs besides its job; cloned (cheaply) into each attempt's task.
+pub(crate) struct AttemptContext<T> {
+    pub backend: Arc<dyn Backend>,
+    pub queue: QueueRef,
+    pub processor: ErasedProcessor<T>,
+    pub options: Arc<WorkerOptions>,
+    /// The queue handle's `max_payload_bytes`: larger stored payloads fail without running.
+    pub max_payload_bytes: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<T> Clone for AttemptContext<T> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            queue: self.queue.clone(),
+            processor: self.processor.clone(),
+            options: self.options.clone(),
+            max_payload_bytes: self.max_payload_bytes,
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// Runs the fetched `job` and decides its outcome.
 pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
-    record: JobRecord,
+    fetched: FetchedJob,
     token: LockToken,
-    backend: Arc<dyn Backend>,
-    queue: QueueRef,
-    processor: ErasedProcessor<T>,
-    options: Arc<WorkerOptions>,
-    max_payload_bytes: usize,
+    cx: AttemptContext<T>,
 ) -> FinishedAttempt {
+    let FetchedJob { record, memo } = fetched;
     let job_id = record.id.clone();
     let attempts_made = record.attempts_made;
     let job_options = record.options.clone();
@@ -46,27 +68,34 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
             reason,
             retryable: false,
         }
-    } else if record.data.len() > max_payload_bytes {
+    } else if record.data.len() > cx.max_payload_bytes {
         // written past the queue's limit by another producer: refused, like such an add
         AttemptResult::Failed {
             reason: Error::PayloadTooLarge {
                 size: record.data.len(),
-                limit: max_payload_bytes,
+                limit: cx.max_payload_bytes,
             }
             .to_string(),
             retryable: false,
         }
     } else {
-        match Job::<T>::decode(record, backend, queue, Some(token.clone())) {
+        match Job::<T>::decode(
+            record,
+            cx.backend.clone(),
+            cx.queue.clone(),
+            cx.clock.clone(),
+            Some(token.clone()),
+        ) {
             Err(e) => AttemptResult::Failed {
                 reason: e.to_string(),
                 retryable: false,
             },
-            Ok(job) => run_processor(job, &processor, job_options.timeout).await,
+            Ok(job) => run_processor(job, &cx.processor, job_options.timeout).await,
         }
     };
 
-    let (outcome, event) = match result {
+    let options = &cx.options;
+    let (end, event) = match result {
         AttemptResult::Completed(return_value) => {
             let keep = job_options
                 .remove_on_complete
@@ -75,7 +104,7 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
                 job_id: job_id.clone(),
                 return_value: return_value.clone(),
             };
-            (Outcome::Completed { return_value, keep }, event)
+            (AttemptEnd::Completed { return_value, keep }, event)
         }
         AttemptResult::Failed { reason, retryable } => {
             let keep = job_options.remove_on_fail.unwrap_or(options.remove_on_fail);
@@ -85,7 +114,7 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
                     attempts_made,
                     job_options.attempts,
                     &reason,
-                    &options,
+                    options,
                     keep,
                 )
             } else {
@@ -96,14 +125,26 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
                 reason: reason.clone(),
                 retrying: !matches!(retry, Retry::Never { .. }),
             };
-            (Outcome::Failed { reason, retry }, event)
+            (AttemptEnd::Failed { reason, retry }, event)
+        }
+        AttemptResult::Delay(resume) => {
+            let until = match resume {
+                Resume::After(d) => cx.clock.now_ms().saturating_add(millis(d)),
+                Resume::At(t) => epoch_ms(t),
+            };
+            let event = WorkerEvent::Delayed {
+                job_id: job_id.clone(),
+                until,
+            };
+            (AttemptEnd::Delayed { until }, event)
         }
     };
     FinishedAttempt {
         finish: Finish {
             job_id,
             token,
-            outcome,
+            end,
+            memo,
         },
         event,
     }

@@ -24,14 +24,14 @@ use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
-use crate::backend::{Backend, FetchJobs, Fetched, FinishJobs, FinishResult, WaitForJobs, Wakeup};
-use crate::clock::now_ms;
+use crate::backend::{
+    Backend, Fetch, FetchJobs, Fetched, FinishJobs, FinishResult, WaitForJobs, Wakeup,
+};
 use crate::ids::{LockToken, QueueRef};
-use crate::worker::attempt::{FinishedAttempt, run_attempt};
+use crate::worker::attempt::{AttemptContext, FinishedAttempt, run_attempt};
 use crate::worker::events::WorkerEvent;
 use crate::worker::maintenance::{Held, HeldLocks, lock_held, notify};
 use crate::worker::options::WorkerOptions;
-use crate::worker::processor::ErasedProcessor;
 
 const FIRST_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
@@ -44,12 +44,8 @@ const MAX_CALLS_IN_FLIGHT: usize = 4;
 const MIN_BATCH_SHARE: usize = 8;
 
 pub(crate) struct Dispatcher<T> {
-    pub backend: Arc<dyn Backend>,
-    pub queue: QueueRef,
-    pub options: Arc<WorkerOptions>,
-    pub processor: ErasedProcessor<T>,
-    /// The queue handle's `max_payload_bytes`: larger stored payloads fail without running.
-    pub max_payload_bytes: usize,
+    /// The store, queue, processor, settings and clock every attempt gets.
+    pub attempts: AttemptContext<T>,
     pub locks: HeldLocks,
     pub worker_id: String,
     pub close: watch::Receiver<bool>,
@@ -100,7 +96,24 @@ impl LoopState {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
+    fn backend(&self) -> &Arc<dyn Backend> {
+        &self.attempts.backend
+    }
+
+    fn queue(&self) -> &QueueRef {
+        &self.attempts.queue
+    }
+
+    fn options(&self) -> &WorkerOptions {
+        &self.attempts.options
+    }
+
+    fn now(&self) -> u64 {
+        self.attempts.clock.now_ms()
+    }
+
     pub(crate) async fn run(mut self) {
+        let mut clock_moves = self.attempts.clock.moves();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<FinishedAttempt>();
         let mut calls: FuturesUnordered<Call> = FuturesUnordered::new();
         let mut state = LoopState {
@@ -121,7 +134,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             // With a call in flight, a finish waits for a worthwhile batch: many small calls
             // cost the store more than a few large ones.
             let worth_a_call = calls.is_empty()
-                || state.pending.len() >= self.options.concurrency.div_ceil(MIN_BATCH_SHARE)
+                || state.pending.len() >= self.options().concurrency.div_ceil(MIN_BATCH_SHARE)
                 || state.running == 0;
             if !state.pending.is_empty() && can_call && worth_a_call {
                 // Let attempts that are about to end (short jobs) join this batch: one store
@@ -161,12 +174,19 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 changed = self.close.changed(), if !state.closing => {
                     state.closing = changed.is_err() || *self.close.borrow();
                 }
-                woke = self.backend.queue_wait(WaitForJobs { queue: self.queue.clone(), timeout: wait_timeout }), if can_wait => {
+                moved = moved(&mut clock_moves), if clock_moves.is_some() => {
+                    // a test moved the clock: delayed jobs may be due now
+                    match moved {
+                        Ok(()) => state.idle = false,
+                        Err(_) => clock_moves = None,
+                    }
+                }
+                woke = self.attempts.backend.queue_wait(WaitForJobs { queue: self.attempts.queue.clone(), timeout: wait_timeout }), if can_wait => {
                     match woke {
                         Ok(wakeup) => {
                             state.error_backoff = FIRST_ERROR_BACKOFF;
                             match wakeup {
-                                Wakeup::DueAt(at) if at > now_ms() => state.next_due_at = Some(at),
+                                Wakeup::DueAt(at) if at > self.now() => state.next_due_at = Some(at),
                                 _ => state.idle = false,
                             }
                         }
@@ -184,8 +204,13 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
 
     /// A fetch-only store call for up to `max_jobs` jobs.
     fn fetch_call(&self, max_jobs: usize, state: &mut LoopState) -> Call {
-        let (request, sent) = self.reserve_fetch(max_jobs, state);
-        let backend = self.backend.clone();
+        let (fetch, sent) = self.reserve_fetch(max_jobs, state);
+        let request = FetchJobs {
+            queue: self.queue().clone(),
+            fetch,
+            now: self.now(),
+        };
+        let backend = self.backend().clone();
         Box::pin(async move {
             let result = backend.job_move_to_active(request).await;
             CallDone::Fetch { sent, result }
@@ -211,12 +236,12 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             (None, None)
         };
         let request = FinishJobs {
-            queue: self.queue.clone(),
-            now: now_ms(),
+            queue: self.queue().clone(),
+            now: self.now(),
             items: batch.iter().map(|p| p.finish.clone()).collect(),
             fetch_next,
         };
-        let backend = self.backend.clone();
+        let backend = self.backend().clone();
         Box::pin(async move {
             let result = backend.job_finish(request).await;
             CallDone::Finish {
@@ -282,11 +307,11 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         }
         for (attempt, outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
-                Ok(()) => notify(&self.options, &attempt.event),
+                Ok(()) => notify(self.options(), &attempt.event),
                 Err(e) => {
-                    tracing::warn!(queue = %self.queue, job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
+                    tracing::warn!(queue = %self.queue(), job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
                     notify(
-                        &self.options,
+                        self.options(),
                         &WorkerEvent::LockLost {
                             job_id: attempt.finish.job_id,
                         },
@@ -298,23 +323,21 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
 
     /// Slots of `concurrency` taken neither by a running job nor by a call in flight.
     fn free_slots(&self, state: &LoopState) -> usize {
-        self.options
+        self.options()
             .concurrency
             .saturating_sub(state.running + state.requested)
     }
 
     /// A fetch of up to `max_jobs` jobs under a new lock token; its slots count as taken until
     /// the call that carries it returns.
-    fn reserve_fetch(&self, max_jobs: usize, state: &mut LoopState) -> (FetchJobs, FetchSent) {
+    fn reserve_fetch(&self, max_jobs: usize, state: &mut LoopState) -> (Fetch, FetchSent) {
         state.fetches += 1;
         state.requested += max_jobs;
-        let request = FetchJobs {
-            queue: self.queue.clone(),
+        let request = Fetch {
             token: LockToken(format!("{}:{}", self.worker_id, state.fetches)),
-            lock_duration: self.options.lock_duration,
+            lock_duration: self.options().lock_duration,
             max_jobs: u32::try_from(max_jobs).unwrap_or(u32::MAX),
-            worker_name: self.options.name.clone(),
-            now: now_ms(),
+            worker_name: self.options().name.clone(),
         };
         let sent = FetchSent {
             token: request.token.clone(),
@@ -325,9 +348,9 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
 
     /// How long to block in the store: until the next delayed job is due, at most `drain_delay`.
     fn wait_timeout(&self, state: &LoopState) -> Duration {
-        let drain = self.options.drain_delay;
+        let drain = self.options().drain_delay;
         match state.next_due_at {
-            Some(due) => Duration::from_millis(due.saturating_sub(now_ms())).min(drain),
+            Some(due) => Duration::from_millis(due.saturating_sub(self.now())).min(drain),
             None => drain,
         }
     }
@@ -341,24 +364,16 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
     ) {
         state.next_due_at = fetched.next_due_at;
         state.idle = fetched.jobs.is_empty();
-        for record in fetched.jobs {
+        for job in fetched.jobs {
             state.running += 1;
             lock_held(&self.locks).insert(
-                record.id.clone(),
+                job.record.id.clone(),
                 Held {
                     token: token.clone(),
                     finishing: false,
                 },
             );
-            let attempt = run_attempt(
-                record,
-                token.clone(),
-                self.backend.clone(),
-                self.queue.clone(),
-                self.processor.clone(),
-                self.options.clone(),
-                self.max_payload_bytes,
-            );
+            let attempt = run_attempt(job, token.clone(), self.attempts.clone());
             let done_tx = done_tx.clone();
             tokio::spawn(async move {
                 let finished = attempt.await;
@@ -369,14 +384,22 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
     }
 
     async fn pause_after_error(&self, error: &crate::Error, state: &mut LoopState) {
-        tracing::warn!(queue = %self.queue, error = %error, retry_in_ms = state.error_backoff.as_millis() as u64, "store call failed; retrying");
+        tracing::warn!(queue = %self.queue(), error = %error, retry_in_ms = state.error_backoff.as_millis() as u64, "store call failed; retrying");
         notify(
-            &self.options,
+            self.options(),
             &WorkerEvent::Error {
                 message: error.to_string(),
             },
         );
         tokio::time::sleep(state.error_backoff).await;
         state.error_backoff = (state.error_backoff * 2).min(MAX_ERROR_BACKOFF);
+    }
+}
+
+/// Resolves when the clock is moved by hand (`Err` once the clock is gone).
+async fn moved(moves: &mut Option<watch::Receiver<u64>>) -> Result<(), watch::error::RecvError> {
+    match moves {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
     }
 }

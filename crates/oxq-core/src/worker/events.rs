@@ -18,6 +18,9 @@ pub enum WorkerEvent {
         reason: String,
         retrying: bool,
     },
+    /// The processor asked to run the job again at `until` (ms since the epoch); the job is
+    /// delayed and no attempt was used.
+    Delayed { job_id: JobId, until: u64 },
     /// The store refused to record an outcome because the lock was lost (another worker may
     /// have taken the job over after a stall).
     LockLost { job_id: JobId },

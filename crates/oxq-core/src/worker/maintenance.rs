@@ -1,6 +1,7 @@
 //! The worker's background duties: renewing the locks of running jobs and recovering jobs
 //! whose workers died (stalled-job check). Both run on their own timers until the worker
-//! closes; a failed store call is logged and tried again on the next tick.
+//! closes, and also whenever a [`ManualClock`](crate::clock::ManualClock) is moved; a failed
+//! store call is logged and tried again on the next tick.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::backend::{Backend, ExtendLocks, RecoverStalled};
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::ids::{JobId, LockToken, QueueRef};
 use crate::worker::events::WorkerEvent;
 use crate::worker::options::WorkerOptions;
@@ -51,21 +52,44 @@ fn still_running(locks: &HeldLocks, sent: &[(JobId, LockToken)], lost: Vec<JobId
         .collect()
 }
 
-/// Renews every held lock each quarter of the lock duration, so a lock survives three missed
-/// renewals before it expires.
-pub(crate) async fn renew_locks(
-    backend: Arc<dyn Backend>,
-    queue: QueueRef,
-    options: Arc<WorkerOptions>,
-    locks: HeldLocks,
-    mut stop: watch::Receiver<bool>,
-) {
+/// What both duties need: the store, the queue, the worker's settings and its clock.
+#[derive(Clone)]
+pub(crate) struct Duties {
+    pub backend: Arc<dyn Backend>,
+    pub queue: QueueRef,
+    pub options: Arc<WorkerOptions>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Resolves when the clock is moved by hand; never for a clock that only flows.
+async fn clock_moved(moves: &mut Option<watch::Receiver<u64>>) {
+    let alive = match moves {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => false,
+    };
+    if !alive {
+        *moves = None;
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Renews every held lock each quarter of the lock duration (and whenever the clock is moved),
+/// so a lock survives three missed renewals before it expires.
+pub(crate) async fn renew_locks(duties: Duties, locks: HeldLocks, mut stop: watch::Receiver<bool>) {
+    let Duties {
+        backend,
+        queue,
+        options,
+        clock,
+    } = duties;
     let period = (options.lock_duration / 4).max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut moves = clock.moves();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            _ = clock_moved(&mut moves) => {}
             _ = stop.changed() => return,
         }
         let held = snapshot(&locks);
@@ -76,11 +100,11 @@ pub(crate) async fn renew_locks(
             queue: queue.clone(),
             locks: held.clone(),
             duration: options.lock_duration,
-            now: now_ms(),
+            now: clock.now_ms(),
         };
         match backend.locks_extend(request).await {
-            Ok(lost) => {
-                for job_id in still_running(&locks, &held, lost) {
+            Ok(extended) => {
+                for job_id in still_running(&locks, &held, extended.lost) {
                     tracing::warn!(queue = %queue, job_id = %job_id, "lock lost while the job was running; another worker may run it again");
                     notify(&options, &WorkerEvent::LockLost { job_id });
                 }
@@ -98,31 +122,40 @@ pub(crate) async fn renew_locks(
     }
 }
 
-/// Runs the stalled-job check at start and then every `stalled_interval`.
-pub(crate) async fn check_stalled(
-    backend: Arc<dyn Backend>,
-    queue: QueueRef,
-    options: Arc<WorkerOptions>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Runs the stalled-job check at start, then every `stalled_interval` and whenever the clock
+/// is moved.
+pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool>) {
+    let Duties {
+        backend,
+        queue,
+        options,
+        clock,
+    } = duties;
     let mut ticker = tokio::time::interval(options.stalled_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut moves = clock.moves();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            _ = clock_moved(&mut moves) => {}
             _ = stop.changed() => return,
         }
         let request = RecoverStalled {
             queue: queue.clone(),
             max_stalled_count: options.max_stalled_count,
             interval: options.stalled_interval,
-            now: now_ms(),
+            now: clock.now_ms(),
         };
         match backend.stalled_recover(request).await {
-            Ok(ids) if ids.is_empty() => {}
-            Ok(job_ids) => {
-                tracing::warn!(queue = %queue, count = job_ids.len(), "recovered stalled jobs");
-                notify(&options, &WorkerEvent::Stalled { job_ids });
+            Ok(recovered) if recovered.job_ids.is_empty() => {}
+            Ok(recovered) => {
+                tracing::warn!(queue = %queue, count = recovered.job_ids.len(), "recovered stalled jobs");
+                notify(
+                    &options,
+                    &WorkerEvent::Stalled {
+                        job_ids: recovered.job_ids,
+                    },
+                );
             }
             Err(e) => {
                 tracing::warn!(queue = %queue, error = %e, "stalled-job check failed");

@@ -25,6 +25,7 @@ mod dispatcher;
 mod events;
 mod maintenance;
 mod options;
+mod outcome;
 mod processor;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ use crate::queue::Queue;
 
 pub use events::WorkerEvent;
 pub use options::{BackoffStrategy, WorkerListener, WorkerOptions};
+pub use outcome::{IntoOutcome, Outcome};
 pub use processor::{BoxError, Unrecoverable};
 
 /// A running worker. Dropping it stops fetching; [`Worker::close`] also waits for running jobs.
@@ -61,13 +63,14 @@ struct Tasks {
 
 impl Worker {
     /// Starts processing `queue` on the current Tokio runtime.
-    pub fn start<T, F, Fut, R, E>(queue: &Queue<T>, options: WorkerOptions, processor: F) -> Self
+    ///
+    /// The processor's future resolves to an [`Outcome`] or a `Result` (see [`IntoOutcome`]).
+    pub fn start<T, F, Fut>(queue: &Queue<T>, options: WorkerOptions, processor: F) -> Self
     where
         T: Serialize + DeserializeOwned + Send + 'static,
         F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<R, E>> + Send + 'static,
-        R: Serialize + Send + 'static,
-        E: Into<BoxError> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
     {
         let id = uuid::Uuid::new_v4().to_string();
         let options = Arc::new(options);
@@ -75,12 +78,16 @@ impl Worker {
         let locks = Arc::new(Mutex::new(HashMap::new()));
         let backend = queue.backend().clone();
         let queue_ref = queue.queue_ref().clone();
+        let clock = queue.clock().clone();
         let dispatcher = dispatcher::Dispatcher {
-            backend: backend.clone(),
-            queue: queue_ref.clone(),
-            options: options.clone(),
-            processor: processor::erase(processor),
-            max_payload_bytes: queue.max_payload_bytes(),
+            attempts: attempt::AttemptContext {
+                backend: backend.clone(),
+                queue: queue_ref.clone(),
+                processor: processor::erase(processor),
+                options: options.clone(),
+                max_payload_bytes: queue.max_payload_bytes(),
+                clock: clock.clone(),
+            },
             locks: locks.clone(),
             worker_id: id.clone(),
             close: close_rx.clone(),
@@ -88,14 +95,14 @@ impl Worker {
         // Lock renewal must outlive the dispatcher (a closing worker still runs its jobs), so
         // the maintenance tasks stop when the dispatcher ends, not when close is asked.
         let (stop_tx, stop_rx) = watch::channel(false);
-        let renewer = maintenance::renew_locks(
-            backend.clone(),
-            queue_ref.clone(),
-            options.clone(),
-            locks,
-            stop_rx.clone(),
-        );
-        let stalled = maintenance::check_stalled(backend, queue_ref, options, stop_rx);
+        let duties = maintenance::Duties {
+            backend,
+            queue: queue_ref,
+            options,
+            clock,
+        };
+        let renewer = maintenance::renew_locks(duties.clone(), locks, stop_rx.clone());
+        let stalled = maintenance::check_stalled(duties, stop_rx);
         let tasks = Tasks {
             dispatcher: tokio::spawn(async move {
                 dispatcher.run().await;
@@ -131,7 +138,7 @@ impl Worker {
         let dispatched = tasks.dispatcher.await;
         let _ = tasks.renewer.await;
         let _ = tasks.stalled.await;
-        dispatched.map_err(|e| Error::Store(format!("worker loop ended abnormally: {e}")))
+        dispatched.map_err(|e| Error::store_caused("worker loop ended abnormally", e))
     }
 
     /// Runs until SIGINT or SIGTERM, then closes gracefully.
@@ -152,9 +159,9 @@ impl Drop for Worker {
 async fn wait_for_signal() -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())
-        .map_err(|e| Error::Store(format!("cannot listen for SIGTERM: {e}")))?;
+        .map_err(|e| Error::store_caused("cannot listen for SIGTERM", e))?;
     tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| Error::Store(format!("cannot listen for SIGINT: {e}"))),
+        r = tokio::signal::ctrl_c() => r.map_err(|e| Error::store_caused("cannot listen for SIGINT", e)),
         _ = term.recv() => Ok(()),
     }
 }
@@ -163,5 +170,5 @@ async fn wait_for_signal() -> Result<()> {
 async fn wait_for_signal() -> Result<()> {
     tokio::signal::ctrl_c()
         .await
-        .map_err(|e| Error::Store(format!("cannot listen for Ctrl-C: {e}")))
+        .map_err(|e| Error::store_caused("cannot listen for Ctrl-C", e))
 }

@@ -1,4 +1,5 @@
-//! The processor a worker runs, type-erased, and the sentinel error [`Unrecoverable`].
+//! The processor a worker runs, type-erased to the [`AttemptResult`] it produced, and the
+//! sentinel error [`Unrecoverable`].
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -6,56 +7,59 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use serde::Serialize;
-
 use crate::job::Job;
+use crate::worker::outcome::IntoOutcome;
 
 /// Any error a processor returns.
-pub type BoxError = Box<dyn StdError + Send + Sync>;
+pub use crate::error::BoxError;
 
 /// What a processor's attempt produced, before the worker decides what happens next.
 #[derive(Debug)]
-pub(crate) enum AttemptResult {
+#[doc(hidden)]
+pub enum AttemptResult {
     /// The result, as JSON text.
     Completed(String),
-    /// The attempt failed; `retryable` is false for [`Unrecoverable`] and worker-side failures
-    /// that cannot get better (undecodable data, a deferred failure).
+    /// The attempt failed; `retryable` is false for [`Unrecoverable`], an explicit "fail for
+    /// good", and worker-side failures that cannot get better (undecodable data, a deferred
+    /// failure).
     Failed { reason: String, retryable: bool },
+    /// Run the job again later without using an attempt.
+    Delay(Resume),
+}
+
+/// When a delayed job runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Resume {
+    /// This long after now, by the worker's clock.
+    After(std::time::Duration),
+    At(std::time::SystemTime),
 }
 
 pub(crate) type ErasedProcessor<T> =
     Arc<dyn Fn(Job<T>) -> BoxFuture<'static, AttemptResult> + Send + Sync>;
 
-/// Wraps a user processor so the worker can hold it without its future and error types.
-pub(crate) fn erase<T, F, Fut, R, E>(processor: F) -> ErasedProcessor<T>
+/// Wraps a user processor so the worker can hold it without its future and outcome types.
+pub(crate) fn erase<T, F, Fut>(processor: F) -> ErasedProcessor<T>
 where
     T: Send + 'static,
     F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, E>> + Send + 'static,
-    R: Serialize + Send + 'static,
-    E: Into<BoxError> + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoOutcome,
 {
     Arc::new(move |job| {
         let fut = processor(job);
-        Box::pin(async move {
-            match fut.await {
-                Ok(value) => match serde_json::to_string(&value) {
-                    Ok(json) => AttemptResult::Completed(json),
-                    Err(e) => AttemptResult::Failed {
-                        reason: format!("cannot encode the return value as JSON: {e}"),
-                        retryable: false,
-                    },
-                },
-                Err(err) => {
-                    let err: BoxError = err.into();
-                    AttemptResult::Failed {
-                        retryable: !is_unrecoverable(err.as_ref()),
-                        reason: describe(err.as_ref()),
-                    }
-                }
-            }
-        })
+        Box::pin(async move { fut.await.into_attempt_result() })
     })
+}
+
+/// A failed attempt from an error: retryable unless asked otherwise or the error chain holds
+/// an [`Unrecoverable`].
+pub(crate) fn failed(err: BoxError, retryable: bool) -> AttemptResult {
+    AttemptResult::Failed {
+        retryable: retryable && !is_unrecoverable(err.as_ref()),
+        reason: describe(err.as_ref()),
+    }
 }
 
 /// The error and its sources: `outer: inner: root`.

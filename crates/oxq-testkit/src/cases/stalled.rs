@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use oxq_core::backend::{FetchJobs, Finish, FinishJobs, Outcome, RecoverStalled};
+use oxq_core::backend::{
+    AttemptEnd, Fetch, FetchJobs, Finish, FinishJobs, RecoverStalled, StoreMemo,
+};
 use oxq_core::clock::now_ms;
 use oxq_core::{
     Error, Event, JobId, JobOptions, JobState, KeepJobs, LockToken, Worker, WorkerEvent,
@@ -25,15 +27,17 @@ async fn take_and_die(h: &Harness, token: &str, lock: Duration) -> CaseResult<Jo
         .backend()
         .job_move_to_active(FetchJobs {
             queue: h.queue_ref().clone(),
-            token: LockToken(token.to_owned()),
-            lock_duration: lock,
-            max_jobs: 1,
-            worker_name: Some("dead-worker".to_owned()),
+            fetch: Fetch {
+                token: LockToken(token.to_owned()),
+                lock_duration: lock,
+                max_jobs: 1,
+                worker_name: Some("dead-worker".to_owned()),
+            },
             now: now_ms(),
         })
         .await?;
     match fetched.jobs.as_slice() {
-        [job] => Ok(job.id.clone()),
+        [job] => Ok(job.record.id.clone()),
         other => bail!("the dead worker fetched {} jobs instead of 1", other.len()),
     }
 }
@@ -105,10 +109,11 @@ pub async fn stalled_job_is_recovered_exactly_once(h: &Harness) -> CaseResult {
             items: vec![Finish {
                 job_id: id.clone(),
                 token: LockToken("dead-worker:1".to_owned()),
-                outcome: Outcome::Completed {
+                end: AttemptEnd::Completed {
                     return_value: r#""zombie""#.to_owned(),
                     keep: KeepJobs::All,
                 },
+                memo: StoreMemo::none(),
             }],
             fetch_next: None,
         })
@@ -143,7 +148,7 @@ pub async fn stalled_beyond_limit_fails_the_job(h: &Harness) -> CaseResult {
 
     take_and_die(h, "dead-worker:1", Duration::from_millis(200)).await?;
     wait_until("the first stall to be recovered", WAIT, || async {
-        Ok(recover().await?.contains(job.id()))
+        Ok(recover().await?.job_ids.contains(job.id()))
     })
     .await?;
     let once = record(&queue, job.id()).await?;

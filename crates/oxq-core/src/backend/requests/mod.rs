@@ -1,0 +1,25 @@
+//! Request and answer types of the [`Backend`](super::Backend) calls, one file per facet.
+//!
+//! Every call takes one request struct and answers one domain type or one answer struct, so a
+//! new field changes no signature. All structs are plain data with public fields. Times are
+//! milliseconds since the epoch, supplied by the caller from its [`Clock`](crate::clock::Clock).
+
+mod admin;
+mod events;
+mod jobs;
+mod memo;
+mod worker;
+
+pub use admin::*;
+pub use events::*;
+pub use jobs::*;
+pub use memo::StoreMemo;
+pub use worker::*;
+
+use crate::ids::QueueRef;
+
+/// A call about one queue that needs nothing else (counts, pause state, the latest event).
+#[derive(Debug, Clone)]
+pub struct OfQueue {
+    pub queue: QueueRef,
+}
