@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use oxq_core::{Backend, Capabilities, Queue, QueueRef, WorkerOptions};
+use oxq_core::queue::QueueOptions;
+use oxq_core::{Backend, Capabilities, ManualClock, Queue, QueueRef, WorkerOptions};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -75,6 +76,8 @@ pub struct Harness {
     // Declared before `fixture` so the store closes before its files go away.
     backend: Arc<dyn Backend>,
     queue: QueueRef,
+    /// The case's own clock, for queues from [`Harness::queue_with_clock`].
+    clock: Arc<ManualClock>,
     fixture: Mutex<Option<Box<dyn Fixture>>>,
 }
 
@@ -103,6 +106,7 @@ impl Harness {
             case,
             backend,
             queue,
+            clock: Arc::new(ManualClock::starting_now()),
             fixture: Mutex::new(Some(Box::new(fixture))),
         })
     }
@@ -155,6 +159,22 @@ impl Harness {
         T: Serialize + DeserializeOwned + Send + 'static,
     {
         Queue::from_ref(self.backend.clone(), self.queue.clone())
+    }
+
+    /// The case's manual clock: it shows the real time at the case's start and stands still
+    /// until the case moves it. Only queues from [`Harness::queue_with_clock`] read it.
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        &self.clock
+    }
+
+    /// The case's queue on the case's [`ManualClock`]: adds, delays, backoff, retention and its
+    /// workers' fetches all read that clock, so the case moves time instead of sleeping.
+    pub fn queue_with_clock<T>(&self) -> Queue<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.queue()
+            .with_options(QueueOptions::new().clock(self.clock.clone()))
     }
 
     /// A second queue on the same store, to check that queues do not touch each other.

@@ -70,6 +70,8 @@ macro_rules! __for_each_case {
             retries: fixed_backoff_waits_between_attempts, exponential_backoff_doubles,
                 exponential_backoff_with_jitter_stays_in_window, custom_backoff_strategy,
                 exhausted_attempts_fail_with_every_error, unrecoverable_error_skips_remaining_attempts;
+            outcomes: delay_outcome_runs_again_later_without_using_an_attempt,
+                delay_until_a_past_time_runs_again_at_once, fail_outcomes_retry_or_stop;
             retention: remove_on_complete_count_keeps_newest, remove_on_complete_none_removes_job,
                 remove_on_complete_age_removes_old_jobs, remove_on_fail_count_keeps_newest,
                 job_retention_overrides_worker_default;

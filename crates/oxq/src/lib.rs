@@ -18,57 +18,25 @@
 //! # Ok(()) }
 //! ```
 //!
-//! This crate re-exports [`oxq_core`] and owns [`connect`]: the URL picks the store.
-//! Stores are behind features: `sqlite` and `redis` (both default).
+//! This crate re-exports [`oxq_core`] and owns [`connect`] / [`connect_with`]: the URL picks
+//! the store (each store declares its schemes), and the store is wrapped in the one
+//! instrumentation layer. Stores are behind features: `sqlite` and `redis` (both default).
 
-use std::sync::Arc;
+mod connect;
 
+pub use connect::{ConnectOptions, DEFAULT_URL, accepted_schemes, connect, connect_with};
 pub use oxq_core::*;
 
-/// The store used when no URL is given: a SQLite file in the working directory.
-pub const DEFAULT_URL: &str = "sqlite://oxq.db";
-
-/// Opens the store a URL names: `sqlite://path/to/file.db` (`sqlite://oxq.db` when `url` is
-/// empty), or `redis://[user:password@]host[:port][/db]` / `rediss://…` (TLS). Unknown
-/// schemes are rejected with the list of accepted ones.
-pub async fn connect(url: &str) -> Result<Arc<dyn Backend>> {
-    let url = if url.trim().is_empty() {
-        DEFAULT_URL
-    } else {
-        url.trim()
-    };
-    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
-    match scheme {
-        #[cfg(feature = "sqlite")]
-        "sqlite" => {
-            let (path, options) = oxq_sqlite::parse_url(url)?;
-            let backend = oxq_sqlite::SqliteBackend::open(path, options).await?;
-            Ok(backend::Instrumented::wrap(backend))
-        }
-        #[cfg(feature = "redis")]
-        "redis" | "rediss" | "redis+unix" | "redis+cluster" => {
-            let backend = oxq_redis::connect(url, oxq_redis::RedisOptions::default()).await?;
-            Ok(backend::Instrumented::wrap(backend))
-        }
-        _ => Err(Error::InvalidUrl {
-            url: url.to_owned(),
-            reason: format!(
-                "unknown scheme {scheme:?}; this build accepts: {}",
-                accepted_schemes().join(", ")
-            ),
-        }),
-    }
+/// The embedded store's own types (its options), for [`connect_with`].
+#[cfg(feature = "sqlite")]
+pub mod sqlite {
+    pub use oxq_sqlite::{SqliteOptions, Synchronous, URL_SCHEMES};
 }
 
-fn accepted_schemes() -> Vec<&'static str> {
-    let mut schemes = Vec::new();
-    if cfg!(feature = "sqlite") {
-        schemes.push("sqlite://");
-    }
-    if cfg!(feature = "redis") {
-        schemes.extend(["redis://", "rediss://", "redis+unix://"]);
-    }
-    schemes
+/// The Redis store's own types (its options: timeouts, TLS), for [`connect_with`].
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use oxq_redis::{RedisOptions, URL_SCHEMES};
 }
 
 /// `Queue::connect(url, name)`: open a store and a queue on it in one call.
@@ -89,8 +57,8 @@ where
 pub mod prelude {
     pub use crate::QueueConnect;
     pub use oxq_core::{
-        Backoff, Job, JobId, JobOptions, JobState, KeepJobs, Queue, QueueEvents, QueueRef,
-        Unrecoverable, Worker, WorkerEvent, WorkerOptions,
+        Backoff, Job, JobId, JobOptions, JobState, KeepJobs, Outcome, Queue, QueueEvents,
+        QueueRef, Unrecoverable, Worker, WorkerEvent, WorkerOptions,
     };
 }
 

@@ -122,11 +122,11 @@ pub async fn drain_removes_jobs_waiting_to_run(h: &Harness) -> CaseResult {
 
 /// `clean` removes only jobs of the named state, older than the grace period, at most `limit`.
 pub async fn clean_by_state_grace_and_limit(h: &Harness) -> CaseResult {
-    let queue = h.queue::<Value>();
+    let queue = h.queue_with_clock::<Value>();
     let old = add_numbered(&queue, 3, JobOptions::new()).await?;
     run_to_end(&queue, h.worker_options(), 3).await?;
-    // Grace periods are about age: let the first batch grow 600 ms older than the second.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Grace periods are about age: the first batch is 600 ms older than the second.
+    h.clock().advance(Duration::from_millis(600));
     let young = add_numbered(&queue, 2, JobOptions::new()).await?;
     for _ in 0..2 {
         queue.add("fail", json!(0), JobOptions::new()).await?;

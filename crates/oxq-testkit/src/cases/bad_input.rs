@@ -94,7 +94,9 @@ pub async fn invalid_options_are_rejected(h: &Harness) -> CaseResult {
 /// A payload over `max_payload_bytes` is refused with `PayloadTooLarge` (alone or in a bulk),
 /// nothing is written; a payload of exactly the limit is accepted.
 pub async fn oversized_payload_is_rejected(h: &Harness) -> CaseResult {
-    let queue = h.queue::<Value>().with_options(QueueOptions::new().max_payload_bytes(64));
+    let queue = h
+        .queue::<Value>()
+        .with_options(QueueOptions::new().max_payload_bytes(64));
     let mut events = queue.events().await?;
     // A JSON string of n characters takes n + 2 bytes.
     match queue

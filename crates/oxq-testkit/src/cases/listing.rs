@@ -27,7 +27,7 @@ fn reversed(ids: &[JobId]) -> Vec<JobId> {
 /// Pages of waiting jobs come in queue order (reversed when descending), delayed jobs by due
 /// time, completed jobs by finish time; several states list the union.
 pub async fn get_jobs_pages_by_state(h: &Harness) -> CaseResult {
-    let queue = h.queue::<Value>();
+    let queue = h.queue_with_clock::<Value>();
     let mut done = Vec::new();
     for i in 0..3 {
         done.push(
@@ -39,7 +39,7 @@ pub async fn get_jobs_pages_by_state(h: &Harness) -> CaseResult {
         );
         run_to_end(&queue, h.worker_options(), 1).await?;
         // Finish times are in ms: keep the three apart so their order is defined.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        h.clock().advance(Duration::from_millis(5));
     }
     let waiting = add_numbered(&queue, 10, JobOptions::new()).await?;
     let late = queue

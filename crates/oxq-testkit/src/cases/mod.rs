@@ -9,6 +9,7 @@ pub mod events;
 pub mod job_admin;
 pub mod listing;
 pub mod order;
+pub mod outcomes;
 pub mod progress_logs;
 pub mod retention;
 pub mod retries;

@@ -51,10 +51,10 @@ pub async fn remove_on_complete_none_removes_job(h: &Harness) -> CaseResult {
     Ok(())
 }
 
-/// `Age(500 ms)`: jobs that finished more than 500 ms before another job completes are removed
-/// then; younger ones stay.
+/// `Age(500 ms)`, on the case's manual clock: jobs that finished more than 500 ms before
+/// another job completes are removed then (not at 499 ms); younger ones stay.
 pub async fn remove_on_complete_age_removes_old_jobs(h: &Harness) -> CaseResult {
-    let queue = h.queue::<Value>();
+    let queue = h.queue_with_clock::<Value>();
     let opts = JobOptions::new().remove_on_complete(KeepJobs::Age {
         max_age: Duration::from_millis(500),
         count: None,
@@ -62,8 +62,12 @@ pub async fn remove_on_complete_age_removes_old_jobs(h: &Harness) -> CaseResult 
     let old = add_numbered(&queue, 3, opts.clone()).await?;
     run_to_end(&queue, h.worker_options(), 3).await?;
     ensure_eq!(existing(&queue, &old).await?, old, "young jobs kept");
-    // Age can only be observed by letting time pass: 800 ms > the 500 ms limit.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // 500 ms is the limit: 499 ms later they are kept, 501 ms later they are removed.
+    h.clock().advance(Duration::from_millis(499));
+    let young = add_numbered(&queue, 1, opts.clone()).await?;
+    run_to_end(&queue, h.worker_options(), 1).await?;
+    ensure_eq!(existing(&queue, &old).await?, old, "jobs 499 ms old kept");
+    h.clock().advance(Duration::from_millis(2));
     let new = add_numbered(&queue, 1, opts).await?;
     run_to_end(&queue, h.worker_options(), 1).await?;
     ensure_eq!(
@@ -71,8 +75,13 @@ pub async fn remove_on_complete_age_removes_old_jobs(h: &Harness) -> CaseResult 
         Vec::<JobId>::new(),
         "old jobs kept"
     );
+    ensure_eq!(
+        existing(&queue, &young).await?,
+        young,
+        "the 2 ms old job kept"
+    );
     ensure_eq!(existing(&queue, &new).await?, new, "the new job kept");
-    ensure_eq!(queue.counts().await?.completed, 1, "completed count");
+    ensure_eq!(queue.counts().await?.completed, 2, "completed count");
     Ok(())
 }
 

@@ -1,96 +1,132 @@
 //! Failed attempts: retried with each backoff kind, failed for good once attempts run out
 //! (with every attempt's error), and not retried at all after [`Unrecoverable`].
+//!
+//! Backoff cases run on the case's manual clock: each retry's due time is checked to the
+//! millisecond, and time is moved by hand instead of waited for.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oxq_core::worker::BoxError;
 use oxq_core::{
-    Backoff, Job, JobOptions, JobRecord, JobState, Unrecoverable, Worker, WorkerOptions,
+    Backoff, Clock, Job, JobOptions, JobRecord, JobState, Unrecoverable, Worker, WorkerOptions,
 };
 use serde_json::{Value, json};
 
-use crate::support::{Attempt, Recorder, WAIT, listen, record};
+use crate::support::{
+    Attempt, CANARY, Recorder, WAIT, advance_and_settle, listen, record, wait_for_record,
+    wait_for_state,
+};
 use crate::{CaseResult, Harness, bail, ensure, ensure_eq};
 
-/// How much later than its backoff a retry may start on a loaded machine.
-const SLACK: u64 = 750;
-
-/// Runs one job whose every attempt fails with `boom <attempt>` until it fails for good;
-/// returns its attempts and final record.
+/// Runs one job whose every attempt fails with `boom <attempt>` on the case's manual clock,
+/// until it fails for good; returns each retry's wait, the attempts and the final record.
+///
+/// Before retry `i + 1` it checks, with time moved by hand: the job waits delayed, due between
+/// `windows[i].0` and `windows[i].1` ms after the failed attempt; it is still delayed 1 ms before
+/// it is due (a worker fetched at that time); it starts exactly when due.
 async fn run_failing_job(
     h: &Harness,
     job_options: JobOptions,
     worker_options: WorkerOptions,
-) -> CaseResult<(Vec<Attempt>, JobRecord)> {
-    let queue = h.queue::<Value>();
+    windows: &[(u64, u64)],
+) -> CaseResult<(Vec<u64>, Vec<Attempt>, JobRecord)> {
+    let clock = h.clock();
+    let queue = h.queue_with_clock::<Value>();
     let job = queue.add("flaky", json!({}), job_options).await?;
+    let id = job.id().clone();
     let recorder = Recorder::new();
-    let (options, mut events) = listen(worker_options);
-    let worker = Worker::start(&queue, options, {
+    let worker = Worker::start(&queue, worker_options, {
         let recorder = recorder.clone();
         move |job: Job<Value>| {
-            recorder.record(&job);
+            let canary = job.name() == CANARY;
+            if !canary {
+                recorder.record(&job);
+            }
             let attempt = job.attempts_made() + 1;
-            async move { Err::<Value, BoxError>(format!("boom {attempt}").into()) }
+            async move {
+                match canary {
+                    true => Ok(Value::Null),
+                    false => Err::<Value, BoxError>(format!("boom {attempt}").into()),
+                }
+            }
         }
     });
-    events.finished(1, WAIT).await?;
-    worker.close().await?;
-    let failed = record(&queue, job.id()).await?;
-    ensure_eq!(failed.state, JobState::Failed, "final state");
-    Ok((recorder.attempts(), failed))
-}
-
-/// Checks that attempt `i + 1` started between `min[i]` and `max[i] + SLACK` ms after attempt `i`.
-fn check_gaps(attempts: &[Attempt], min: &[u64], max: &[u64]) -> CaseResult {
-    ensure_eq!(attempts.len(), min.len() + 1, "attempts run");
-    for (i, pair) in attempts.windows(2).enumerate() {
-        let gap = pair[1].started_at.saturating_sub(pair[0].started_at);
+    let mut gaps = Vec::new();
+    for (i, &(min, max)) in windows.iter().enumerate() {
+        let made = i as u32 + 1;
+        let delayed = wait_for_record(
+            &queue,
+            &id,
+            &format!("delayed after {made} attempts"),
+            |r| r.state == JobState::Delayed && r.attempts_made == made,
+        )
+        .await?;
+        let failed_at = clock.now_ms();
+        let Some(due) = delayed.due_at else {
+            bail!("the delayed job has no due time after attempt {made}");
+        };
+        let gap = due.saturating_sub(failed_at);
         ensure!(
-            gap >= min[i],
-            "attempt {} started {gap} ms after attempt {}, before its backoff of {} ms",
-            i + 2,
-            i + 1,
-            min[i]
+            (min..=max).contains(&gap),
+            "retry {made} waits {gap} ms; its backoff is {min}..={max} ms"
         );
+        gaps.push(gap);
+        advance_and_settle(clock, &queue, Duration::from_millis(gap.saturating_sub(1))).await?;
+        let early = record(&queue, &id).await?;
         ensure!(
-            gap <= max[i] + SLACK,
-            "attempt {} started {gap} ms after attempt {}; backoff at most {} ms (+{SLACK} ms slack)",
-            i + 2,
-            i + 1,
-            max[i]
+            early.state == JobState::Delayed && early.attempts_made == made,
+            "1 ms before its retry was due the job is {} after {} attempts",
+            early.state,
+            early.attempts_made
+        );
+        clock.advance(Duration::from_millis(1));
+        let started = recorder.wait_len(i + 2, WAIT).await?;
+        ensure_eq!(
+            started[i + 1].processed_on,
+            Some(due),
+            "processed_on of attempt {}",
+            made + 1
         );
     }
-    Ok(())
+    let failed = wait_for_state(&queue, &id, JobState::Failed).await?;
+    worker.close().await?;
+    Ok((gaps, recorder.attempts(), failed))
 }
 
-/// Fixed backoff of 300 ms: each retry starts 300 ms (plus slack) after the last attempt.
+/// Fixed backoff of 30 s: each retry is due exactly 30 s after the last attempt, not a
+/// millisecond earlier.
 pub async fn fixed_backoff_waits_between_attempts(h: &Harness) -> CaseResult {
     let options = JobOptions::new()
         .attempts(3)
-        .backoff(Backoff::fixed(Duration::from_millis(300)));
-    let (attempts, _) = run_failing_job(h, options, h.worker_options()).await?;
-    check_gaps(&attempts, &[300, 300], &[300, 300])
+        .backoff(Backoff::fixed(Duration::from_secs(30)));
+    let windows = [(30_000, 30_000); 2];
+    let (_, attempts, _) = run_failing_job(h, options, h.worker_options(), &windows).await?;
+    ensure_eq!(attempts.len(), 3, "attempts run");
+    Ok(())
 }
 
-/// Exponential backoff from 200 ms: retries wait 200, 400, 800 ms.
+/// Exponential backoff from 2 s: retries wait 2, 4, 8 s.
 pub async fn exponential_backoff_doubles(h: &Harness) -> CaseResult {
     let options = JobOptions::new()
         .attempts(4)
-        .backoff(Backoff::exponential(Duration::from_millis(200)));
-    let (attempts, _) = run_failing_job(h, options, h.worker_options()).await?;
-    check_gaps(&attempts, &[200, 400, 800], &[200, 400, 800])
+        .backoff(Backoff::exponential(Duration::from_secs(2)));
+    let windows = [(2_000, 2_000), (4_000, 4_000), (8_000, 8_000)];
+    let (_, attempts, _) = run_failing_job(h, options, h.worker_options(), &windows).await?;
+    ensure_eq!(attempts.len(), 4, "attempts run");
+    Ok(())
 }
 
-/// Exponential backoff from 400 ms with jitter 0.5: retry `n` waits in `[m/2, m]` for
-/// `m` = 400, 800, 1600 ms.
+/// Exponential backoff from 4 s with jitter 0.5: retry `n` waits in `[m/2, m]` for
+/// `m` = 4, 8, 16 s.
 pub async fn exponential_backoff_with_jitter_stays_in_window(h: &Harness) -> CaseResult {
     let options = JobOptions::new()
         .attempts(4)
-        .backoff(Backoff::exponential(Duration::from_millis(400)).with_jitter(0.5));
-    let (attempts, _) = run_failing_job(h, options, h.worker_options()).await?;
-    check_gaps(&attempts, &[200, 400, 800], &[400, 800, 1600])
+        .backoff(Backoff::exponential(Duration::from_secs(4)).with_jitter(0.5));
+    let windows = [(2_000, 4_000), (4_000, 8_000), (8_000, 16_000)];
+    let (_, attempts, _) = run_failing_job(h, options, h.worker_options(), &windows).await?;
+    ensure_eq!(attempts.len(), 4, "attempts run");
+    Ok(())
 }
 
 /// A strategy registered on the worker decides each wait from the attempt number, the last
@@ -113,9 +149,10 @@ pub async fn custom_backoff_strategy(h: &Harness) -> CaseResult {
         name: "linear".into(),
         delay: Duration::from_millis(100),
     });
-    let (attempts, failed) = run_failing_job(h, options, worker_options).await?;
     // Attempt 2 waits 2 x 100 ms, attempt 3 waits 3 x 100 ms, attempt 4 is refused.
-    check_gaps(&attempts, &[200, 300], &[200, 300])?;
+    let windows = [(200, 200), (300, 300)];
+    let (_, attempts, failed) = run_failing_job(h, options, worker_options, &windows).await?;
+    ensure_eq!(attempts.len(), 3, "attempts run");
     let calls = calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let base = Duration::from_millis(100);
     let expected = vec![

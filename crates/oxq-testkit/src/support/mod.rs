@@ -1,4 +1,5 @@
-//! Helpers the cases share: waiting for a condition with a time limit (never a bare sleep), a
+//! Helpers the cases share: waiting for a condition with a time limit (never a bare sleep),
+//! moving a case's clock and settling its workers ([`advance_and_settle`]), a
 //! [`Recorder`] of what processors saw, a [`WorkerEvents`] listener, an [`InFlight`] gauge, a
 //! [`Gate`] that holds processors until the case opens it, and readers of queue events.
 
@@ -14,10 +15,12 @@ use serde_json::{Value, json};
 
 use crate::error::{CaseResult, TestError};
 
+mod clock;
 mod listeners;
 mod recorder;
 mod sync;
 
+pub use clock::{CANARY, advance_and_settle};
 pub use listeners::{
     WorkerEvents, events_until, is_final, is_subsequence, listen, names, names_for,
 };
@@ -96,6 +99,32 @@ where
     })
     .await?;
     record(queue, id).await
+}
+
+/// Waits until job `id`'s record satisfies `pred` (described by `what`), and returns it.
+pub async fn wait_for_record<T>(
+    queue: &Queue<T>,
+    id: &JobId,
+    what: &str,
+    pred: impl Fn(&JobRecord) -> bool,
+) -> CaseResult<JobRecord>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    let last = Mutex::new(None);
+    let result = wait_until(&format!("job {id}: {what}"), WAIT, || async {
+        let found = queue.get_record(id).await?;
+        let done = found.as_ref().is_some_and(&pred);
+        *lock(&last) = found;
+        Ok(done)
+    })
+    .await;
+    let last = lock(&last).take();
+    match (result, last) {
+        (Ok(()), Some(record)) => Ok(record),
+        (Err(e), last) => Err(TestError::msg(format!("{e}; last record: {last:?}"))),
+        (Ok(()), None) => Err(TestError::msg(format!("job {id} is gone"))),
+    }
 }
 
 /// The job's record, or a failure saying it is gone.

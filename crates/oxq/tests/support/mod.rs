@@ -73,7 +73,12 @@ where
 /// How many `completed` events each job has in the queue's whole event log.
 pub async fn completions(url: &str, queue: &QueueRef) -> HashMap<String, u32> {
     let backend = oxq::connect(url).await.expect("connect");
-    let latest = backend.events_latest(queue).await.expect("latest event");
+    let latest = backend
+        .events_latest(oxq::backend::OfQueue {
+            queue: queue.clone(),
+        })
+        .await
+        .expect("latest event");
     let mut events = QueueEvents::after(backend, queue.clone(), None);
     let mut counts = HashMap::new();
     while let Some(stored) = events
