@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxq_core::backend::{AddJobs, FetchJobs, Finish, FinishJobs, NewJob, Outcome};
+use oxq_core::backend::{
+    AddJobs, AttemptEnd, Fetch, FetchJobs, Finish, FinishJobs, NewJob, OfQueue,
+};
 use oxq_core::clock::now_ms;
 use oxq_core::{Backend, JobOptions, KeepJobs, LockToken, QueueRef};
 use oxq_sqlite::{SqliteBackend, SqliteOptions};
@@ -85,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpu,
         &format!("{workers} worker(s), {per_call} per fetch, finish with fetch_next"),
     );
-    let counts = store.jobs_count(&queue).await?;
+    let counts = store.jobs_count(OfQueue { queue }).await?;
     println!("counts after: {counts:?}");
     Ok(())
 }
@@ -101,17 +103,19 @@ async fn process(
         *round += 1;
         LockToken(format!("w{worker}:{round}"))
     };
-    let fetch = |token: LockToken| FetchJobs {
-        queue: queue.clone(),
+    let fetch = |token: LockToken| Fetch {
         token,
         lock_duration: Duration::from_secs(30),
         max_jobs: per_call,
         worker_name: Some(format!("bench-{worker}")),
-        now: now_ms(),
     };
     let mut current_token = token(&mut round);
     let mut held = store
-        .job_move_to_active(fetch(current_token.clone()))
+        .job_move_to_active(FetchJobs {
+            queue: queue.clone(),
+            fetch: fetch(current_token.clone()),
+            now: now_ms(),
+        })
         .await?
         .jobs;
     let mut processed = 0;
@@ -119,12 +123,13 @@ async fn process(
         let items = held
             .iter()
             .map(|job| Finish {
-                job_id: job.id.clone(),
+                job_id: job.record.id.clone(),
                 token: current_token.clone(),
-                outcome: Outcome::Completed {
+                end: AttemptEnd::Completed {
                     return_value: "null".to_owned(),
                     keep: KeepJobs::All,
                 },
+                memo: job.memo.clone(),
             })
             .collect::<Vec<_>>();
         processed += items.len();

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use oxq_core::backend::*;
-use oxq_core::{Backend, EventId, JobCounts, JobId, JobRecord, QueueRef, Result, StoredEvent};
+use oxq_core::{Backend, EventId, JobCounts, JobRecord, QueueRef, Result, StoredEvent};
 
 use crate::checkpoint::Checkpointer;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::ops::{add, admin, events, fetch, finish, list, locks, logs, moves, stalled};
 use crate::options::SqliteOptions;
 use crate::readers::Readers;
@@ -40,17 +40,14 @@ impl SqliteBackend {
             tokio::task::spawn_blocking(move || schema::open_writer(&path, &options)).await
         };
         let conn = opened
-            .map_err(|e| crate::error::StoreError::Join(e.to_string()))
+            .map_err(StoreError::from)
             .and_then(|r| r)
-            .map_err(|e| {
-                let core: oxq_core::Error = e.into();
-                match core {
-                    oxq_core::Error::Store(msg) => oxq_core::Error::Store(format!(
-                        "cannot open sqlite database {}: {msg}",
-                        path.display()
-                    )),
-                    other => other,
-                }
+            .map_err(|e| match oxq_core::Error::from(e) {
+                oxq_core::Error::Store { message, source } => oxq_core::Error::Store {
+                    message: format!("cannot open sqlite database {}: {message}", path.display()),
+                    source,
+                },
+                other => other,
             })?;
         let checkpointer = Checkpointer::start(&path, &options)?;
         let signals = Arc::new(Signals::default());
@@ -66,7 +63,9 @@ impl SqliteBackend {
         }))
     }
 
-    /// Opens the database a `sqlite:` URL names (see [`parse_url`](crate::parse_url)).
+    /// Opens the database a `sqlite:` URL names (see [`parse_url`](crate::parse_url)), with
+    /// the default options under the URL's parameters; [`open_url`](crate::open_url) takes
+    /// base options and answers the store as `Arc<dyn Backend>`.
     pub async fn connect(url: &str) -> Result<Arc<SqliteBackend>> {
         let (path, options) = crate::url::parse_url(url)?;
         Self::open(path, options).await
@@ -105,18 +104,15 @@ impl Backend for SqliteBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        caps.cross_process_events = true;
-        caps
+        Capabilities::new().cross_process_events(true)
     }
 
-    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>> {
+    async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.write(move |ctx| add::add_bulk(ctx, req)).await
     }
 
-    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>> {
-        let (queue, id) = (queue.clone(), id.clone());
-        self.read(move |conn| list::job_get(conn, &queue, &id))
+    async fn job_get(&self, req: GetJob) -> Result<Option<JobRecord>> {
+        self.read(move |conn| list::job_get(conn, &req.queue, &req.job_id))
             .await
     }
 
@@ -124,9 +120,9 @@ impl Backend for SqliteBackend {
         self.read(move |conn| list::jobs_list(conn, &req)).await
     }
 
-    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts> {
-        let queue = queue.clone();
-        self.read(move |conn| list::jobs_count(conn, &queue)).await
+    async fn jobs_count(&self, req: OfQueue) -> Result<JobCounts> {
+        self.read(move |conn| list::jobs_count(conn, &req.queue))
+            .await
     }
 
     async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
@@ -142,11 +138,11 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| finish::finish(ctx, req)).await
     }
 
-    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>> {
+    async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks> {
         self.write(move |ctx| locks::extend(ctx, req)).await
     }
 
-    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>> {
+    async fn stalled_recover(&self, req: RecoverStalled) -> Result<RecoveredStalled> {
         self.write(move |ctx| stalled::recover(ctx, req)).await
     }
 
@@ -154,7 +150,7 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| logs::update_progress(ctx, req)).await
     }
 
-    async fn job_log_add(&self, req: AddLog) -> Result<u64> {
+    async fn job_log_add(&self, req: AddLog) -> Result<LogAdded> {
         self.write(move |ctx| logs::add(ctx, req)).await
     }
 
@@ -162,9 +158,8 @@ impl Backend for SqliteBackend {
         self.read(move |conn| logs::read(conn, &req)).await
     }
 
-    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool> {
-        let (queue, id) = (queue.clone(), id.clone());
-        self.write(move |ctx| admin::remove(ctx, &queue, &id)).await
+    async fn job_remove(&self, req: RemoveJob) -> Result<JobRemoved> {
+        self.write(move |ctx| admin::remove(ctx, req)).await
     }
 
     async fn job_promote(&self, req: JobAt) -> Result<()> {
@@ -175,36 +170,28 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| moves::retry(ctx, req)).await
     }
 
-    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64> {
+    async fn jobs_retry(&self, req: RetryJobs) -> Result<MovedJobs> {
         self.write(move |ctx| moves::retry_many(ctx, req)).await
     }
 
-    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64> {
+    async fn jobs_promote(&self, req: PromoteJobs) -> Result<MovedJobs> {
         self.write(move |ctx| moves::promote_many(ctx, req)).await
     }
 
-    async fn queue_pause(&self, queue: &QueueRef, now: u64) -> Result<()> {
-        let queue = queue.clone();
-        self.write(move |ctx| admin::set_paused(ctx, &queue, true, now))
+    async fn queue_set_paused(&self, req: SetPaused) -> Result<()> {
+        self.write(move |ctx| admin::set_paused(ctx, req)).await
+    }
+
+    async fn queue_status(&self, req: OfQueue) -> Result<QueueStatus> {
+        self.read(move |conn| list::queue_status(conn, &req.queue))
             .await
     }
 
-    async fn queue_resume(&self, queue: &QueueRef, now: u64) -> Result<()> {
-        let queue = queue.clone();
-        self.write(move |ctx| admin::set_paused(ctx, &queue, false, now))
-            .await
-    }
-
-    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool> {
-        let queue = queue.clone();
-        self.read(move |conn| list::is_paused(conn, &queue)).await
-    }
-
-    async fn queue_drain(&self, req: DrainQueue) -> Result<u64> {
+    async fn queue_drain(&self, req: DrainQueue) -> Result<DrainedJobs> {
         self.write(move |ctx| admin::drain(ctx, req)).await
     }
 
-    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>> {
+    async fn queue_clean(&self, req: CleanQueue) -> Result<CleanedJobs> {
         self.write(move |ctx| admin::clean(ctx, req)).await
     }
 
@@ -212,15 +199,14 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| admin::obliterate(ctx, req)).await
     }
 
-    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>> {
-        let prefix = prefix.to_owned();
-        self.read(move |conn| list::queues_list(conn, &prefix))
+    async fn queues_list(&self, req: ListQueues) -> Result<Vec<QueueRef>> {
+        self.read(move |conn| list::queues_list(conn, &req.prefix))
             .await
     }
 
-    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>> {
-        let queue = queue.clone();
-        self.read(move |conn| events::latest(conn, &queue)).await
+    async fn events_latest(&self, req: OfQueue) -> Result<Option<EventId>> {
+        self.read(move |conn| events::latest(conn, &req.queue))
+            .await
     }
 
     async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {

@@ -49,7 +49,10 @@ impl Checkpointer {
         std::thread::Builder::new()
             .name("oxq-sqlite-checkpoint".to_owned())
             .spawn(move || run(conn, stopped))
-            .map_err(|e| StoreError::Join(format!("cannot start the checkpoint thread: {e}")))?;
+            .map_err(|source| StoreError::Thread {
+                what: "checkpoint",
+                source,
+            })?;
         Ok(Checkpointer { _stop: stop })
     }
 }

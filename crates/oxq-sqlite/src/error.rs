@@ -3,7 +3,8 @@
 //! Operations run on the writer thread or a reader connection return [`StoreError`], which
 //! holds either a domain answer decided by the store ([`StoreError::Core`]: job not found,
 //! lock lost, ...) or a failure of SQLite itself. At the [`Backend`](oxq_core::Backend) seam
-//! every `StoreError` becomes an [`oxq_core::Error`]:
+//! every `StoreError` becomes an [`oxq_core::Error`], keeping the underlying error as its
+//! [`source`](std::error::Error::source) (a `rusqlite::Error`, an `io::Error`, a join error):
 //!
 //! * `SQLITE_BUSY` / `SQLITE_LOCKED` (another process held the write lock past the busy
 //!   timeout) → [`oxq_core::Error::Unavailable`], which the runtime treats as transient;
@@ -12,7 +13,11 @@
 
 use std::time::Duration;
 
+use oxq_core::error::BoxError;
 use rusqlite::ErrorCode;
+
+/// How long a caller should wait before retrying a write refused as busy.
+pub(crate) const BUSY_RETRY_AFTER: Duration = Duration::from_millis(50);
 
 /// Everything that can go wrong inside the SQLite store.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +39,17 @@ pub enum StoreError {
     #[error("the sqlite writer thread has stopped")]
     WriterGone,
 
-    /// A blocking task could not be joined.
+    /// A blocking task could not be joined (it panicked or the runtime is shutting down).
     #[error("a blocking sqlite task failed: {0}")]
-    Join(String),
+    Join(#[from] tokio::task::JoinError),
+
+    /// One of the store's threads (`what`) could not be started.
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with [`StoreError`].
@@ -52,38 +65,86 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// The core error for a failure shared by several callers (a lost batch): the same kind
+    /// as [`From`] gives, each holding the one underlying error as its source.
+    pub(crate) fn shared(err: &std::sync::Arc<StoreError>) -> oxq_core::Error {
+        let source: BoxError = Box::new(std::sync::Arc::clone(err));
+        if err.is_busy() {
+            oxq_core::Error::unavailable(err.to_string(), Some(BUSY_RETRY_AFTER), Some(source))
+        } else {
+            oxq_core::Error::store_caused(err.to_string(), source)
+        }
+    }
 }
 
 impl From<StoreError> for oxq_core::Error {
     fn from(err: StoreError) -> Self {
         if err.is_busy() {
-            return oxq_core::Error::Unavailable {
-                message: err.to_string(),
-                retry_after: Some(Duration::from_millis(50)),
-            };
+            let message = err.to_string();
+            return oxq_core::Error::unavailable(message, Some(BUSY_RETRY_AFTER), Some(cause(err)));
         }
         match err {
             StoreError::Core(core) => core,
             StoreError::WriterGone => oxq_core::Error::Closed,
-            other => oxq_core::Error::Store(other.to_string()),
+            other => {
+                let message = other.to_string();
+                oxq_core::Error::store_caused(message, cause(other))
+            }
         }
+    }
+}
+
+/// The error underneath: the SQLite, I/O or join error itself where there is one.
+fn cause(err: StoreError) -> BoxError {
+    match err {
+        StoreError::Sqlite(e) => Box::new(e),
+        StoreError::Join(e) => Box::new(e),
+        StoreError::Thread { source, .. } => Box::new(source),
+        other => Box::new(other),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error as _;
+
     use super::*;
+
+    fn busy() -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".to_owned()),
+        )
+    }
 
     #[test]
     fn busy_is_transient() {
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            Some("database is locked".to_owned()),
-        );
-        let core: oxq_core::Error = StoreError::from(busy).into();
+        let core: oxq_core::Error = StoreError::from(busy()).into();
         assert!(core.is_transient());
         let not_found: oxq_core::Error =
             StoreError::Core(oxq_core::Error::JobNotFound("7".into())).into();
         assert!(matches!(not_found, oxq_core::Error::JobNotFound(id) if id == "7"));
+    }
+
+    #[test]
+    fn the_sqlite_error_stays_the_source() {
+        let core: oxq_core::Error = StoreError::from(busy()).into();
+        let source = core.source().expect("a source");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some());
+
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let core: oxq_core::Error = StoreError::from(full).into();
+        assert!(matches!(core, oxq_core::Error::Store { .. }));
+        let source = core.source().expect("a source");
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some());
+
+        let shared = std::sync::Arc::new(StoreError::from(busy()));
+        let core = StoreError::shared(&shared);
+        assert!(core.is_transient());
+        assert!(core.source().is_some());
     }
 }

@@ -10,7 +10,9 @@
 //! use oxq_sqlite::{SqliteBackend, SqliteOptions};
 //! let store = SqliteBackend::open("oxq.db", SqliteOptions::default()).await?;
 //! let same = SqliteBackend::connect("sqlite://oxq.db?synchronous=full").await?;
-//! # let _ = (store, same); Ok(()) }
+//! // What the `oxq` facade calls for a URL whose scheme is in `URL_SCHEMES`:
+//! let dyn_store = oxq_sqlite::open_url("sqlite://oxq.db", SqliteOptions::default()).await?;
+//! # let _ = (store, same, dyn_store); Ok(()) }
 //! ```
 //!
 //! # How it works
@@ -42,13 +44,17 @@
 //!
 //! # Options
 //! See [`SqliteOptions`] (synchronous, busy timeout, poll interval, events kept per queue)
-//! and [`parse_url`] for the URL form.
+//! and [`parse_url`] for the URL form. The store declares the URL schemes it serves in
+//! [`URL_SCHEMES`] and opens its URLs with [`open_url`] (query parameters override the options
+//! given), which is how `oxq::connect` finds and opens it.
 //!
 //! # Caveats
 //! * At-least-once: a job whose worker stops renewing its lock is run again after the stalled
 //!   check recovers it.
 //! * A long batch holds the file's write lock; another process's write waits up to the busy
 //!   timeout, then fails with a transient [`oxq_core::Error::Unavailable`].
+//! * The store keeps no [`StoreMemo`](oxq_core::backend::StoreMemo) on a fetched job: a
+//!   finish reads what it needs from the row, so it may come from any process.
 //! * Cross-process wakeups cost up to `poll_interval` of latency; in-process ones are immediate.
 //! * Not for network file systems (SQLite's WAL needs shared memory on one machine).
 //!
@@ -71,4 +77,7 @@ mod writer;
 pub use backend::SqliteBackend;
 pub use error::StoreError;
 pub use options::{SqliteOptions, Synchronous};
-pub use url::parse_url;
+pub use url::{URL_SCHEMES, open_url, parse_url};
+
+#[cfg(test)]
+mod tests;

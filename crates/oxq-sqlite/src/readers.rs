@@ -1,6 +1,6 @@
 //! The pool of read-only connections.
 //!
-//! Reads (`job_get`, `jobs_list`, `jobs_count`, logs, events, `queue_is_paused`, and the
+//! Reads (`job_get`, `jobs_list`, `jobs_count`, logs, events, `queue_status`, and the
 //! checks behind `queue_wait`) never queue behind the writer: each runs on a blocking thread
 //! (`tokio::task::spawn_blocking`) with an idle read-only connection, inside one read
 //! transaction so it sees a single snapshot. WAL lets readers run while the writer commits.
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::StoreResult;
 use crate::options::SqliteOptions;
 use crate::schema;
 use crate::writer::control;
@@ -40,9 +40,7 @@ impl Readers {
         T: Send + 'static,
     {
         let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || this.run_blocking(read))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+        tokio::task::spawn_blocking(move || this.run_blocking(read)).await?
     }
 
     fn run_blocking<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {

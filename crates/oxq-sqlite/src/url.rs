@@ -1,5 +1,8 @@
-//! Connection strings: `sqlite://path/to/file.db`, `sqlite:relative.db`,
-//! `sqlite:///abs/path.db`, with optional query parameters.
+//! Connection strings: the schemes this store serves ([`URL_SCHEMES`]), how its URLs read
+//! ([`parse_url`]) and opening the store a URL names ([`open_url`]).
+//!
+//! Accepted forms: `sqlite://path/to/file.db`, `sqlite:relative.db`, `sqlite:///abs/path.db`
+//! (the scheme in any case), with optional query parameters that override the options given:
 //!
 //! | parameter | values | option |
 //! |---|---|---|
@@ -19,23 +22,66 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use oxq_core::{Error, Result};
+use oxq_core::{Backend, Error, Result};
 
+use crate::backend::SqliteBackend;
 use crate::options::{SqliteOptions, Synchronous};
+
+/// The URL schemes this store serves (without `:` or `//`), compared without regard to case.
+/// The `oxq` facade sends a URL with one of these schemes to [`open_url`].
+pub const URL_SCHEMES: &[&str] = &["sqlite"];
 
 const ACCEPTED_KEYS: &str = "synchronous, busy_timeout_ms, poll_interval_ms, max_events";
 
-/// Splits a `sqlite:` URL into the file path and the options it sets.
+/// Opens (creating and migrating if needed) the database file a `sqlite:` URL names.
+///
+/// `base` holds the settings a URL cannot carry (e.g. `read_connections`); the URL's query
+/// parameters override it. The store comes back bare: the `oxq` facade wraps it in
+/// [`Instrumented`](oxq_core::backend::Instrumented) (a program using this crate directly may
+/// do the same).
+///
+/// ```no_run
+/// # async fn demo() -> oxq_core::Result<()> {
+/// use oxq_sqlite::SqliteOptions;
+/// let base = SqliteOptions::default().read_connections(8);
+/// let store = oxq_sqlite::open_url("sqlite://jobs.db?synchronous=full", base).await?;
+/// assert_eq!(store.kind(), "sqlite");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for a URL this store does not read (naming the accepted parameters
+/// when one is unknown); otherwise the errors of [`SqliteBackend::open`].
+pub async fn open_url(url: &str, base: SqliteOptions) -> Result<Arc<dyn Backend>> {
+    let (path, options) = parse_url_over(url, base)?;
+    let store: Arc<dyn Backend> = SqliteBackend::open(path, options).await?;
+    Ok(store)
+}
+
+/// Splits a `sqlite:` URL into the file path and the options it sets (over the defaults).
 pub fn parse_url(url: &str) -> Result<(PathBuf, SqliteOptions)> {
+    parse_url_over(url, SqliteOptions::default())
+}
+
+/// [`parse_url`] with the URL's query parameters applied over `base`.
+pub(crate) fn parse_url_over(url: &str, base: SqliteOptions) -> Result<(PathBuf, SqliteOptions)> {
     let bad = |reason: String| Error::InvalidUrl {
         url: url.to_owned(),
         reason,
     };
-    let rest = url
-        .strip_prefix("sqlite:")
-        .ok_or_else(|| bad("the scheme must be `sqlite:`".to_owned()))?;
+    let rest = strip_scheme(url).ok_or_else(|| {
+        bad(format!(
+            "the scheme must be one of: {}",
+            URL_SCHEMES
+                .iter()
+                .map(|s| format!("`{s}:`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
     let (path_part, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
@@ -53,7 +99,7 @@ pub fn parse_url(url: &str) -> Result<(PathBuf, SqliteOptions)> {
                 .to_owned(),
         ));
     }
-    let mut options = SqliteOptions::default();
+    let mut options = base;
     for pair in query.into_iter().flat_map(|q| q.split('&')) {
         if pair.is_empty() {
             continue;
@@ -62,6 +108,15 @@ pub fn parse_url(url: &str) -> Result<(PathBuf, SqliteOptions)> {
         apply(&mut options, key, value).map_err(bad)?;
     }
     Ok((PathBuf::from(path), options))
+}
+
+/// The URL after `<scheme>:` when its scheme is one of [`URL_SCHEMES`] (any case).
+fn strip_scheme(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once(':')?;
+    URL_SCHEMES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+        .then_some(rest)
 }
 
 fn apply(options: &mut SqliteOptions, key: &str, value: &str) -> Result<(), String> {
@@ -146,6 +201,33 @@ mod tests {
         assert_eq!(o.synchronous, Synchronous::Full);
         assert_eq!(o.busy_timeout, Duration::from_millis(250));
         assert_eq!(o.max_events, 5);
+    }
+
+    #[test]
+    fn url_parameters_override_the_base() {
+        let base = SqliteOptions::default()
+            .read_connections(9)
+            .synchronous(Synchronous::Full)
+            .max_events(7);
+        let (path, o) = parse_url_over("SQLite://b.db?max_events=5", base).expect("parse");
+        assert_eq!(path, PathBuf::from("b.db"));
+        assert_eq!(o.read_connections, 9, "kept from the base");
+        assert_eq!(o.synchronous, Synchronous::Full, "kept from the base");
+        assert_eq!(o.max_events, 5, "the URL wins");
+        for scheme in URL_SCHEMES {
+            assert!(parse_url(&format!("{scheme}://x.db")).is_ok(), "{scheme}");
+        }
+    }
+
+    #[tokio::test]
+    async fn open_url_opens_the_named_file() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::store_caused("temp dir", e))?;
+        let file = dir.path().join("u.db");
+        let url = format!("sqlite://{}?poll_interval_ms=5", file.display());
+        let store = open_url(&url, SqliteOptions::default()).await?;
+        assert_eq!(store.kind(), "sqlite");
+        assert!(file.exists());
+        Ok(())
     }
 
     #[test]

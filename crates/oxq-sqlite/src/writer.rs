@@ -4,14 +4,16 @@
 //! command (a closure over [`WriteCtx`]) and await a oneshot answer. The thread takes the first
 //! command, then drains every command already queued (up to [`MAX_BATCH`]) and runs them all
 //! in ONE `BEGIN IMMEDIATE` transaction, each inside its own `SAVEPOINT` so a failing command
-//! rolls back alone (a lone command runs without one: its failure rolls back the transaction). After `COMMIT` it signals the queues the batch touched and answers every
+//! rolls back alone (a lone command runs without one: its failure rolls back the
+//! transaction). After `COMMIT` it signals the queues the batch touched and answers every
 //! caller; nobody hears "done" before the commit that made it durable. Under load, hundreds
 //! of calls share one commit, which is where the store's throughput comes from.
 //!
 //! Caveats: a batch holds the file's write lock for its whole duration, so other processes'
 //! writes wait (up to the busy timeout) behind it. When `BEGIN` or `COMMIT` fails (e.g. the
-//! busy timeout ran out), every command of the batch fails with the same (transient) error and
-//! nothing of the batch is applied. A panicking command is caught, rolled back and reported.
+//! busy timeout ran out), every command of the batch fails with the same (transient) error,
+//! each caller's error holding the one SQLite error as its source, and nothing of the batch is
+//! applied. A panicking command is caught, rolled back and reported.
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -68,8 +70,8 @@ where
             return false;
         };
         let result = catch_unwind(AssertUnwindSafe(|| work(ctx))).unwrap_or_else(|_| {
-            Err(StoreError::Core(oxq_core::Error::Store(
-                "a sqlite store operation panicked; it was rolled back".to_owned(),
+            Err(StoreError::Core(oxq_core::Error::store(
+                "a sqlite store operation panicked; it was rolled back",
             )))
         });
         let ok = result.is_ok();
@@ -105,7 +107,10 @@ impl Writer {
         std::thread::Builder::new()
             .name("oxq-sqlite-writer".to_owned())
             .spawn(move || writer_loop(conn, rx, signals, max_events))
-            .map_err(|e| StoreError::Join(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|source| StoreError::Thread {
+                what: "writer",
+                source,
+            })?;
         Ok(Writer { queue: tx })
     }
 
@@ -144,13 +149,14 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let commit = run_batch(&conn, &mut batch, &mut touched, max_events);
+        let commit = run_batch(&conn, &mut batch, &mut touched, max_events).map_err(Arc::new);
         if commit.is_ok() {
             signals.notify(touched.iter());
         }
         touched.clear();
         for pending in batch.drain(..) {
-            pending.answer(commit.as_ref().map(|_| ()).map_err(copy_error));
+            let shared = commit.as_ref().map(|_| ());
+            pending.answer(shared.map_err(|e| StoreError::Core(StoreError::shared(e))));
         }
     }
     tracing::debug!("sqlite writer thread stopping");
@@ -218,16 +224,4 @@ fn run_one(
 /// Runs a transaction-control statement, prepared once per connection.
 pub(crate) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// The same failure for every caller of a lost batch (SQLite errors are not `Clone`).
-fn copy_error(err: &StoreError) -> StoreError {
-    if err.is_busy() {
-        StoreError::Core(oxq_core::Error::Unavailable {
-            message: err.to_string(),
-            retry_after: Some(std::time::Duration::from_millis(50)),
-        })
-    } else {
-        StoreError::Core(oxq_core::Error::Store(err.to_string()))
-    }
 }

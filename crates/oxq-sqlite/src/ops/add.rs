@@ -1,10 +1,12 @@
 //! `job_add_bulk`: adds jobs in order, one row each.
 //!
 //! Per job: the queue's id counter is bumped (also for custom ids, as BullMQ does); a custom id
-//! that exists (or came earlier in the same call) writes nothing but a `duplicated` event;
+//! that exists (or came earlier in the same call) writes nothing but a `duplicated` event and
+//! answers [`AddedJob::Existing`] with the stored record, read in this same transaction;
 //! otherwise the job is stored as `delayed` (due `now + delay`), `prioritized` (priority > 0)
-//! or `waiting` (at the back, or at the front for LIFO) and `added` plus `waiting`/`delayed`
-//! are emitted. Custom ids are checked before anything is written.
+//! or `waiting` (at the back, or at the front for LIFO), `added` plus `waiting`/`delayed` are
+//! emitted, and the answer is [`AddedJob::Created`] with that state (the rule lives here, in
+//! the store, not in the runtime). Custom ids are validated before anything is written.
 //!
 //! Rows are written with multi-row inserts ([`BulkInsert`]); options are encoded once per run
 //! of equal options, since a bulk add usually repeats one set.
@@ -12,12 +14,14 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use oxq_core::backend::{AddJobs, AddedJob};
+use oxq_core::backend::{AddJobs, AddedJob, AddedJobs};
 use oxq_core::clock::millis;
-use oxq_core::{JobId, JobOptions};
+use oxq_core::{Error, JobId, JobOptions, JobRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::codec::{DELAYED, encode_options, ms, row_key};
+use crate::codec::{
+    DELAYED, encode_options, job_columns, job_from_row, ms, row_key, state_from_code,
+};
 use crate::error::StoreResult;
 use crate::ops::bulk_insert::BulkInsert;
 use crate::ops::event_log::Kind;
@@ -28,6 +32,13 @@ static INSERT: BulkInsert = BulkInsert::new(
     "jobs (jid, qid, id, state, score, priority, lifo, max_attempts, custom_id, timestamp, \
      name, data, options)",
     13,
+);
+
+/// The job holding a custom id.
+const EXISTING: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE qid = ?1 AND id = ?2 AND custom_id = 1"
 );
 
 /// Rows buffered before they are written.
@@ -47,14 +58,14 @@ struct JobRow {
     options: Option<Rc<str>>,
 }
 
-pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Vec<AddedJob>> {
+pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<AddedJobs> {
     for job in &req.jobs {
         if let Some(id) = &job.options.job_id {
             JobId::custom(id.0.clone())?;
         }
     }
     if req.jobs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(AddedJobs::default());
     }
     let conn = ctx.conn;
     let now = req.now;
@@ -71,13 +82,17 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Vec<
             Some(id) => (id.0.clone(), true),
             None => (auto.to_string(), false),
         };
-        if custom && (custom_ids.contains(&id) || exists(conn, queue.qid, &id)?) {
-            queue.emit(now, Kind::Duplicated, Some(&id), None);
-            added.push(AddedJob {
-                id: JobId(id),
-                duplicate: true,
-            });
-            continue;
+        if custom {
+            if custom_ids.contains(&id) {
+                // Added earlier in this call: write it so it can be read back below.
+                insert(conn, queue.qid, timestamp, &rows)?;
+                rows.clear();
+            }
+            if let Some(existing) = existing(conn, queue.qid, &id)? {
+                queue.emit(now, Kind::Duplicated, Some(&id), None);
+                added.push(AddedJob::Existing(Box::new(existing)));
+                continue;
+            }
         }
         let priority = i64::from(opts.priority);
         let due_at = opts.delay.map(|d| now.saturating_add(millis(d)));
@@ -101,9 +116,12 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Vec<
         if custom {
             custom_ids.insert(id.clone());
         }
-        added.push(AddedJob {
+        let created = state_from_code(state).ok_or_else(|| {
+            Error::store(format!("job {id} was given unknown state code {state}"))
+        })?;
+        added.push(AddedJob::Created {
             id: JobId(id.clone()),
-            duplicate: false,
+            state: created,
         });
         rows.push(JobRow {
             jid: row_key(queue.qid, auto),
@@ -125,15 +143,16 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Vec<
     }
     insert(conn, queue.qid, timestamp, &rows)?;
     queue.save(ctx)?;
-    Ok(added)
+    Ok(AddedJobs { jobs: added })
 }
 
-fn exists(conn: &Connection, qid: i64, id: &str) -> StoreResult<bool> {
-    let found = conn
-        .prepare_cached("SELECT 1 FROM jobs WHERE qid = ?1 AND id = ?2 AND custom_id = 1")?
-        .query_row(params![qid, id], |_| Ok(()))
+/// The stored job with custom id `id`, if there is one (one probe of the custom-id index).
+fn existing(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<JobRecord>> {
+    let record = conn
+        .prepare_cached(EXISTING)?
+        .query_row(params![qid, id], job_from_row)
         .optional()?;
-    Ok(found.is_some())
+    Ok(record)
 }
 
 fn insert(conn: &Connection, qid: i64, timestamp: i64, rows: &[JobRow]) -> StoreResult<()> {

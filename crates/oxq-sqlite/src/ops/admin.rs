@@ -11,11 +11,16 @@
 //!   the queue's jobs, logs, events and row. The event counter is remembered so that a queue
 //!   created again under the same name continues the ids (old cursors stay valid).
 //! * remove refuses ([`Error::Conflict`]) a job that is active with an unexpired lock; it emits
-//!   `removed{prev}` and deletes the job's logs.
+//!   `removed{prev}` and deletes the job's logs. [`RemoveJob`] carries no `now`, so the lock's
+//!   expiry and the event's time are read from the system clock (caveat: a test moving its own
+//!   clock does not move this check).
 
-use oxq_core::backend::{CleanQueue, DrainQueue, ObliterateQueue};
+use oxq_core::backend::{
+    CleanQueue, CleanedJobs, DrainQueue, DrainedJobs, JobRemoved, ObliterateQueue, RemoveJob,
+    SetPaused,
+};
 use oxq_core::clock::{millis, now_ms};
-use oxq_core::{Error, JobId, QueueRef};
+use oxq_core::{Error, JobId};
 use rusqlite::params;
 
 use crate::codec::{ACTIVE, KEY_MAX, ms, row_key, state_code};
@@ -26,23 +31,22 @@ use crate::ops::queue_row::QueueRow;
 use crate::ops::{delete_job, find_job};
 use crate::writer::WriteCtx;
 
-pub(crate) fn set_paused(
-    ctx: &mut WriteCtx<'_>,
-    queue: &QueueRef,
-    paused: bool,
-    now: u64,
-) -> StoreResult<()> {
-    let mut row = QueueRow::load_or_create(ctx.conn, queue)?;
-    row.paused = paused;
-    let kind = if paused { Kind::Paused } else { Kind::Resumed };
-    row.emit(now, kind, None, None);
+pub(crate) fn set_paused(ctx: &mut WriteCtx<'_>, req: SetPaused) -> StoreResult<()> {
+    let mut row = QueueRow::load_or_create(ctx.conn, &req.queue)?;
+    row.paused = req.paused;
+    let kind = if req.paused {
+        Kind::Paused
+    } else {
+        Kind::Resumed
+    };
+    row.emit(req.now, kind, None, None);
     row.save(ctx)
 }
 
-pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<u64> {
+pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<DrainedJobs> {
     let conn = ctx.conn;
     let Some(queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(0);
+        return Ok(DrainedJobs::default());
     };
     let states = if req.include_delayed {
         "(0, 1, 2)"
@@ -59,13 +63,15 @@ pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<u64>
         ))?
         .execute([queue.qid])?;
     queue.save(ctx)?;
-    Ok(removed as u64)
+    Ok(DrainedJobs {
+        count: u64::try_from(removed).unwrap_or(u64::MAX),
+    })
 }
 
-pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Vec<JobId>> {
+pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<CleanedJobs> {
     let conn = ctx.conn;
     let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(Vec::new());
+        return Ok(CleanedJobs::default());
     };
     let cutoff = ms(req.now.saturating_sub(millis(req.grace)));
     let sql = if req.state.is_finished() {
@@ -101,7 +107,7 @@ pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Vec<
     let count = ids.len().to_string();
     queue.emit(req.now, Kind::Cleaned, None, Some(&count));
     queue.save(ctx)?;
-    Ok(ids)
+    Ok(CleanedJobs { ids })
 }
 
 pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreResult<()> {
@@ -130,13 +136,15 @@ pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreR
     queue.retire(ctx)
 }
 
-pub(crate) fn remove(ctx: &mut WriteCtx<'_>, queue: &QueueRef, id: &JobId) -> StoreResult<bool> {
+pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobRemoved> {
     let conn = ctx.conn;
-    let Some(mut row) = QueueRow::load(conn, queue)? else {
-        return Ok(false);
+    let id = &req.job_id;
+    let gone = JobRemoved { existed: false };
+    let Some(mut row) = QueueRow::load(conn, &req.queue)? else {
+        return Ok(gone);
     };
     let Some(job) = find_job(conn, row.qid, id.as_str())? else {
-        return Ok(false);
+        return Ok(gone);
     };
     let now = now_ms();
     if job.state == ACTIVE && job.score >= ms(now) {
@@ -149,5 +157,5 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, queue: &QueueRef, id: &JobId) -> St
     delete_job(conn, job.jid)?;
     row.emit(now, Kind::Removed, Some(id.as_str()), Some(prev.as_str()));
     row.save(ctx)?;
-    Ok(true)
+    Ok(JobRemoved { existed: true })
 }

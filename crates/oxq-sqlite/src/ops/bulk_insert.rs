@@ -71,7 +71,7 @@ impl BulkInsert {
                 }
                 let written = stmt.raw_execute()?;
                 if written != width {
-                    return Err(oxq_core::Error::Store(format!(
+                    return Err(oxq_core::Error::store(format!(
                         "{} of {width} rows were written to {}",
                         written, self.into
                     ))

@@ -135,7 +135,7 @@ impl EventBuffer {
                 row.bytes.as_slice(),
             ))?;
             if written != 1 {
-                return Err(oxq_core::Error::Store(format!(
+                return Err(oxq_core::Error::store(format!(
                     "event row {}..={} of queue {qid} was not written",
                     row.first, row.last
                 ))

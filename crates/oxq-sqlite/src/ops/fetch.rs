@@ -9,8 +9,11 @@
 //!    Each becomes `active` under the caller's token with `lock_until = now + lock_duration`,
 //!    `processed_on = now`, `attempts_started + 1`, `processed_by`, and emits `active{prev}`;
 //! 3. `next_due_at` is the due time of the earliest delayed job left.
+//!
+//! Fetched jobs carry no [`StoreMemo`](oxq_core::backend::StoreMemo)
+//! ([`FetchedJob::plain`]): the finish reads what it needs from the row.
 
-use oxq_core::backend::{FetchJobs, Fetched};
+use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
 use oxq_core::{JobRecord, JobState};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -40,7 +43,7 @@ pub(crate) fn move_to_active(ctx: &mut WriteCtx<'_>, req: FetchJobs) -> StoreRes
     let Some(mut queue) = QueueRow::load(ctx.conn, &req.queue)? else {
         return Ok(Fetched::default());
     };
-    let fetched = fetch(ctx.conn, &mut queue, &req)?;
+    let fetched = fetch(ctx.conn, &mut queue, &req.fetch, req.now)?;
     queue.save(ctx)?;
     Ok(fetched)
 }
@@ -49,13 +52,14 @@ pub(crate) fn move_to_active(ctx: &mut WriteCtx<'_>, req: FetchJobs) -> StoreRes
 pub(crate) fn fetch(
     conn: &Connection,
     queue: &mut QueueRow,
-    req: &FetchJobs,
+    req: &Fetch,
+    now: u64,
 ) -> StoreResult<Fetched> {
-    promote_due(conn, queue, req.now)?;
+    promote_due(conn, queue, now)?;
     let mut jobs = Vec::new();
     let max = usize::try_from(req.max_jobs).unwrap_or(usize::MAX);
     if !queue.paused && max > 0 {
-        let lock_until = ms(req.now.saturating_add(millis(req.lock_duration)));
+        let lock_until = ms(now.saturating_add(millis(req.lock_duration)));
         for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
             let want = max - jobs.len();
             if want == 0 {
@@ -71,11 +75,11 @@ pub(crate) fn fetch(
                     jid,
                     lock_until,
                     req.token.as_str(),
-                    ms(req.now),
+                    ms(now),
                     req.worker_name.as_deref()
                 ])?;
                 if activated != 1 {
-                    return Err(oxq_core::Error::Store(format!(
+                    return Err(oxq_core::Error::store(format!(
                         "job {} could not be activated",
                         record.id
                     ))
@@ -83,11 +87,11 @@ pub(crate) fn fetch(
                 }
                 // The row as the UPDATE left it, without reading it again.
                 record.state = JobState::Active;
-                record.processed_on = Some(req.now);
+                record.processed_on = Some(now);
                 record.attempts_started = record.attempts_started.saturating_add(1);
                 record.processed_by = req.worker_name.clone();
-                queue.emit(req.now, Kind::Active, Some(record.id.as_str()), Some(prev));
-                jobs.push(record);
+                queue.emit(now, Kind::Active, Some(record.id.as_str()), Some(prev));
+                jobs.push(FetchedJob::plain(record));
             }
         }
     }

@@ -1,22 +1,27 @@
-//! `job_finish`: ends attempts of held jobs, then optionally fetches more, in one transaction.
+//! `job_finish`: ends attempts of held jobs, then optionally fetches more of the same queue,
+//! in one transaction.
 //!
 //! Per item (each answered on its own in `FinishResult.items`): the job must exist
-//! (`JobNotFound`) and be active under the caller's token (`LockLost`; an expired lock that
-//! nobody took over is still honoured). Then, with `attempts_made + 1` and the lock released:
+//! (`JobNotFound`) and be active under the caller's token (`LockLost`, nothing applied; an
+//! expired lock that nobody took over is still honoured). Then the lock is released and:
 //!
-//! | outcome | new state | events |
-//! |---|---|---|
-//! | `Completed` | completed (`finished_on`, `return_value`) or deleted by `KeepJobs::None` | `completed` |
-//! | `Failed { retry: Now }` | waiting (front when LIFO) or prioritized | `waiting{prev: active}` |
-//! | `Failed { retry: After(d) }` | delayed, due `now + d` | `delayed{due_at}` |
-//! | `Failed { retry: Never }` | failed (`finished_on`) or deleted by `KeepJobs::None` | `failed`, and `retries-exhausted` when `attempts_made >= attempts` |
+//! | attempt end | attempts made | new state | events |
+//! |---|---|---|---|
+//! | `Completed` | + 1 | completed (`finished_on`, `return_value`) or deleted by `KeepJobs::None` | `completed` |
+//! | `Failed { retry: Now }` | + 1 | waiting (front when LIFO) or prioritized | `waiting{prev: active}` |
+//! | `Failed { retry: After(d) }` | + 1 | delayed, due `now + d` | `delayed{due_at}` |
+//! | `Failed { retry: Never }` | + 1 | failed (`finished_on`) or deleted by `KeepJobs::None` | `failed`, and `retries-exhausted` when `attempts_made >= attempts` |
+//! | `Delayed { until }` | unchanged | delayed, due `until` | `delayed{due_at: until}` |
 //!
 //! Every failure records `failed_reason`, appends it to the stacktrace and clears
-//! `deferred_failure`. Retention trims run once per call and (state, policy). Then
-//! `fetch_next` runs (see [`fetch`](crate::ops::fetch)), and `drained` is emitted once when no
-//! waiting, prioritized or active job is left and at least one item was applied.
+//! `deferred_failure`. A delay (the processor asked to run again at `until`) records no error:
+//! the job waits in delayed like any other, and one due already (`until <= now`) is promoted by
+//! the next fetch, this call's fetch-next included. Retention trims run once per call and
+//! (state, policy). Then `fetch_next` runs on the same queue (see
+//! [`fetch`](crate::ops::fetch)), and `drained` is emitted once when no waiting, prioritized or
+//! active job is left and at least one item was applied.
 
-use oxq_core::backend::{Fetched, Finish, FinishJobs, FinishResult, Outcome, Retry};
+use oxq_core::backend::{AttemptEnd, Fetched, Finish, FinishJobs, FinishResult, Retry};
 use oxq_core::clock::millis;
 use oxq_core::{Error, KeepJobs};
 use rusqlite::{Connection, params};
@@ -32,6 +37,10 @@ use crate::writer::WriteCtx;
 /// Completes a job the caller holds (`?1` jid, `?2` id, `?3` token).
 const COMPLETE: &str = "UPDATE jobs SET state = 5, score = ?4, return_value = ?5, \
     attempts_made = attempts_made + 1, lock_token = NULL \
+    WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
+
+/// Delays a job the caller holds until `?4` (its due time is its score in `delayed`).
+const DELAY: &str = "UPDATE jobs SET state = 2, score = ?4, lock_token = NULL \
     WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
 
 /// Deletes a job the caller holds (`KeepJobs::None`).
@@ -73,25 +82,12 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
     for (state, keep) in trims {
         retention::trim(conn, queue.qid, state, keep, req.now)?;
     }
-    let fetching_here = req
-        .fetch_next
-        .as_ref()
-        .is_some_and(|n| n.queue == req.queue);
     let fetched = match &req.fetch_next {
-        Some(next) if fetching_here => fetch(conn, &mut queue, next)?,
-        Some(next) => match QueueRow::load(conn, &next.queue)? {
-            Some(mut other) => {
-                let fetched = fetch(conn, &mut other, next)?;
-                other.save(ctx)?;
-                fetched
-            }
-            None => Fetched::default(),
-        },
+        Some(next) => fetch(conn, &mut queue, next, req.now)?,
         None => Fetched::default(),
     };
-    // Jobs just fetched from this queue are active: no need to look for pending work then.
-    let busy = fetching_here && !fetched.jobs.is_empty();
-    if applied > 0 && !busy && !has_pending_work(conn, queue.qid)? {
+    // Jobs just fetched are active: no need to look for pending work then.
+    if applied > 0 && fetched.jobs.is_empty() && !has_pending_work(conn, queue.qid)? {
         queue.emit(req.now, Kind::Drained, None, None);
     }
     queue.save(ctx)?;
@@ -114,9 +110,9 @@ fn finish_one(
             trims.push((state, keep));
         }
     };
-    match &item.outcome {
+    match &item.end {
         // The common case takes one statement: the lock check is part of the UPDATE.
-        Outcome::Completed { return_value, keep } => {
+        AttemptEnd::Completed { return_value, keep } => {
             let done = if *keep == KeepJobs::None {
                 let deleted = conn
                     .prepare_cached(DELETE_HELD)?
@@ -141,7 +137,17 @@ fn finish_one(
             keep_policy(COMPLETED, *keep);
             queue.emit(now, Kind::Completed, Some(id), Some(return_value));
         }
-        Outcome::Failed { reason, retry } => {
+        AttemptEnd::Delayed { until } => {
+            let due = ms(*until);
+            let done = conn
+                .prepare_cached(DELAY)?
+                .execute(params![jid, id, token, due])?;
+            if done == 0 {
+                return Err(refusal(conn, jid, id)?);
+            }
+            queue.emit(now, Kind::Delayed, Some(id), Some(&due.to_string()));
+        }
+        AttemptEnd::Failed { reason, retry } => {
             let job =
                 find_job(conn, queue.qid, id)?.ok_or_else(|| Error::JobNotFound(id.to_owned()))?;
             if job.state != ACTIVE || job.lock_token.as_deref() != Some(token) {
@@ -176,7 +182,7 @@ fn finish_one(
         _ => {
             return Err(Error::Unsupported {
                 store: "sqlite",
-                operation: "this finish outcome",
+                operation: "this attempt end",
             }
             .into());
         }

@@ -1,5 +1,5 @@
-//! Read-only queries: one job, pages of jobs, counts, queues, the paused flag, and the probe
-//! behind `queue_wait`. All run on a reader connection inside one read transaction.
+//! Read-only queries: one job, pages of jobs, counts, queues, the queue's status (paused),
+//! and the probe behind `queue_wait`. All run on a reader connection inside one read transaction.
 //!
 //! `jobs_list` walks the requested states in the order given (duplicates ignored); within a
 //! state, ascending means next-to-run first for waiting and prioritized (score order),
@@ -7,7 +7,7 @@
 //! active, earliest added for waiting-children. `offset`/`limit` apply to the concatenation;
 //! a `limit` of 0 returns nothing.
 
-use oxq_core::backend::ListJobs;
+use oxq_core::backend::{ListJobs, QueueStatus};
 use oxq_core::{JobCounts, JobId, JobRecord, JobState, QueueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -128,12 +128,12 @@ pub(crate) fn jobs_count(conn: &Connection, queue: &QueueRef) -> StoreResult<Job
     Ok(counts)
 }
 
-pub(crate) fn is_paused(conn: &Connection, queue: &QueueRef) -> StoreResult<bool> {
+pub(crate) fn queue_status(conn: &Connection, queue: &QueueRef) -> StoreResult<QueueStatus> {
     let paused = conn
         .prepare_cached("SELECT paused FROM queues WHERE prefix = ?1 AND name = ?2")?
         .query_row(params![queue.prefix, queue.name], |r| r.get(0))
         .optional()?;
-    Ok(paused.unwrap_or(false))
+    Ok(QueueStatus::new(paused.unwrap_or(false)))
 }
 
 pub(crate) fn queues_list(conn: &Connection, prefix: &str) -> StoreResult<Vec<QueueRef>> {

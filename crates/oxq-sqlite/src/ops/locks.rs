@@ -4,8 +4,7 @@
 //! the same token; every other id (finished, removed, recovered by the stalled check, taken by
 //! another worker) is returned as lost. An expired lock that nobody took over is renewed.
 
-use oxq_core::JobId;
-use oxq_core::backend::ExtendLocks;
+use oxq_core::backend::{ExtendLocks, ExtendedLocks};
 use oxq_core::clock::millis;
 use rusqlite::params;
 
@@ -15,10 +14,12 @@ use crate::ops::candidate_jid;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
 
-pub(crate) fn extend(ctx: &mut WriteCtx<'_>, req: ExtendLocks) -> StoreResult<Vec<JobId>> {
+pub(crate) fn extend(ctx: &mut WriteCtx<'_>, req: ExtendLocks) -> StoreResult<ExtendedLocks> {
     let conn = ctx.conn;
     let Some(queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(req.locks.into_iter().map(|(id, _)| id).collect());
+        return Ok(ExtendedLocks {
+            lost: req.locks.into_iter().map(|(id, _)| id).collect(),
+        });
     };
     let lock_until = ms(req.now.saturating_add(millis(req.duration)));
     let mut lost = Vec::new();
@@ -37,5 +38,5 @@ pub(crate) fn extend(ctx: &mut WriteCtx<'_>, req: ExtendLocks) -> StoreResult<Ve
         }
     }
     // Nothing else of the queue changed: no need to save it or wake anyone.
-    Ok(lost)
+    Ok(ExtendedLocks { lost })
 }

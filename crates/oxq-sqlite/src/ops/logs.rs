@@ -2,10 +2,14 @@
 //!
 //! Progress is JSON text on the job row plus a `progress` event. Log lines live in `logs`,
 //! keyed by the job's internal row id and a line number, so they go when the job goes;
-//! `keep_logs` keeps the newest lines only. Neither checks a lock token (the requests carry
-//! none), as BullMQ's `updateProgress` and `addLog` do not.
+//! `keep_logs` keeps the newest lines only; adding a line answers how many the job has and
+//! writes no event (as BullMQ's `addLog`), so `AddLog.now` is not needed here. Neither checks a
+//! lock token (the requests carry none), as BullMQ's `updateProgress` and `addLog` do not.
+//!
+//! Caveat: [`UpdateProgress`] carries no `now`, so the `progress` event is stamped with the
+//! system clock, not the caller's.
 
-use oxq_core::backend::{AddLog, JobLogs, ReadLogs, UpdateProgress};
+use oxq_core::backend::{AddLog, JobLogs, LogAdded, ReadLogs, UpdateProgress};
 use oxq_core::clock::now_ms;
 use oxq_core::{Error, QueueRef};
 use rusqlite::{Connection, params};
@@ -33,7 +37,7 @@ pub(crate) fn update_progress(ctx: &mut WriteCtx<'_>, req: UpdateProgress) -> St
     queue.save(ctx)
 }
 
-pub(crate) fn add(ctx: &mut WriteCtx<'_>, req: AddLog) -> StoreResult<u64> {
+pub(crate) fn add(ctx: &mut WriteCtx<'_>, req: AddLog) -> StoreResult<LogAdded> {
     let conn = ctx.conn;
     let not_found = || Error::JobNotFound(req.job_id.to_string());
     let queue = QueueRow::load(conn, &req.queue)?.ok_or_else(not_found)?;
@@ -48,7 +52,9 @@ pub(crate) fn add(ctx: &mut WriteCtx<'_>, req: AddLog) -> StoreResult<u64> {
         conn.prepare_cached("DELETE FROM logs WHERE jid = ?1 AND n <= ?2")?
             .execute(params![job.jid, n - i64::from(keep)])?;
     }
-    count(conn, job.jid)
+    Ok(LogAdded {
+        total: count(conn, job.jid)?,
+    })
 }
 
 fn count(conn: &Connection, jid: i64) -> StoreResult<u64> {

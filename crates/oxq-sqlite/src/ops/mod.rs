@@ -46,7 +46,7 @@ pub(crate) struct JobRef {
 impl JobRef {
     pub(crate) fn state(&self) -> StoreResult<JobState> {
         state_from_code(self.state)
-            .ok_or_else(|| Error::Store(format!("unknown state code {}", self.state)).into())
+            .ok_or_else(|| Error::store(format!("unknown state code {}", self.state)).into())
     }
 }
 

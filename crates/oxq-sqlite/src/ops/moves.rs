@@ -10,7 +10,7 @@
 //!
 //! A `limit` of 0 means no limit, as BullMQ's `clean` reads it.
 
-use oxq_core::backend::{JobAt, PromoteJobs, RetryJobs};
+use oxq_core::backend::{JobAt, MovedJobs, PromoteJobs, RetryJobs};
 use oxq_core::{Error, JobState};
 use rusqlite::{Connection, params};
 
@@ -58,10 +58,10 @@ pub(crate) fn promote(ctx: &mut WriteCtx<'_>, req: JobAt) -> StoreResult<()> {
     queue.save(ctx)
 }
 
-pub(crate) fn promote_many(ctx: &mut WriteCtx<'_>, req: PromoteJobs) -> StoreResult<u64> {
+pub(crate) fn promote_many(ctx: &mut WriteCtx<'_>, req: PromoteJobs) -> StoreResult<MovedJobs> {
     let conn = ctx.conn;
     let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(0);
+        return Ok(MovedJobs::default());
     };
     let jobs: Vec<(i64, String, i64)> = conn
         .prepare_cached(
@@ -78,7 +78,7 @@ pub(crate) fn promote_many(ctx: &mut WriteCtx<'_>, req: PromoteJobs) -> StoreRes
         queue.emit(req.now, Kind::Waiting, Some(id), Some("delayed"));
     }
     queue.save(ctx)?;
-    Ok(jobs.len() as u64)
+    Ok(moved(jobs.len()))
 }
 
 pub(crate) fn retry(ctx: &mut WriteCtx<'_>, req: JobAt) -> StoreResult<()> {
@@ -108,7 +108,7 @@ pub(crate) fn retry(ctx: &mut WriteCtx<'_>, req: JobAt) -> StoreResult<()> {
     queue.save(ctx)
 }
 
-pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<u64> {
+pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<MovedJobs> {
     if !req.state.is_finished() {
         return Err(Error::invalid(format!(
             "only completed or failed jobs can be retried, not {}",
@@ -118,7 +118,7 @@ pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<
     }
     let conn = ctx.conn;
     let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(0);
+        return Ok(MovedJobs::default());
     };
     let jobs: Vec<(i64, String, i64)> = conn
         .prepare_cached(
@@ -147,7 +147,13 @@ pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<
         )?;
     }
     queue.save(ctx)?;
-    Ok(jobs.len() as u64)
+    Ok(moved(jobs.len()))
+}
+
+fn moved(count: usize) -> MovedJobs {
+    MovedJobs {
+        count: u64::try_from(count).unwrap_or(u64::MAX),
+    }
 }
 
 fn requeue_finished(

@@ -91,7 +91,7 @@ impl QueueRow {
     /// The next automatic id (BullMQ bumps it on every add, custom id or not).
     pub(crate) fn next_id(&mut self) -> StoreResult<i64> {
         if self.last_id >= KEY_MAX {
-            return Err(oxq_core::Error::Store(format!(
+            return Err(oxq_core::Error::store(format!(
                 "queue {}:{} has used all {KEY_MAX} job ids; obliterate it to start again",
                 self.key.0, self.key.1
             ))
@@ -138,7 +138,7 @@ impl QueueRow {
     /// Writes the events and counters, trims the event log when due, marks the queue touched.
     pub(crate) fn save(mut self, ctx: &mut WriteCtx<'_>) -> StoreResult<()> {
         if self.event_seq > KEY_MAX {
-            return Err(oxq_core::Error::Store(format!(
+            return Err(oxq_core::Error::store(format!(
                 "queue {}:{} has used all {KEY_MAX} event ids; obliterate it to start again",
                 self.key.0, self.key.1
             ))

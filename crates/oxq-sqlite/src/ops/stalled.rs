@@ -11,7 +11,7 @@
 //! Caveat: a job may run twice when its worker is alive but could not renew in time.
 
 use oxq_core::JobId;
-use oxq_core::backend::RecoverStalled;
+use oxq_core::backend::{RecoverStalled, RecoveredStalled};
 use oxq_core::clock::millis;
 use rusqlite::params;
 
@@ -24,10 +24,13 @@ use crate::writer::WriteCtx;
 /// The reason given to a job failed for stalling too often (BullMQ's text, kept exactly).
 pub(crate) const STALLED_TOO_OFTEN: &str = "job stalled more than allowable limit";
 
-pub(crate) fn recover(ctx: &mut WriteCtx<'_>, req: RecoverStalled) -> StoreResult<Vec<JobId>> {
+pub(crate) fn recover(
+    ctx: &mut WriteCtx<'_>,
+    req: RecoverStalled,
+) -> StoreResult<RecoveredStalled> {
     let conn = ctx.conn;
     let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
-        return Ok(Vec::new());
+        return Ok(RecoveredStalled::default());
     };
     let now = ms(req.now);
     let interval = ms(millis(req.interval));
@@ -35,7 +38,7 @@ pub(crate) fn recover(ctx: &mut WriteCtx<'_>, req: RecoverStalled) -> StoreResul
         && now < last.saturating_add(interval)
         && now >= last
     {
-        return Ok(Vec::new());
+        return Ok(RecoveredStalled::default());
     }
     queue.stalled_checked_at = Some(now);
     let expired: Vec<(i64, String)> = conn
@@ -69,5 +72,5 @@ pub(crate) fn recover(ctx: &mut WriteCtx<'_>, req: RecoverStalled) -> StoreResul
     }
     drop(requeue);
     queue.save(ctx)?;
-    Ok(recovered)
+    Ok(RecoveredStalled { job_ids: recovered })
 }
