@@ -177,6 +177,7 @@ impl<T> Job<T> {
                 queue: self.queue.clone(),
                 job_id: self.record.id.clone(),
                 progress: progress.clone(),
+                now: self.clock.now_ms(),
             })
             .await?;
         self.record.progress = progress;

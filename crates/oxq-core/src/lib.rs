@@ -20,7 +20,7 @@ pub mod worker;
 
 pub use backend::{Backend, Capabilities};
 pub use backoff::Backoff;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use events::{Event, EventId, StoredEvent};
 pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
 pub use job::Job;

@@ -348,6 +348,7 @@ where
             .job_remove(RemoveJob {
                 queue: self.queue.clone(),
                 job_id: id.clone(),
+                now: self.now(),
             })
             .await?;
         Ok(removed.existed)

@@ -13,13 +13,15 @@
 //!   caller that then waits until `t` is not answered `DueAt(t)` again at once, so the
 //!   runtime's loop "wait until the next due time" never spins);
 //! * `TimedOut` otherwise. A paused queue only ever times out (or wakes on resume).
+//!
+//! "Due" is judged on the caller's clock: its `now`, moved on by the real time spent waiting.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use oxq_core::StoredEvent;
 use oxq_core::backend::{ReadEvents, WaitForJobs, Wakeup};
-use oxq_core::clock::{millis, now_ms};
+use oxq_core::clock::millis;
 use tokio::time::Instant;
 
 use crate::error::StoreResult;
@@ -33,8 +35,11 @@ pub(crate) async fn queue_wait(
     poll: Duration,
     req: WaitForJobs,
 ) -> StoreResult<Wakeup> {
-    let deadline = Instant::now() + req.timeout;
-    let deadline_ms = now_ms().saturating_add(millis(req.timeout));
+    let started = Instant::now();
+    let deadline = started + req.timeout;
+    // the caller's time (its clock may be a test's), moving on with real time while we wait
+    let caller_now = || req.now.saturating_add(millis(started.elapsed()));
+    let deadline_ms = req.now.saturating_add(millis(req.timeout));
     let notify = signals.get(&req.queue);
     loop {
         let notified = notify.notified();
@@ -49,7 +54,7 @@ pub(crate) async fn queue_wait(
                 return Ok(Wakeup::JobsReady);
             }
             if let Some(due) = ready.next_due_at {
-                if due <= now_ms() {
+                if due <= caller_now() {
                     return Ok(Wakeup::JobsReady);
                 }
                 if due < deadline_ms {

@@ -181,7 +181,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                         Err(_) => clock_moves = None,
                     }
                 }
-                woke = self.attempts.backend.queue_wait(WaitForJobs { queue: self.attempts.queue.clone(), timeout: wait_timeout }), if can_wait => {
+                woke = self.attempts.backend.queue_wait(WaitForJobs { queue: self.attempts.queue.clone(), timeout: wait_timeout, now: self.attempts.clock.now_ms() }), if can_wait => {
                     match woke {
                         Ok(wakeup) => {
                             state.error_backoff = FIRST_ERROR_BACKOFF;

@@ -10,11 +10,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A processor returns an [`Outcome`] (complete, fail, fail for good, delay without using an
+//! attempt) or a plain `Result`: `Ok` completes; an error fails the attempt (retried while
+//! attempts remain, unless the error is [`Unrecoverable`]). One that panics or runs past the
+//! job's `timeout` fails the attempt the same way, and the worker keeps running.
+//!
 //! Delivery is at least once: a job whose worker dies is run again once its lock expires
 //! (see `lock_duration`, `stalled_interval`, `max_stalled_count`), so processors should be
-//! idempotent. A processor that returns an error fails the attempt (retried while attempts
-//! remain, unless the error is [`Unrecoverable`]); one that panics or runs past the job's
-//! `timeout` fails the attempt the same way, and the worker keeps running. A job whose stored
+//! idempotent.
+//!
+//! The worker reads the time from its queue's [`Clock`](crate::clock::Clock); when a test moves
+//! a [`ManualClock`](crate::ManualClock), an idle worker fetches again at once and runs its
+//! stalled check. A job whose stored
 //! payload is larger than the queue handle's `max_payload_bytes` (written by another producer)
 //! fails without running, as does one the store cannot run as written (a malformed record).
 //!

@@ -11,15 +11,14 @@
 //!   the queue's jobs, logs, events and row. The event counter is remembered so that a queue
 //!   created again under the same name continues the ids (old cursors stay valid).
 //! * remove refuses ([`Error::Conflict`]) a job that is active with an unexpired lock; it emits
-//!   `removed{prev}` and deletes the job's logs. [`RemoveJob`] carries no `now`, so the lock's
-//!   expiry and the event's time are read from the system clock (caveat: a test moving its own
-//!   clock does not move this check).
+//!   `removed{prev}` and deletes the job's logs. The lock's expiry is judged, and the event
+//!   stamped, at the caller's `now`.
 
 use oxq_core::backend::{
     CleanQueue, CleanedJobs, DrainQueue, DrainedJobs, JobRemoved, ObliterateQueue, RemoveJob,
     SetPaused,
 };
-use oxq_core::clock::{millis, now_ms};
+use oxq_core::clock::millis;
 use oxq_core::{Error, JobId};
 use rusqlite::params;
 
@@ -146,7 +145,7 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobR
     let Some(job) = find_job(conn, row.qid, id.as_str())? else {
         return Ok(gone);
     };
-    let now = now_ms();
+    let now = req.now;
     if job.state == ACTIVE && job.score >= ms(now) {
         return Err(Error::Conflict(format!(
             "job {id} is locked by a worker; it can be removed once it finishes or its lock expires"

@@ -4,13 +4,10 @@
 //! keyed by the job's internal row id and a line number, so they go when the job goes;
 //! `keep_logs` keeps the newest lines only; adding a line answers how many the job has and
 //! writes no event (as BullMQ's `addLog`), so `AddLog.now` is not needed here. Neither checks a
-//! lock token (the requests carry none), as BullMQ's `updateProgress` and `addLog` do not.
-//!
-//! Caveat: [`UpdateProgress`] carries no `now`, so the `progress` event is stamped with the
-//! system clock, not the caller's.
+//! lock token (the requests carry none), as BullMQ's `updateProgress` and `addLog` do not. The
+//! `progress` event is stamped with the caller's `now`.
 
 use oxq_core::backend::{AddLog, JobLogs, LogAdded, ReadLogs, UpdateProgress};
-use oxq_core::clock::now_ms;
 use oxq_core::{Error, QueueRef};
 use rusqlite::{Connection, params};
 
@@ -29,7 +26,7 @@ pub(crate) fn update_progress(ctx: &mut WriteCtx<'_>, req: UpdateProgress) -> St
     conn.prepare_cached("UPDATE jobs SET progress = ?2 WHERE jid = ?1")?
         .execute(params![job.jid, req.progress])?;
     queue.emit(
-        now_ms(),
+        req.now,
         Kind::Progress,
         Some(req.job_id.as_str()),
         Some(&req.progress),

@@ -70,6 +70,7 @@ pub struct UpdateProgress {
     pub job_id: JobId,
     /// JSON text.
     pub progress: String,
+    pub now: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +107,8 @@ pub struct JobLogs {
 pub struct RemoveJob {
     pub queue: QueueRef,
     pub job_id: JobId,
+    /// Decides whether a worker's lock on the job is still live, and stamps the `removed` event.
+    pub now: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

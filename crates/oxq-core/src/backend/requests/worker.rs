@@ -53,6 +53,8 @@ impl FetchedJob {
 pub struct WaitForJobs {
     pub queue: QueueRef,
     pub timeout: Duration,
+    /// The caller's time: a delayed job due at or before it is runnable now.
+    pub now: u64,
 }
 
 /// Why [`queue_wait`](super::super::Backend::queue_wait) returned.
