@@ -1,12 +1,18 @@
-//! oxq's conformance suite (`oxq-testkit`) on the Redis store: each case gets its own
-//! `redis-server` (or a unique hash-tagged prefix on `REDIS_URL`).
+//! oxq's conformance suite (`oxq-testkit`: client cases and store-contract cases) on the Redis
+//! store: each case gets its own `redis-server` (or a unique hash-tagged prefix on
+//! `REDIS_URL`).
 //!
 //! Run with: `cargo test -p oxq-redis --test conformance` (one case:
-//! `... redis::order::fifo_order`).
+//! `... redis::order::fifo_order`, the store contract: `... redis::store::`).
 
 mod support;
 
-use oxq_testkit::{CaseResult, Fixture, Harness};
+use std::future::Future;
+use std::pin::Pin;
+
+use oxq_core::QueueRef;
+use oxq_testkit::{CaseResult, Fixture, Harness, WaitProbe};
+use ::redis::aio::MultiplexedConnection;
 use support::RedisServer;
 
 impl Fixture for RedisServer {
@@ -16,11 +22,53 @@ impl Fixture for RedisServer {
     }
 }
 
+/// Counts the clients the server shows blocked in `BZPOPMIN` (`queue_wait`) or `XREAD BLOCK`
+/// (`events_read`), from `CLIENT LIST`.
+///
+/// `CLIENT LIST` does not name the key a client blocks on, so this counts every blocked client
+/// of the server: exact with the server each case starts; on a shared `REDIS_URL` server other
+/// cases' waiters count too, and a case may go on before its own waiter blocks (it still checks
+/// its result).
+#[derive(Debug)]
+struct BlockedClients {
+    conn: MultiplexedConnection,
+}
+
+fn is_blocked(client: &str) -> bool {
+    let field = |name: &str| {
+        client
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_default()
+    };
+    field("flags=").contains('b') && matches!(field("cmd="), "bzpopmin" | "xread")
+}
+
+impl WaitProbe for BlockedClients {
+    fn blocked<'a>(
+        &'a self,
+        _queue: &'a QueueRef,
+    ) -> Pin<Box<dyn Future<Output = CaseResult<usize>> + Send + 'a>> {
+        Box::pin(async move {
+            let clients: String = ::redis::cmd("CLIENT")
+                .arg("LIST")
+                .query_async(&mut self.conn.clone())
+                .await?;
+            Ok(clients.lines().filter(|c| is_blocked(c)).count())
+        })
+    }
+}
+
 async fn open(case: &'static str) -> CaseResult<Harness> {
     let server = RedisServer::start();
     let backend = oxq_redis::connect(&server.url, oxq_redis::RedisOptions::default()).await?;
+    let conn = ::redis::Client::open(server.url.as_str())?
+        .get_multiplexed_async_connection()
+        .await?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    Harness::new("redis", case, backend, server)?.with_prefix(&format!("{{c{}}}", &tag[..8]))
+    Ok(Harness::new("redis", case, backend, server)?
+        .with_prefix(&format!("{{c{}}}", &tag[..8]))?
+        .with_probe(BlockedClients { conn }))
 }
 
 oxq_testkit::conformance_suite!(redis, open);

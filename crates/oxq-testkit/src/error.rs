@@ -25,7 +25,8 @@ impl TestError {
         }
     }
 
-    /// Not a failure: the store lacks what the case needs. The runner logs `reason` and passes.
+    /// The store lacks what the case needs. Not a pass: the runner prints `SKIPPED <reason>`
+    /// and fails the test unless [`ALLOW_SKIP_ENV`](crate::ALLOW_SKIP_ENV) is `1`.
     pub fn skip(reason: impl Into<String>) -> Self {
         Self {
             message: reason.into(),

@@ -78,6 +78,8 @@ pub struct Harness {
     queue: QueueRef,
     /// The case's own clock, for queues from [`Harness::queue_with_clock`].
     clock: Arc<ManualClock>,
+    /// Set by `Harness::with_probe` (in `probe.rs`).
+    pub(crate) probe: Option<Arc<dyn crate::probe::WaitProbe>>,
     fixture: Mutex<Option<Box<dyn Fixture>>>,
 }
 
@@ -107,6 +109,7 @@ impl Harness {
             backend,
             queue,
             clock: Arc::new(ManualClock::starting_now()),
+            probe: None,
             fixture: Mutex::new(Some(Box::new(fixture))),
         })
     }
@@ -259,10 +262,8 @@ where
         .await;
         let failure = match ran {
             Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(e))) if e.is_skip() => {
-                eprintln!("[{store}] {case}: skipped: {e}");
-                None
-            }
+            // A skip is not a pass: see `skip.rs`.
+            Ok(Ok(Err(e))) if e.is_skip() => crate::skip::verdict(store, case, &e),
             Ok(Ok(Err(e))) => Some(e.to_string()),
             Ok(Err(panic)) => Some(format!("panicked: {}", panic_message(panic.as_ref()))),
             Err(_) => Some(format!("did not finish within {CASE_TIMEOUT:?}")),

@@ -1,5 +1,6 @@
-//! oxq's conformance suite: behaviour tests written once against the public API (`Queue`,
-//! `Worker`, `QueueEvents`, `Job`, options) and run on every store.
+//! oxq's conformance suite: behaviour tests written once and run on every store, in two
+//! layers: client cases against the public API (`Queue`, `Worker`, `QueueEvents`, `Job`,
+//! options), and store-contract cases against the `Backend` seam itself.
 //!
 //! # What it owns
 //! * [`Harness`]: one case's world, a fresh store nobody else touches and a queue name of its
@@ -8,12 +9,18 @@
 //! * [`support`]: waits with time limits (no bare sleeps), a [`Recorder`](support::Recorder) of
 //!   processor attempts, a [`WorkerEvents`](support::WorkerEvents) listener, an
 //!   [`InFlight`](support::InFlight) gauge, a [`Gate`](support::Gate) that holds processors.
-//! * [`cases`]: the cases, small files by behaviour. Each is a plain
+//! * [`cases`]: the client cases, small files by behaviour. Each is a plain
 //!   `pub async fn name(h: &Harness) -> CaseResult`.
-//! * [`conformance_suite!`]: expands every case into one named test per store.
+//! * [`store`]: the store-contract cases, one file per facet of the seam (add, read, fetch,
+//!   finish, retention, locks and stalls, job and queue admin, events, waits), the same shape.
+//!   They pass `now` explicitly instead of sleeping wherever a store takes it from the caller.
+//! * [`WaitProbe`]: how a store shows that a blocking call is parked, so wake-up cases wait for
+//!   that ([`Harness::until_blocked`]) instead of sleeping "to let the waiter block".
+//! * [`conformance_suite!`]: expands every case of both layers into one named test per store.
 //!
 //! # Running it on a store
-//! A store writes an async opener and invokes the macro once, e.g. `tests/sqlite.rs`:
+//! A store writes an async opener (a fresh store per case, with its [`WaitProbe`]) and invokes
+//! the macro once, e.g. `tests/sqlite.rs`:
 //!
 //! ```no_run
 //! use oxq_sqlite::{SqliteBackend, SqliteOptions};
@@ -29,7 +36,9 @@
 //! # fn main() {}
 //! ```
 //!
-//! This yields tests named `sqlite::<file>::<case>` (`cargo test -p oxq-testkit sqlite::retries`).
+//! (`tests/sqlite.rs` adds `.with_probe(..)`; without a probe the wake-up cases skip.) This
+//! yields tests named `sqlite::<file>::<case>` (`cargo test -p oxq-testkit sqlite::retries`)
+//! and `sqlite::store::<facet>::<case>` (`... sqlite::store::finish`).
 //! Each runs on its own two-thread Tokio runtime (built by [`run_case`] rather than
 //! `#[tokio::test]`, so an instantiating crate needs no Tokio macros and the runner can enforce
 //! [`CASE_TIMEOUT`](harness::CASE_TIMEOUT) and keep the store of a failed case: its location is
@@ -39,23 +48,36 @@
 //! dev-dependency, so the library itself depends on no store and a Redis crate can use it as is.
 //!
 //! # Adding a case
-//! Write `pub async fn my_case(h: &Harness) -> CaseResult` in a file under `src/cases/` and add
-//! its name to the list in [`__for_each_case!`]; a unit test fails when a case is not listed.
-//! A case whose store lacks a capability returns `Err(TestError::skip(..))` via
-//! [`Harness::require`].
+//! Write `pub async fn my_case(h: &Harness) -> CaseResult` in a file under `src/cases/` (or, for
+//! a `Backend` call, under `src/store/`) and add its name to the list in [`__for_each_case!`]
+//! (or [`__for_each_store_case!`]); a unit test fails when a case is not listed. A change to a
+//! store's behaviour extends these cases, not only that store's own tests.
+//!
+//! # Skips are not passes
+//! A case whose store lacks what it needs returns `Err(TestError::skip(..))` (via
+//! [`Harness::require`], or [`Harness::until_blocked`] without a probe). The runner prints
+//! `SKIPPED <reason>` and fails the test, unless [`ALLOW_SKIP_ENV`] (`OXQ_TESTKIT_ALLOW_SKIP=1`)
+//! is set: a store known to lack a feature runs with it set and its log names every skip.
 //!
 //! # Caveats
 //! Timing cases (delays, backoff) check lower bounds exactly (a job never starts before it is
-//! due) and upper bounds with a tolerance of about a second, since CI machines are slow.
+//! due) and upper bounds with a tolerance of about a second, since CI machines are slow. Some
+//! store cases need real time and say so: Redis expires lock keys and the stalled-check gate on
+//! its own clock, and blocking waits block for real durations.
 //! `RUST_LOG=oxq_core=debug` shows the runtime's logs for a failing case.
 
 pub mod cases;
 mod error;
 pub mod harness;
+mod probe;
+mod skip;
+pub mod store;
 pub mod support;
 
 pub use error::{CaseResult, TestError};
 pub use harness::{Fixture, Harness, TempStore, run_case};
+pub use probe::WaitProbe;
+pub use skip::ALLOW_SKIP_ENV;
 
 /// The one list of cases, `file: case, case, ...;`, handed to `$callback` (with `[$args]`).
 #[doc(hidden)]
@@ -92,9 +114,69 @@ macro_rules! __for_each_case {
     };
 }
 
+/// The list of store-contract cases ([`store`]), `facet: case, ...;`, handed to `$callback`
+/// like [`__for_each_case!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_store_case {
+    ($callback:path [$($args:tt)*]) => {
+        $callback! { [$($args)*]
+            add: a_new_job_reads_back_as_added, automatic_ids_count_up_and_custom_ids_take_a_number,
+                a_duplicate_id_answers_the_existing_job, a_custom_id_repeated_in_one_call_is_added_once,
+                an_invalid_job_refuses_the_whole_call, each_new_job_is_answered_with_its_state,
+                concurrent_adds_get_unique_ids, a_large_bulk_keeps_order_and_ids;
+            read: lists_follow_each_states_natural_order, finished_jobs_list_by_finish_time,
+                progress_is_stored_and_emitted, logs_keep_order_and_the_newest_lines;
+            fetch: waiting_jobs_run_fifo_and_lifo_jobs_jump_the_line,
+                prioritized_jobs_run_by_priority_after_waiting_ones,
+                a_fetched_job_is_active_under_the_callers_lock, due_delayed_jobs_are_promoted_at_fetch,
+                a_paused_queue_hands_out_nothing_but_still_promotes,
+                a_fetch_on_an_unknown_queue_finds_nothing, max_jobs_zero_takes_nothing;
+            finish: a_wrong_token_or_missing_job_is_refused_per_item, a_completion_records_the_result,
+                a_failure_retried_now_waits_at_the_back_with_its_error,
+                a_failed_lifo_job_retried_now_goes_to_the_front,
+                a_failed_prioritized_job_retried_now_is_prioritized_again,
+                a_failure_retried_after_a_backoff_is_delayed,
+                a_last_failure_emits_failed_and_retries_exhausted,
+                failing_early_does_not_claim_exhausted_retries,
+                a_delayed_end_waits_without_using_an_attempt,
+                fetch_next_takes_more_jobs_in_the_same_call,
+                drained_is_emitted_once_when_nothing_is_left,
+                a_finish_without_its_memo_ends_the_attempt_the_same;
+            retention: keep_none_removes_the_job_and_its_logs, keep_count_keeps_the_newest_finished_jobs,
+                keep_age_removes_jobs_finished_longer_ago, failed_jobs_are_kept_per_their_keep;
+            locks_stalls: locks_extend_reports_the_locks_it_does_not_hold,
+                an_extended_lock_is_not_recovered_as_stalled,
+                an_expired_lock_is_recovered_once_to_the_front,
+                stalling_beyond_the_limit_defers_a_failure, the_stalled_check_runs_once_per_interval,
+                an_expired_lock_nobody_took_is_still_honoured,
+                an_active_job_whose_lock_expired_can_be_removed;
+            job_admin: remove_refuses_a_held_job_and_deletes_others,
+                promote_makes_a_delayed_job_runnable_now,
+                jobs_promote_moves_up_to_the_limit_soonest_first,
+                retry_brings_a_finished_job_back_with_its_history,
+                jobs_retry_moves_finished_jobs_back_in_bulk;
+            admin: pause_and_resume_are_reported_and_emitted, drain_removes_jobs_waiting_to_run,
+                clean_by_state_grace_and_limit, obliterate_refuses_active_jobs_unless_forced,
+                queues_list_names_the_queues_under_a_prefix;
+            events: events_come_in_order_and_page_after_a_cursor, events_of_queues_are_separate,
+                a_blocked_read_wakes_on_the_next_event,
+                a_blocking_read_with_nothing_new_times_out_empty;
+            wait: queue_wait_times_out_on_an_empty_queue,
+                queue_wait_answers_at_once_when_jobs_are_ready, an_add_wakes_a_blocked_waiter,
+                a_retry_wakes_a_blocked_waiter, a_promote_wakes_a_blocked_waiter,
+                resume_wakes_a_waiter_blocked_on_a_paused_queue,
+                a_delayed_add_wakes_a_waiter_with_its_due_time_once,
+                a_due_time_after_the_timeout_is_not_reported, a_delayed_job_due_at_the_waits_now_is_ready,
+                a_dropped_wait_loses_no_wakeup;
+        }
+    };
+}
+
 /// Expands every case into one `#[test]` per case for the store named `$store`, opened for each
 /// case by `$open` (an `async fn(&'static str) -> CaseResult<Harness>`; the argument is the case
-/// name). Tests are named `$store::<file>::<case>`.
+/// name). Tests are named `$store::<file>::<case>` for the client cases and
+/// `$store::store::<facet>::<case>` for the store-contract cases.
 #[macro_export]
 macro_rules! conformance_suite {
     ($store:ident, $open:expr) => {
@@ -110,7 +192,13 @@ macro_rules! conformance_suite {
                 ($open)(case)
             }
 
-            $crate::__for_each_case!($crate::__suite_tests[$store]);
+            $crate::__for_each_case!($crate::__suite_tests[$store cases ""]);
+
+            mod store {
+                use super::__oxq_testkit_open;
+
+                $crate::__for_each_store_case!($crate::__suite_tests[$store store "store::"]);
+            }
         }
     };
 }
@@ -118,7 +206,7 @@ macro_rules! conformance_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __suite_tests {
-    ([$store:ident] $($module:ident: $($case:ident),+ $(,)?;)*) => {
+    ([$store:ident $root:ident $prefix:literal] $($module:ident: $($case:ident),+ $(,)?;)*) => {
         $(
             mod $module {
                 $(
@@ -126,9 +214,9 @@ macro_rules! __suite_tests {
                     fn $case() {
                         $crate::run_case(
                             stringify!($store),
-                            concat!(stringify!($module), "::", stringify!($case)),
+                            concat!($prefix, stringify!($module), "::", stringify!($case)),
                             super::__oxq_testkit_open,
-                            $crate::cases::$module::$case,
+                            $crate::$root::$module::$case,
                         );
                     }
                 )+
@@ -140,32 +228,31 @@ macro_rules! __suite_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __case_names {
-    ([] $($module:ident: $($case:ident),+ $(,)?;)*) => {
-        /// Every case, `file::case`, in suite order.
-        pub const CASES: &[&str] = &[$($(concat!(stringify!($module), "::", stringify!($case))),+),*];
+    ([$name:ident] $($module:ident: $($case:ident),+ $(,)?;)*) => {
+        /// Every case of one list, `file::case`, in suite order.
+        pub const $name: &[&str] = &[$($(concat!(stringify!($module), "::", stringify!($case))),+),*];
     };
 }
 
-__for_each_case!(__case_names []);
+__for_each_case!(__case_names[CASES]);
+__for_each_store_case!(__case_names[STORE_CASES]);
 
 #[cfg(test)]
 mod tests {
-    use super::CASES;
+    use super::{CASES, STORE_CASES};
 
-    /// Every `pub async fn` under `src/cases/` is listed in `__for_each_case!`, so none is
-    /// written and never run.
-    #[test]
-    fn every_case_is_listed() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cases");
+    /// Every `pub async fn` in the files of `dir` (but `mod.rs` and `helpers`) is in `listed`.
+    fn check_listed(dir: &str, listed: &[&str], list: &str, helpers: &[&str]) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let mut missing = Vec::new();
         let mut found = 0;
-        for entry in std::fs::read_dir(&dir).expect("src/cases is readable") {
+        for entry in std::fs::read_dir(&dir).expect("the case directory is readable") {
             let path = entry.expect("a directory entry").path();
             let module = path
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or_default();
-            if module == "mod" {
+            if module == "mod" || helpers.contains(&module) {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("a case file is readable");
@@ -176,15 +263,28 @@ mod tests {
                 let name = rest.split('(').next().unwrap_or_default();
                 found += 1;
                 let full = format!("{module}::{name}");
-                if !CASES.contains(&full.as_str()) {
+                if !listed.contains(&full.as_str()) {
                     missing.push(full);
                 }
             }
         }
         assert!(
             missing.is_empty(),
-            "cases not listed in __for_each_case!: {missing:?}"
+            "cases not listed in {list}: {missing:?}"
         );
-        assert_eq!(found, CASES.len(), "listed cases that do not exist");
+        assert_eq!(found, listed.len(), "{list} lists cases that do not exist");
+    }
+
+    /// Every `pub async fn` under `src/cases/` is listed in `__for_each_case!`, so none is
+    /// written and never run.
+    #[test]
+    fn every_case_is_listed() {
+        check_listed("src/cases", CASES, "__for_each_case!", &[]);
+    }
+
+    /// The same for the store-contract cases under `src/store/` (`kit.rs` holds helpers).
+    #[test]
+    fn every_store_case_is_listed() {
+        check_listed("src/store", STORE_CASES, "__for_each_store_case!", &["kit"]);
     }
 }

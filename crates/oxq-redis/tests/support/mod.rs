@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxq_core::backend::{AddJobs, FetchJobs, Fetched, NewJob};
+use oxq_core::backend::{AddJobs, Fetch, FetchJobs, Fetched, NewJob};
 use oxq_core::{Backend, JobId, JobOptions, LockToken, QueueRef};
 use oxq_redis::{RedisBackend, RedisOptions};
 
@@ -150,16 +150,18 @@ impl World {
             })
             .await
             .expect("add");
-        added[0].id.clone()
+        added.jobs[0].id().clone()
     }
 
     pub fn fetch_request(&self, token: &str, max_jobs: u32) -> FetchJobs {
         FetchJobs {
             queue: self.queue.clone(),
-            token: LockToken(token.to_owned()),
-            lock_duration: Duration::from_secs(30),
-            max_jobs,
-            worker_name: Some("w1".to_owned()),
+            fetch: Fetch {
+                token: LockToken(token.to_owned()),
+                lock_duration: Duration::from_secs(30),
+                max_jobs,
+                worker_name: Some("w1".to_owned()),
+            },
             now: now(),
         }
     }
@@ -216,7 +218,7 @@ pub fn now() -> u64 {
 }
 
 pub fn ids(fetched: &Fetched) -> Vec<String> {
-    fetched.jobs.iter().map(|j| j.id.to_string()).collect()
+    fetched.jobs.iter().map(|j| j.record.id.to_string()).collect()
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.
