@@ -1,15 +1,20 @@
--- add.lua: adds jobs, in order (BullMQ addStandardJob / addDelayedJob / addPrioritizedJob).
+-- add.lua: adds jobs, in order (BullMQ addStandardJob / addDelayedJob / addPrioritizedJob, and
+-- handleDuplicatedJob for an existing custom id).
 --
 -- KEYS
 --   1 id
 --   2 wait
---   3 active
---   4 prioritized
---   5 pc
---   6 delayed
---   7 meta
---   8 events
---   9 marker
+--   3 paused
+--   4 active
+--   5 prioritized
+--   6 pc
+--   7 delayed
+--   8 completed
+--   9 failed
+--   10 waiting-children
+--   11 meta
+--   12 events
+--   13 marker
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
@@ -17,8 +22,10 @@
 --     custom id ('' for an automatic one), name, data (JSON), opts (BullMQ's encoded JSON),
 --     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0')
 -- Returns
---   { id1, duplicate1, id2, duplicate2, ... } with duplicate = 1 when the custom id existed
---   (nothing was written for that job) and 0 otherwise.
+--   one entry per job, in order: { 'created', id, state } for a job written, state being the
+--   key suffix it went to ('delayed', 'prioritized' or 'wait'); { 'existing', id, state, score,
+--   fields } when the custom id existed (nothing was written for that job), read as
+--   get_job.lua reads a job (include/read_job.lua)
 -- Events
 --   added {jobId, name}; then waiting {jobId} or delayed {jobId, delay = due time};
 --   duplicated {jobId} for an existing custom id.
@@ -38,26 +45,28 @@ for i = 0, count - 1 do
   local id = customId
   if id == '' then id = fmt(counter) end
   local jobKey = base .. id
-  if customId ~= '' and redis.call('EXISTS', jobKey) == 1 then
+  local existing = customId ~= '' and readJob(id) or {}
+  if #existing > 0 then
     emit(maxLen, 'duplicated', 'jobId', id)
-    out[#out + 1] = id
-    out[#out + 1] = 1
+    out[#out + 1] = { 'existing', id, existing[1], existing[2], existing[3] }
   else
     redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
       'delay', delay, 'priority', priority)
     emit(maxLen, 'added', 'jobId', id, 'name', name)
+    local state
     if delay > 0 then
       local dueAt = now + delay
       redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
       emit(maxLen, 'delayed', 'jobId', id, 'delay', dueAt)
       delayed = true
+      state = 'delayed'
     else
       enqueue(id, priority, lifo)
       emit(maxLen, 'waiting', 'jobId', id)
       runnable = true
+      if priority > 0 then state = 'prioritized' else state = 'wait' end
     end
-    out[#out + 1] = id
-    out[#out + 1] = 0
+    out[#out + 1] = { 'created', id, state }
   end
 end
 if runnable then addBaseMarker(blocked) end

@@ -1,5 +1,6 @@
 -- finish.lua: ends attempts of jobs a worker holds, then optionally fetches the next jobs
--- (BullMQ moveToFinished, retryJob and moveToDelayed for many jobs in one call).
+-- (BullMQ moveToFinished, retryJob and moveToDelayed, with and without skip-attempt, for many
+-- jobs in one call).
 --
 -- KEYS
 --   1 wait
@@ -18,12 +19,18 @@
 --   1 base key "prefix:name:"
 --   2 now (ms)
 --   3 number of items n, then 8 values per item:
---     job id, lock token, kind ('completed' | 'retry' | 'delay' | 'failed'),
---     value (return value JSON for completed, the error message otherwise),
---     delay (ms, for 'delay'), keep count (-1 all, 0 none, n newest), keep age (ms, 0 = none),
+--     job id, lock token,
+--     kind: 'completed' | 'retry' (failed, waiting again) | 'delay' (failed, delayed by its
+--       backoff) | 'failed' (for good) | 'postpone' (the processor asked to run again later:
+--       delayed without using an attempt),
+--     value (return value JSON for completed, the error message for the failed kinds, '' for
+--       postpone),
+--     delay (ms, for 'delay' and 'postpone'), keep count (-1 all, 0 none, n newest), keep age
+--       (ms, 0 = none),
 --     receipt: the attempts made once this one ends (decimal text) when the caller fetched the
---     job and it has neither a parent nor a dedup id, else ''
---   then fetch-next: '1' or '0', lock token, lock duration (ms), max jobs, worker name
+--       job and it has neither a parent nor a dedup id, else ''
+--   then 5 values (fetch-next, on this queue): '1' or '0', lock token, lock duration (ms),
+--     max jobs, worker name
 -- Returns
 --   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
 --   -2 the lock holds another token, or is gone and the job is no longer active, -3 the job is
@@ -31,10 +38,15 @@
 --   move_to_active.lua (empty and -1 without fetch-next).
 -- Events (per item)
 --   completed {jobId, returnvalue, prev active}
---   retry: waiting {jobId, prev active};  delay: delayed {jobId, delay = due time}
+--   retry: waiting {jobId, prev active};  delay and postpone: delayed {jobId, delay = due time}
 --   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
---   atm >= opts.attempts; drained once when wait, active and prioritized are empty afterwards;
---   plus fetch-next's events. Parents of Node flows are updated (include/parent.lua).
+--   atm >= opts.attempts; drained once when wait, active and prioritized are empty after an
+--   item other than postpone applied (BullMQ's moveToDelayed emits none); plus fetch-next's
+--   events.
+-- Postpone (BullMQ `job.moveToDelayed(timestamp, token)`, skip-attempt): after the checks
+-- below, the lock is deleted, `atm` is left as it is and no error is recorded; `delay` is set
+-- to the delay (ms), the job goes to `delayed` due at now + delay, and the delay marker wakes a
+-- blocked worker (Node or oxq) at that time. Parents of Node flows are updated (include/parent.lua).
 -- Checks per item, before any write: the hash exists (unless a receipt stands for it, below);
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
@@ -90,6 +102,15 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     return 0
   end
 
+  if kind == 'postpone' then
+    local dueAt = now + delayMs
+    redis.call('HSET', jobKey, 'delay', fmt(delayMs))
+    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+    emit(maxLen, 'delayed', 'jobId', id, 'delay', fmt(dueAt))
+    addDelayMarker()
+    return 0
+  end
+
   -- a failed attempt: record the reason and append it to the stacktrace
   local m = redis.call('HMGET', jobKey, 'opts', 'priority', 'stacktrace')
   local opts = decodeJson(m[1])
@@ -142,7 +163,8 @@ for i = 0, count - 1 do
   local code = finishOne(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), ARGV[a + 7])
   codes[#codes + 1] = code
-  if code == 0 then applied = applied + 1 end
+  -- a postponed job emitted its (trimmed) event and counts for no `drained`
+  if code == 0 and ARGV[a + 2] ~= 'postpone' then applied = applied + 1 end
 end
 applyTrims(now)
 

@@ -15,18 +15,8 @@
 -- Returns
 --   {} when the job does not exist, else { state, score, fields } where state is the key suffix
 --   that holds the id ('unknown' when none does), score its zset score ('' for lists) and
---   fields the job hash (HGETALL)
+--   fields the job hash (HGETALL); see include/read_job.lua
 -- Events
 --   none
 
-local id = ARGV[2]
-local fields = redis.call('HGETALL', base .. id)
-if #fields == 0 then return {} end
-for _, suffix in ipairs({ 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children' }) do
-  local score = redis.call('ZSCORE', k[suffix], id)
-  if score then return { suffix, score, fields } end
-end
-for _, suffix in ipairs({ 'active', 'wait', 'paused' }) do
-  if redis.call('LPOS', k[suffix], id) then return { suffix, '', fields } end
-end
-return { 'unknown', '', fields }
+return readJob(ARGV[2])

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use oxq_core::backend::*;
 use oxq_core::{
-    Backend, Capabilities, EventId, JobCounts, JobId, JobRecord, QueueRef, Result, StoredEvent,
+    Backend, Capabilities, EventId, JobCounts, JobRecord, QueueRef, Result, StoredEvent,
 };
 use redis::Value;
 use redis::aio::ConnectionManager;
@@ -16,7 +16,6 @@ use crate::error::{RedisStoreError, StoreResult};
 use crate::keys::QueueKeys;
 use crate::ops;
 use crate::options::RedisOptions;
-use crate::receipts::Receipts;
 use crate::scripts::{ScriptCall, Scripts};
 
 /// oxq's store on Redis. Cheap to share as `Arc<RedisBackend>` / `Arc<dyn Backend>`.
@@ -25,8 +24,6 @@ pub struct RedisBackend {
     pub(crate) scripts: Scripts,
     pub(crate) blocking: SharedPool,
     pub(crate) options: RedisOptions,
-    /// What each job fetched here needs at completion (see [`Receipts`]).
-    pub(crate) receipts: Receipts,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -47,6 +44,14 @@ impl std::fmt::Debug for RedisBackend {
 /// ([`RedisStoreError::Auth`], [`RedisStoreError::Tls`]).
 pub async fn connect(url: &str, options: RedisOptions) -> Result<Arc<RedisBackend>> {
     Ok(Arc::new(RedisBackend::open(url, options).await?))
+}
+
+/// [`connect`] as the store-agnostic `Arc<dyn Backend>` a URL-picking facade hands out (not
+/// wrapped in `Instrumented`; the facade does that). `url` may use any of
+/// [`URL_SCHEMES`](crate::URL_SCHEMES).
+pub async fn open_url(url: &str, options: RedisOptions) -> Result<Arc<dyn Backend>> {
+    let backend: Arc<dyn Backend> = connect(url, options).await?;
+    Ok(backend)
 }
 
 impl RedisBackend {
@@ -70,7 +75,6 @@ impl RedisBackend {
             scripts: Scripts::load(),
             blocking,
             options,
-            receipts: Receipts::default(),
         })
     }
 
@@ -99,25 +103,23 @@ impl Backend for RedisBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        caps.cross_process_events = true;
-        caps
+        Capabilities::new().cross_process_events(true)
     }
 
-    async fn job_add_bulk(&self, req: AddJobs) -> Result<Vec<AddedJob>> {
-        Ok(ops::add::add(self, req).await?)
+    async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
+        ops::add::add(self, req).await
     }
 
-    async fn job_get(&self, queue: &QueueRef, id: &JobId) -> Result<Option<JobRecord>> {
-        Ok(ops::get_job::get(self, queue, id).await?)
+    async fn job_get(&self, req: GetJob) -> Result<Option<JobRecord>> {
+        Ok(ops::get_job::get(self, req).await?)
     }
 
     async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>> {
         Ok(ops::list_jobs::list(self, req).await?)
     }
 
-    async fn jobs_count(&self, queue: &QueueRef) -> Result<JobCounts> {
-        Ok(ops::counts::counts(self, queue).await?)
+    async fn jobs_count(&self, req: OfQueue) -> Result<JobCounts> {
+        Ok(ops::counts::counts(self, &req.queue).await?)
     }
 
     async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
@@ -132,11 +134,11 @@ impl Backend for RedisBackend {
         Ok(ops::finish::finish(self, req).await?)
     }
 
-    async fn locks_extend(&self, req: ExtendLocks) -> Result<Vec<JobId>> {
+    async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks> {
         Ok(ops::extend_locks::extend(self, req).await?)
     }
 
-    async fn stalled_recover(&self, req: RecoverStalled) -> Result<Vec<JobId>> {
+    async fn stalled_recover(&self, req: RecoverStalled) -> Result<RecoveredStalled> {
         Ok(ops::recover_stalled::recover(self, req).await?)
     }
 
@@ -144,7 +146,7 @@ impl Backend for RedisBackend {
         ops::progress::update(self, req).await
     }
 
-    async fn job_log_add(&self, req: AddLog) -> Result<u64> {
+    async fn job_log_add(&self, req: AddLog) -> Result<LogAdded> {
         ops::logs::add(self, req).await
     }
 
@@ -152,8 +154,8 @@ impl Backend for RedisBackend {
         Ok(ops::logs::read(self, req).await?)
     }
 
-    async fn job_remove(&self, queue: &QueueRef, id: &JobId) -> Result<bool> {
-        ops::remove_job::remove(self, queue, id).await
+    async fn job_remove(&self, req: RemoveJob) -> Result<JobRemoved> {
+        ops::remove_job::remove(self, req).await
     }
 
     async fn job_promote(&self, req: JobAt) -> Result<()> {
@@ -164,31 +166,27 @@ impl Backend for RedisBackend {
         ops::retry_job::retry(self, req).await
     }
 
-    async fn jobs_retry(&self, req: RetryJobs) -> Result<u64> {
+    async fn jobs_retry(&self, req: RetryJobs) -> Result<MovedJobs> {
         ops::move_jobs_to_wait::retry_many(self, req).await
     }
 
-    async fn jobs_promote(&self, req: PromoteJobs) -> Result<u64> {
+    async fn jobs_promote(&self, req: PromoteJobs) -> Result<MovedJobs> {
         Ok(ops::move_jobs_to_wait::promote_many(self, req).await?)
     }
 
-    async fn queue_pause(&self, queue: &QueueRef, _now: u64) -> Result<()> {
-        Ok(ops::pause::pause(self, queue).await?)
+    async fn queue_set_paused(&self, req: SetPaused) -> Result<()> {
+        Ok(ops::pause::set_paused(self, req).await?)
     }
 
-    async fn queue_resume(&self, queue: &QueueRef, _now: u64) -> Result<()> {
-        Ok(ops::pause::resume(self, queue).await?)
+    async fn queue_status(&self, req: OfQueue) -> Result<QueueStatus> {
+        Ok(ops::pause::status(self, &req.queue).await?)
     }
 
-    async fn queue_is_paused(&self, queue: &QueueRef) -> Result<bool> {
-        Ok(ops::pause::is_paused(self, queue).await?)
-    }
-
-    async fn queue_drain(&self, req: DrainQueue) -> Result<u64> {
+    async fn queue_drain(&self, req: DrainQueue) -> Result<DrainedJobs> {
         Ok(ops::drain::drain(self, req).await?)
     }
 
-    async fn queue_clean(&self, req: CleanQueue) -> Result<Vec<JobId>> {
+    async fn queue_clean(&self, req: CleanQueue) -> Result<CleanedJobs> {
         Ok(ops::clean::clean(self, req).await?)
     }
 
@@ -196,12 +194,12 @@ impl Backend for RedisBackend {
         ops::obliterate::obliterate(self, req).await
     }
 
-    async fn queues_list(&self, prefix: &str) -> Result<Vec<QueueRef>> {
-        Ok(ops::queues::list(self, prefix).await?)
+    async fn queues_list(&self, req: ListQueues) -> Result<Vec<QueueRef>> {
+        Ok(ops::queues::list(self, &req.prefix).await?)
     }
 
-    async fn events_latest(&self, queue: &QueueRef) -> Result<Option<EventId>> {
-        Ok(ops::events::latest(self, queue).await?)
+    async fn events_latest(&self, req: OfQueue) -> Result<Option<EventId>> {
+        Ok(ops::events::latest(self, &req.queue).await?)
     }
 
     async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {

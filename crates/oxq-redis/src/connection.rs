@@ -22,9 +22,6 @@ use rustls::pki_types::pem::PemObject;
 use crate::error::{RedisStoreError, StoreResult};
 use crate::options::RedisOptions;
 
-/// URL schemes this store accepts.
-const SCHEMES: &[&str] = &["redis", "rediss", "redis+unix", "unix", "valkey", "valkeys"];
-
 /// Schemes that connect over TLS.
 const TLS_SCHEMES: &[&str] = &["rediss", "valkeys"];
 
@@ -35,17 +32,25 @@ pub(crate) fn client(url: &str, options: &RedisOptions) -> StoreResult<Client> {
         url: redact_password(url),
         reason,
     };
-    let scheme = url.split("://").next().unwrap_or_default();
+    let scheme = url
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase())
+        .unwrap_or_default();
+    let scheme = scheme.as_str();
     if scheme == "redis+cluster" || scheme == "rediss+cluster" {
         return Err(url_error(
             "Redis Cluster is not supported by this store yet; use redis:// or rediss://"
                 .to_owned(),
         ));
     }
-    if !SCHEMES.contains(&scheme) {
+    if !crate::URL_SCHEMES.contains(&scheme) {
         return Err(url_error(format!(
             "unknown scheme {scheme:?}; expected one of {}",
-            SCHEMES.join(", ")
+            crate::URL_SCHEMES
+                .iter()
+                .map(|s| format!("{s}://"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let tls = TLS_SCHEMES.contains(&scheme);
@@ -63,7 +68,7 @@ pub(crate) fn client(url: &str, options: &RedisOptions) -> StoreResult<Client> {
     }
     if !tls {
         return Err(url_error(
-            "tls_root_ca and tls_client_cert need a rediss:// url".to_owned(),
+            "tls_root_ca and tls_client_cert need a rediss:// (or valkeys://) url".to_owned(),
         ));
     }
     if let Some(pem) = &options.tls_root_ca {
@@ -294,6 +299,27 @@ mod tests {
         let err = client("redis+cluster://x", &defaults()).expect_err("rejected");
         assert!(err.to_string().contains("Cluster"));
         assert!(client("redis://user:pw@127.0.0.1:6390/3", &defaults()).is_ok());
+    }
+
+    #[test]
+    fn every_declared_scheme_is_accepted() {
+        for scheme in crate::URL_SCHEMES {
+            let url = if scheme.contains("unix") {
+                format!("{scheme}:///tmp/oxq-redis.sock")
+            } else {
+                format!("{scheme}://127.0.0.1:6390/2")
+            };
+            let result = client(&url, &defaults());
+            assert!(result.is_ok(), "{url}: {:?}", result.err());
+        }
+        assert!(
+            client("VALKEY://127.0.0.1", &defaults()).is_ok(),
+            "any case"
+        );
+        let err = client("http://x", &defaults()).expect_err("rejected");
+        for scheme in crate::URL_SCHEMES {
+            assert!(err.to_string().contains(&format!("{scheme}://")), "{err}");
+        }
     }
 
     #[test]

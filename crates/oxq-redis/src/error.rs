@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use oxq_core::Error;
+use oxq_core::error::BoxError;
 use redis::{ErrorKind, RetryMethod};
 
 /// Something the Redis store could not do.
@@ -107,16 +108,28 @@ impl RedisStoreError {
 }
 
 impl From<RedisStoreError> for Error {
+    /// The message keeps the whole text (it names the cause); the source is the redis-rs error
+    /// itself where there is one, else this store's error.
     fn from(e: RedisStoreError) -> Self {
+        let message = e.to_string();
         if e.is_transient() {
-            return Error::Unavailable {
-                message: e.to_string(),
-                retry_after: None,
-            };
+            return Error::unavailable(message, None, Some(e.into_source()));
         }
         match e {
             RedisStoreError::Url { url, reason } => Error::InvalidUrl { url, reason },
-            other => Error::Store(other.to_string()),
+            other => Error::store_caused(message, other.into_source()),
+        }
+    }
+}
+
+impl RedisStoreError {
+    /// The error underneath: the redis-rs error where there is one, else this error.
+    fn into_source(self) -> BoxError {
+        match self {
+            RedisStoreError::Redis(e) | RedisStoreError::Auth(e) | RedisStoreError::Tls(e) => {
+                Box::new(e)
+            }
+            other => Box::new(other),
         }
     }
 }
@@ -150,12 +163,12 @@ mod tests {
             std::io::ErrorKind::ConnectionReset,
             "reset",
         ));
-        assert!(matches!(
-            Error::from(RedisStoreError::from(io)),
-            Error::Unavailable { .. }
-        ));
+        let err = Error::from(RedisStoreError::from(io));
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).expect("the redis error is kept");
+        assert!(source.is::<redis::RedisError>(), "{source:?}");
         let reply = RedisStoreError::reply("add", "not an array");
-        assert!(matches!(Error::from(reply), Error::Store(_)));
+        assert!(matches!(Error::from(reply), Error::Store { .. }));
         let url = RedisStoreError::Url {
             url: "x".into(),
             reason: "y".into(),
@@ -171,7 +184,10 @@ mod tests {
         ));
         let err = RedisStoreError::on_connect(wrong_password);
         assert!(matches!(err, RedisStoreError::Auth(_)), "{err:?}");
-        assert!(matches!(Error::from(err), Error::Store(_)));
+        let err = Error::from(err);
+        assert!(matches!(err, Error::Store { .. }), "{err:?}");
+        let source = std::error::Error::source(&err).expect("the redis error is kept");
+        assert!(source.is::<redis::RedisError>(), "{source:?}");
 
         // what tokio-rustls returns for a certificate signed by an unknown CA
         let untrusted = redis::RedisError::from(std::io::Error::new(

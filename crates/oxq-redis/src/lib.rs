@@ -2,7 +2,9 @@
 //! so Node BullMQ (6.7, and queues left by 5.x) and oxq share one queue.
 //!
 //! # What it owns
-//! * [`RedisBackend`], the [`Backend`](oxq_core::Backend) on Redis, opened with [`connect`].
+//! * [`RedisBackend`], the [`Backend`](oxq_core::Backend) on Redis, opened with [`connect`]
+//!   (or [`open_url`], as an `Arc<dyn Backend>`, for a facade that picks the store by
+//!   [`URL_SCHEMES`]).
 //! * One Lua script per state transition (`scripts/*.lua`, each with a header naming its KEYS,
 //!   ARGV, return codes and events), loaded once and called with `EVALSHA`.
 //! * The translation between BullMQ's wire names (`atm`, `defa`, `opts.removeOnComplete`, ...)
@@ -23,7 +25,8 @@
 //! `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS (rustls; the server's
 //! certificate must chain to the public webpki roots, or to the CA given with
 //! [`RedisOptions::tls_root_ca`] for a private one, and name the URL's host),
-//! `redis+unix:///path`. `user:password` logs in as a Redis ACL user (a password alone, as
+//! `redis+unix:///path` or `unix:///path` (a Unix socket); `valkey://`, `valkeys://` and
+//! `valkey+unix://` are the same with Valkey's names ([`URL_SCHEMES`]). `user:password` logs in as a Redis ACL user (a password alone, as
 //! `:password@`, as the `default` user); `/db` selects the database. A client certificate for
 //! mutual TLS: [`RedisOptions::tls_client_cert`]. The key prefix is the queue's
 //! (`QueueRef::prefix`, default `bull`, as in BullMQ); put a `{hash tag}` in it to keep a queue
@@ -69,13 +72,26 @@ mod backend;
 mod connection;
 mod error;
 mod keys;
+mod memo;
 mod ops;
 mod options;
-mod receipts;
 mod reply;
 mod scripts;
 mod wire;
 
-pub use backend::{RedisBackend, connect};
+pub use backend::{RedisBackend, connect, open_url};
 pub use error::RedisStoreError;
 pub use options::RedisOptions;
+
+/// Every URL scheme [`connect`] and [`open_url`] accept: `redis`, `valkey` (TCP), `rediss`,
+/// `valkeys` (TLS), `redis+unix`, `valkey+unix` and `unix` (a Unix socket path). A facade that
+/// picks a store by URL matches the scheme (lower-cased) against this list.
+pub const URL_SCHEMES: &[&str] = &[
+    "redis",
+    "rediss",
+    "valkey",
+    "valkeys",
+    "redis+unix",
+    "valkey+unix",
+    "unix",
+];

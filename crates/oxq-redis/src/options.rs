@@ -18,7 +18,21 @@ use std::time::Duration;
 /// | `tls_root_ca` | none | PEM certificate(s) of the CA that signed the server's certificate, for `rediss://` with a private CA; when set, only these are trusted (not the public webpki roots) |
 /// | `tls_client_cert` | none | PEM certificate chain and private key presented to the server (mutual TLS, `tls-auth-clients yes`) |
 ///
-/// The TLS options need a `rediss://` URL. User name, password and database number are part of
+/// Every option has a builder method of the same name, so the options can be set from outside
+/// this crate (e.g. through the `oxq` facade's `ConnectOptions`):
+///
+/// ```
+/// use std::time::Duration;
+/// # let (ca_pem, cert_pem, key_pem) = (Vec::<u8>::new(), Vec::<u8>::new(), Vec::<u8>::new());
+/// let options = oxq_redis::RedisOptions::default()
+///     .command_timeout(Duration::from_secs(2))
+///     .connect_timeout(Duration::from_secs(1))
+///     .tls_root_ca(ca_pem) // e.g. std::fs::read("ca.crt")?
+///     .tls_client_cert(cert_pem, key_pem);
+/// # let _ = options;
+/// ```
+///
+/// The TLS options need a `rediss://` (or `valkeys://`) URL. User name, password and database number are part of
 /// the URL (`rediss://user:password@host:port/db`); the key prefix is the queue's
 /// (`QueueRef::with_prefix`, default `bull`).
 #[derive(Clone)]
@@ -122,6 +136,11 @@ impl RedisOptions {
 
     pub fn blocking_margin(mut self, margin: Duration) -> Self {
         self.blocking_margin = margin;
+        self
+    }
+
+    pub fn max_idle_blocking_connections(mut self, connections: usize) -> Self {
+        self.max_idle_blocking_connections = connections;
         self
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use oxq_core::JobRecord;
+use oxq_core::{JobRecord, JobState};
 use redis::Value;
 
 use crate::error::{RedisStoreError, StoreResult};
@@ -81,11 +81,37 @@ pub(crate) fn field_map(
         .collect()
 }
 
+/// A record from a script's `state suffix, score, fields` triple (`get_job.lua`'s reply, also
+/// used by `list_jobs.lua` and by `add.lua` for an existing id). A suffix that names no state
+/// reads as waiting, with a warning; an empty hash is an error.
+pub(crate) fn job_record(
+    id: &str,
+    suffix: &Value,
+    score: &Value,
+    fields: Value,
+    context: &'static str,
+) -> StoreResult<JobRecord> {
+    let suffix = string(suffix, context)?;
+    let state = wire::state_from_suffix(&suffix).unwrap_or_else(|| {
+        tracing::warn!(
+            job_id = id,
+            "job hash is in no state key; reported as waiting"
+        );
+        JobState::Waiting
+    });
+    let score = string(score, context)?.parse::<f64>().ok();
+    let fields = field_map(fields, context)?;
+    if fields.is_empty() {
+        return Err(RedisStoreError::reply(context, "empty job hash"));
+    }
+    Ok(wire::decode_record(id, state, score, fields))
+}
+
 /// A fetched job's hash as an active job record; one that cannot be run as written
 /// ([`wire::unrunnable`]) carries the reason as its deferred failure.
 pub(crate) fn fetched_job(id: &str, fields: HashMap<String, String>) -> JobRecord {
     let unrunnable = wire::unrunnable(&fields);
-    let mut record = wire::decode_record(id, oxq_core::JobState::Active, None, fields);
+    let mut record = wire::decode_record(id, JobState::Active, None, fields);
     if record.deferred_failure.is_none() {
         // the worker fails it at once with this reason instead of running a guess
         record.deferred_failure = unrunnable;

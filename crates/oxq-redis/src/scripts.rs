@@ -43,7 +43,7 @@ macro_rules! source {
 
 /// Every script: (name, full source). Includes come in dependency order.
 pub(crate) const SOURCES: &[(&str, &str)] = &[
-    ("add", source!("add")),
+    ("add", source!("add", "read_job")),
     ("move_to_active", source!("move_to_active", "fetch")),
     ("finish", source!("finish", "parent", "retention", "fetch")),
     ("extend_locks", source!("extend_locks")),
@@ -59,7 +59,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("drain", source!("drain", "parent")),
     ("clean", source!("clean", "parent")),
     ("obliterate", source!("obliterate")),
-    ("get_job", source!("get_job")),
+    ("get_job", source!("get_job", "read_job")),
     ("list_jobs", source!("list_jobs")),
 ];
 

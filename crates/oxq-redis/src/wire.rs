@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use oxq_core::backend::Outcome;
+use oxq_core::backend::{AttemptEnd, Retry};
 use oxq_core::clock::millis;
 use oxq_core::{Backoff, Event, JobId, JobOptions, JobRecord, JobState, KeepJobs, MAX_PRIORITY};
 use serde_json::{Map, Value, json};
@@ -111,7 +111,7 @@ fn keep_to_json(keep: KeepJobs) -> Value {
         KeepJobs::Count(n) => json!(n),
         KeepJobs::Age { max_age, count } => {
             let millis = millis(max_age);
-            let age = if millis % 1000 == 0 {
+            let age = if millis.is_multiple_of(1000) {
                 json!(millis / 1000)
             } else {
                 json!(millis as f64 / 1000.0)
@@ -399,6 +399,7 @@ fn json_kind(value: &Value) -> &'static str {
 // ---- finish outcomes ----
 
 /// One finish item as the finish script reads it: kind, value, delay ms, keep count, keep age.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FinishArgs {
     pub kind: &'static str,
     pub value: String,
@@ -407,11 +408,15 @@ pub(crate) struct FinishArgs {
     pub keep_age_ms: u64,
 }
 
-/// Encodes an outcome; `None` for outcomes this store does not know.
-pub(crate) fn finish_args(outcome: &Outcome) -> Option<FinishArgs> {
-    use oxq_core::backend::Retry;
-    Some(match outcome {
-        Outcome::Completed { return_value, keep } => {
+/// Encodes how an attempt ended, at `now`; `None` for ends this store does not know.
+///
+/// Kinds: `completed`; `retry` (failed, waiting again now); `delay` (failed, delayed by its
+/// backoff, an attempt used); `failed` (for good); `postpone` (the processor asked to run
+/// again at `until`: delayed for `until - now` ms, or 0 when `until` has passed, no attempt
+/// used; BullMQ's `moveToDelayed` with skip-attempt).
+pub(crate) fn finish_args(end: &AttemptEnd, now: u64) -> Option<FinishArgs> {
+    Some(match end {
+        AttemptEnd::Completed { return_value, keep } => {
             let (keep_count, keep_age_ms) = keep_args(*keep);
             FinishArgs {
                 kind: "completed",
@@ -421,7 +426,7 @@ pub(crate) fn finish_args(outcome: &Outcome) -> Option<FinishArgs> {
                 keep_age_ms,
             }
         }
-        Outcome::Failed { reason, retry } => {
+        AttemptEnd::Failed { reason, retry } => {
             let (kind, delay_ms, keep) = match retry {
                 Retry::Now => ("retry", 0, KeepJobs::All),
                 Retry::After(d) if d.is_zero() => ("retry", 0, KeepJobs::All),
@@ -437,6 +442,13 @@ pub(crate) fn finish_args(outcome: &Outcome) -> Option<FinishArgs> {
                 keep_age_ms,
             }
         }
+        AttemptEnd::Delayed { until } => FinishArgs {
+            kind: "postpone",
+            value: String::new(),
+            delay_ms: until.saturating_sub(now),
+            keep_count: -1,
+            keep_age_ms: 0,
+        },
         _ => return None,
     })
 }
@@ -654,6 +666,30 @@ mod tests {
         assert_eq!(
             unrunnable(&hash(&[("name", "n"), ("data", "{}"), ("opts", "[1]")])).as_deref(),
             Some("malformed job hash: `opts` is not a JSON object (found an array)")
+        );
+    }
+
+    #[test]
+    fn attempt_ends_encode_for_the_finish_script() {
+        let postpone = finish_args(&AttemptEnd::Delayed { until: 10_500 }, 10_000).expect("known");
+        assert_eq!((postpone.kind, postpone.delay_ms), ("postpone", 500));
+        let overdue = finish_args(&AttemptEnd::Delayed { until: 9_000 }, 10_000).expect("known");
+        assert_eq!(overdue.delay_ms, 0, "a time already passed is due now");
+        let backoff = AttemptEnd::Failed {
+            reason: "boom".into(),
+            retry: Retry::After(Duration::from_millis(250)),
+        };
+        let backoff = finish_args(&backoff, 10_000).expect("known");
+        assert_eq!((backoff.kind, backoff.delay_ms), ("delay", 250));
+        assert_eq!(backoff.value, "boom");
+        let done = AttemptEnd::Completed {
+            return_value: "1".into(),
+            keep: KeepJobs::Count(3),
+        };
+        let done = finish_args(&done, 0).expect("known");
+        assert_eq!(
+            (done.kind, done.keep_count, done.keep_age_ms),
+            ("completed", 3, 0)
         );
     }
 

@@ -1,10 +1,13 @@
 //! `job_add_bulk` ↔ `scripts/add.lua`: jobs go out in batches of `add_batch` per script call,
-//! each batch atomic, in order.
+//! each batch atomic, in order. The script answers each job's state (its rule: delayed,
+//! prioritized or waiting) or, for a custom id that exists, that job as it read it in the same
+//! call.
 
-use oxq_core::JobId;
-use oxq_core::backend::{AddJobs, AddedJob, NewJob};
+use oxq_core::backend::{AddJobs, AddedJob, AddedJobs, NewJob};
 use oxq_core::clock::millis;
+use oxq_core::{Error, JobId};
 use redis::ScriptInvocation;
+use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
@@ -22,10 +25,14 @@ impl ScriptCall for AddCall<'_> {
     const KEYS: &'static [&'static str] = &[
         "id",
         "wait",
+        "paused",
         "active",
         "prioritized",
         "pc",
         "delayed",
+        "completed",
+        "failed",
+        "waiting-children",
         "meta",
         "events",
         "marker",
@@ -46,7 +53,12 @@ impl ScriptCall for AddCall<'_> {
     }
 }
 
-pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> StoreResult<Vec<AddedJob>> {
+/// Validates every job first (an invalid one refuses the whole call, nothing written), then
+/// adds them.
+pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> Result<AddedJobs, Error> {
+    for job in &req.jobs {
+        job.options.validate()?;
+    }
     let mut added = Vec::with_capacity(req.jobs.len());
     for batch in req.jobs.chunks(backend.options.add_batch.max(1)) {
         let call = AddCall {
@@ -54,15 +66,47 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> StoreResult<Vec
             jobs: batch,
         };
         let items = reply::array(backend.run(&req.queue, &call).await?, "add")?;
-        if items.len() != batch.len() * 2 {
-            return Err(RedisStoreError::reply("add", "one answer per job expected"));
+        if items.len() != batch.len() {
+            return Err(RedisStoreError::reply("add", "one answer per job expected").into());
         }
-        for pair in items.chunks(2) {
-            added.push(AddedJob {
-                id: JobId(reply::string(&pair[0], "add")?),
-                duplicate: reply::int(&pair[1], "add")? == 1,
-            });
+        for item in items {
+            added.push(added_job(item)?);
         }
     }
-    Ok(added)
+    Ok(AddedJobs { jobs: added })
+}
+
+/// One job's answer: `{'created', id, state}` or `{'existing', id, state, score, fields}`.
+fn added_job(item: Value) -> StoreResult<AddedJob> {
+    let mut parts = reply::array(item, "add")?.into_iter();
+    let (Some(kind), Some(id), Some(state)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(RedisStoreError::reply(
+            "add",
+            "expected { kind, id, state, ... }",
+        ));
+    };
+    let id = reply::string(&id, "add")?;
+    match reply::string(&kind, "add")?.as_str() {
+        "created" => {
+            let suffix = reply::string(&state, "add")?;
+            let state = wire::state_from_suffix(&suffix).ok_or_else(|| {
+                RedisStoreError::reply("add", format!("unknown state {suffix:?}"))
+            })?;
+            Ok(AddedJob::Created {
+                id: JobId(id),
+                state,
+            })
+        }
+        "existing" => {
+            let (Some(score), Some(fields)) = (parts.next(), parts.next()) else {
+                return Err(RedisStoreError::reply("add", "expected { score, fields }"));
+            };
+            let record = reply::job_record(&id, &state, &score, fields, "add")?;
+            Ok(AddedJob::Existing(Box::new(record)))
+        }
+        other => Err(RedisStoreError::reply(
+            "add",
+            format!("unknown answer {other:?}"),
+        )),
+    }
 }

@@ -1,7 +1,7 @@
 //! `queue_clean` ↔ `scripts/clean.lua`.
 
 use oxq_core::JobId;
-use oxq_core::backend::CleanQueue;
+use oxq_core::backend::{CleanQueue, CleanedJobs};
 use oxq_core::clock::millis;
 use redis::ScriptInvocation;
 
@@ -38,14 +38,16 @@ impl ScriptCall for CleanCall {
     }
 }
 
-pub(crate) async fn clean(backend: &RedisBackend, req: CleanQueue) -> StoreResult<Vec<JobId>> {
+pub(crate) async fn clean(backend: &RedisBackend, req: CleanQueue) -> StoreResult<CleanedJobs> {
     let call = CleanCall {
         state: wire::state_suffix(req.state),
         cutoff: req.now.saturating_sub(millis(req.grace)),
         limit: req.limit,
     };
     let ids = reply::array(backend.run(&req.queue, &call).await?, "clean")?;
-    ids.iter()
+    let ids = ids
+        .iter()
         .map(|v| reply::string(v, "clean").map(JobId))
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    Ok(CleanedJobs { ids })
 }

@@ -1,6 +1,6 @@
 //! `queue_drain` ↔ `scripts/drain.lua`.
 
-use oxq_core::backend::DrainQueue;
+use oxq_core::backend::{DrainQueue, DrainedJobs};
 use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
@@ -22,10 +22,12 @@ impl ScriptCall for DrainCall {
     }
 }
 
-pub(crate) async fn drain(backend: &RedisBackend, req: DrainQueue) -> StoreResult<u64> {
+pub(crate) async fn drain(backend: &RedisBackend, req: DrainQueue) -> StoreResult<DrainedJobs> {
     let call = DrainCall {
         include_delayed: req.include_delayed,
     };
     let n = reply::int(&backend.run(&req.queue, &call).await?, "drain")?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(DrainedJobs {
+        count: u64::try_from(n).unwrap_or(0),
+    })
 }

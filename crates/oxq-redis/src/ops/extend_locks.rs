@@ -1,6 +1,6 @@
 //! `locks_extend` ↔ `scripts/extend_locks.lua`: every held lock in one call.
 
-use oxq_core::backend::ExtendLocks;
+use oxq_core::backend::{ExtendLocks, ExtendedLocks};
 use oxq_core::clock::millis;
 use oxq_core::{JobId, LockToken};
 use redis::ScriptInvocation;
@@ -27,16 +27,18 @@ impl ScriptCall for ExtendCall<'_> {
     }
 }
 
-pub(crate) async fn extend(backend: &RedisBackend, req: ExtendLocks) -> StoreResult<Vec<JobId>> {
+pub(crate) async fn extend(backend: &RedisBackend, req: ExtendLocks) -> StoreResult<ExtendedLocks> {
     if req.locks.is_empty() {
-        return Ok(Vec::new());
+        return Ok(ExtendedLocks::default());
     }
     let call = ExtendCall {
         duration_ms: millis(req.duration).max(1),
         locks: &req.locks,
     };
     let lost = reply::array(backend.run(&req.queue, &call).await?, "extend_locks")?;
-    lost.iter()
+    let lost = lost
+        .iter()
         .map(|v| reply::string(v, "extend_locks").map(JobId))
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    Ok(ExtendedLocks { lost })
 }

@@ -1,17 +1,17 @@
-//! `job_finish` ↔ `scripts/finish.lua`: many outcomes and the next fetch in one call, each
-//! item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`). Each item carries the
-//! receipt its fetch kept, when this backend fetched it, so a completion skips a hash read.
+//! `job_finish` ↔ `scripts/finish.lua`: many attempt ends and the next fetch of the same queue
+//! in one call, each item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`).
+//! An item whose memo holds the [`FetchNote`] its fetch took skips the script's hash read when
+//! it completes; without one (another process fetched the job) the script reads the hash.
 
 use oxq_core::Error;
-use oxq_core::backend::{FetchJobs, Fetched, FinishJobs, FinishResult};
+use oxq_core::backend::{Fetch, Finish, FinishJobs, FinishResult};
 use oxq_core::clock::millis;
 use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
-use crate::keys::QueueKeys;
+use crate::memo::FetchNote;
 use crate::ops::{job_code, move_to_active};
-use crate::receipts::Receipt;
 use crate::reply;
 use crate::scripts::ScriptCall;
 use crate::wire::{self, FinishArgs};
@@ -19,13 +19,14 @@ use crate::wire::{self, FinishArgs};
 pub(crate) struct FinishCall<'a> {
     pub now: u64,
     pub items: Vec<FinishItem<'a>>,
-    pub fetch: Option<&'a FetchJobs>,
+    pub fetch: Option<&'a Fetch>,
 }
 
 pub(crate) struct FinishItem<'a> {
-    pub finish: &'a oxq_core::backend::Finish,
+    pub finish: &'a Finish,
     pub args: FinishArgs,
-    pub receipt: Option<Receipt>,
+    /// The attempts made once this attempt ends, from the job's fetch note.
+    pub attempts_after: Option<&'a str>,
 }
 
 impl ScriptCall for FinishCall<'_> {
@@ -55,11 +56,8 @@ impl ScriptCall for FinishCall<'_> {
                 .arg(&a.value)
                 .arg(a.delay_ms)
                 .arg(a.keep_count)
-                .arg(a.keep_age_ms);
-            match &item.receipt {
-                Some(r) => inv.arg(&r.attempts_after),
-                None => inv.arg(""),
-            };
+                .arg(a.keep_age_ms)
+                .arg(item.attempts_after.unwrap_or(""));
         }
         match self.fetch {
             Some(f) => inv
@@ -74,35 +72,32 @@ impl ScriptCall for FinishCall<'_> {
 }
 
 pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResult<FinishResult> {
-    // outcomes this store does not know are refused one by one, the others go out
+    // ends this store does not know are refused one by one, the others go out
     let mut answers: Vec<Option<Result<(), Error>>> = Vec::with_capacity(req.items.len());
     let mut items = Vec::with_capacity(req.items.len());
-    let keys = QueueKeys::new(&req.queue);
     for item in &req.items {
-        match wire::finish_args(&item.outcome) {
+        match wire::finish_args(&item.end, req.now) {
             Some(args) => {
                 answers.push(None);
-                let receipt = backend
-                    .receipts
-                    .take(&keys.job(item.job_id.as_str()), item.token.as_str());
                 items.push(FinishItem {
                     finish: item,
                     args,
-                    receipt,
+                    attempts_after: item
+                        .memo
+                        .get::<FetchNote>()
+                        .map(|note| note.attempts_after.as_str()),
                 });
             }
             None => answers.push(Some(Err(Error::Unsupported {
                 store: "redis",
-                operation: "this finish outcome",
+                operation: "this attempt end",
             }))),
         }
     }
-    // a fetch on another queue cannot share the script (other keys); it follows it
-    let same_queue = req.fetch_next.as_ref().filter(|f| f.queue == req.queue);
     let call = FinishCall {
         now: req.now,
         items,
-        fetch: same_queue,
+        fetch: req.fetch_next.as_ref(),
     };
     let value = backend.run(&req.queue, &call).await?;
     let mut parts = reply::array(value, "finish")?.into_iter();
@@ -136,18 +131,7 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
             }
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let fetched = match (&req.fetch_next, same_queue) {
-        (Some(_), Some(fetch)) => move_to_active::activated(backend, fetch, jobs, &hint, "finish")?,
-        (Some(other), None) => match move_to_active::fetch(backend, other).await {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                // the outcomes are recorded; a failed follow-up fetch only means "fetch later"
-                tracing::warn!(queue = %other.queue, error = %e, "fetch after finishing failed");
-                Fetched::default()
-            }
-        },
-        (None, _) => Fetched::default(),
-    };
+    let fetched = move_to_active::activated(jobs, &hint, "finish")?;
     Ok(FinishResult {
         items: results,
         fetched,

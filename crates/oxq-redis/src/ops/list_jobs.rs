@@ -6,7 +6,6 @@ use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::ops::get_job::record;
 use crate::reply;
 use crate::scripts::ScriptCall;
 use crate::wire;
@@ -57,7 +56,13 @@ pub(crate) async fn list(backend: &RedisBackend, req: ListJobs) -> StoreResult<V
         (iter.next(), iter.next(), iter.next(), iter.next())
     {
         let id = reply::string(&id, "list_jobs")?;
-        records.push(record(&id, &suffix, &score, fields, "list_jobs")?);
+        records.push(reply::job_record(
+            &id,
+            &suffix,
+            &score,
+            fields,
+            "list_jobs",
+        )?);
     }
     Ok(records)
 }

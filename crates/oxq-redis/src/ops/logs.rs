@@ -1,6 +1,6 @@
 //! `job_log_add` ↔ `scripts/add_log.lua`; `job_logs` reads the `:logs` list directly.
 
-use oxq_core::backend::{AddLog, JobLogs, ReadLogs};
+use oxq_core::backend::{AddLog, JobLogs, LogAdded, ReadLogs};
 use oxq_core::{Error, JobId};
 use redis::ScriptInvocation;
 
@@ -25,14 +25,15 @@ impl ScriptCall for AddLogCall<'_> {
     }
 }
 
-pub(crate) async fn add(backend: &RedisBackend, req: AddLog) -> Result<u64, Error> {
+pub(crate) async fn add(backend: &RedisBackend, req: AddLog) -> Result<LogAdded, Error> {
     let call = AddLogCall {
         job_id: &req.job_id,
         line: &req.line,
         keep: req.keep_logs.unwrap_or(0),
     };
     let n = reply::int(&backend.run(&req.queue, &call).await?, "add_log")?;
-    u64::try_from(n).map_err(|_| Error::JobNotFound(req.job_id.to_string()))
+    let total = u64::try_from(n).map_err(|_| Error::JobNotFound(req.job_id.to_string()))?;
+    Ok(LogAdded { total })
 }
 
 pub(crate) async fn read(backend: &RedisBackend, req: ReadLogs) -> StoreResult<JobLogs> {

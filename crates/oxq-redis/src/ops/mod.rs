@@ -35,7 +35,7 @@ pub(crate) fn job_code(code: i64, id: &JobId, expected: &'static str) -> Result<
             job_id: id.to_string(),
             expected,
         }),
-        other => Err(Error::Store(format!(
+        other => Err(Error::store(format!(
             "job {id}: unexpected script code {other}"
         ))),
     }

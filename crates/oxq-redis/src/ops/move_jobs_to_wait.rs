@@ -1,7 +1,7 @@
 //! `jobs_retry` and `jobs_promote` ↔ `scripts/move_jobs_to_wait.lua`, in pages of at most 1000
 //! jobs per script call.
 
-use oxq_core::backend::{PromoteJobs, RetryJobs};
+use oxq_core::backend::{MovedJobs, PromoteJobs, RetryJobs};
 use oxq_core::{Error, JobState, QueueRef};
 use redis::ScriptInvocation;
 
@@ -64,7 +64,7 @@ async fn move_many(
     Ok(moved)
 }
 
-pub(crate) async fn retry_many(backend: &RedisBackend, req: RetryJobs) -> Result<u64, Error> {
+pub(crate) async fn retry_many(backend: &RedisBackend, req: RetryJobs) -> Result<MovedJobs, Error> {
     let source = match req.state {
         JobState::Failed => "failed",
         JobState::Completed => "completed",
@@ -74,16 +74,21 @@ pub(crate) async fn retry_many(backend: &RedisBackend, req: RetryJobs) -> Result
             )));
         }
     };
-    Ok(move_many(
+    let count = move_many(
         backend,
         &req.queue,
         source,
         req.finished_before.to_string(),
         req.limit,
     )
-    .await?)
+    .await?;
+    Ok(MovedJobs { count })
 }
 
-pub(crate) async fn promote_many(backend: &RedisBackend, req: PromoteJobs) -> StoreResult<u64> {
-    move_many(backend, &req.queue, "delayed", "+inf".to_owned(), req.limit).await
+pub(crate) async fn promote_many(
+    backend: &RedisBackend,
+    req: PromoteJobs,
+) -> StoreResult<MovedJobs> {
+    let count = move_many(backend, &req.queue, "delayed", "+inf".to_owned(), req.limit).await?;
+    Ok(MovedJobs { count })
 }

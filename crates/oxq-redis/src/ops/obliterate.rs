@@ -67,7 +67,7 @@ pub(crate) async fn obliterate(backend: &RedisBackend, req: ObliterateQueue) -> 
                     req.queue
                 )));
             }
-            other => return Err(Error::Store(format!("obliterate: unexpected code {other}"))),
+            other => return Err(Error::store(format!("obliterate: unexpected code {other}"))),
         }
     }
     Ok(sweep(backend, &QueueKeys::new(&req.queue)).await?)

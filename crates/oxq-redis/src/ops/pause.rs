@@ -1,7 +1,9 @@
-//! `queue_pause` / `queue_resume` ↔ `scripts/pause.lua` / `scripts/resume.lua` (BullMQ 6:
-//! pausing keeps jobs in `wait`; resuming merges a legacy 5.x `paused` list in batches).
+//! `queue_set_paused` ↔ `scripts/pause.lua` / `scripts/resume.lua` (BullMQ 6: pausing keeps
+//! jobs in `wait`; resuming merges a legacy 5.x `paused` list in batches), and `queue_status`
+//! (the `paused` field of `meta`).
 
 use oxq_core::QueueRef;
+use oxq_core::backend::{QueueStatus, SetPaused};
 use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
@@ -41,12 +43,21 @@ impl ScriptCall for ResumeCall {
     }
 }
 
-pub(crate) async fn pause(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<()> {
+/// Pauses or resumes (the scripts take their time from nothing: pause state has no timestamp).
+pub(crate) async fn set_paused(backend: &RedisBackend, req: SetPaused) -> StoreResult<()> {
+    if req.paused {
+        pause(backend, &req.queue).await
+    } else {
+        resume(backend, &req.queue).await
+    }
+}
+
+async fn pause(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<()> {
     backend.run(queue, &PauseCall).await?;
     Ok(())
 }
 
-pub(crate) async fn resume(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<()> {
+async fn resume(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<()> {
     let mut first = true;
     loop {
         let left = reply::int(&backend.run(queue, &ResumeCall { first }).await?, "resume")?;
@@ -57,11 +68,12 @@ pub(crate) async fn resume(backend: &RedisBackend, queue: &QueueRef) -> StoreRes
     }
 }
 
-pub(crate) async fn is_paused(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<bool> {
+pub(crate) async fn status(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<QueueStatus> {
     let key = QueueKeys::new(queue).key("meta");
-    Ok(redis::cmd("HEXISTS")
+    let paused: bool = redis::cmd("HEXISTS")
         .arg(key)
         .arg("paused")
         .query_async(&mut backend.conn())
-        .await?)
+        .await?;
+    Ok(QueueStatus::new(paused))
 }

@@ -1,7 +1,7 @@
 //! `stalled_recover` ↔ `scripts/recover_stalled.lua` (BullMQ's two-check stall protocol).
 
 use oxq_core::JobId;
-use oxq_core::backend::RecoverStalled;
+use oxq_core::backend::{RecoverStalled, RecoveredStalled};
 use oxq_core::clock::millis;
 use redis::ScriptInvocation;
 
@@ -39,14 +39,16 @@ impl ScriptCall for RecoverCall {
 pub(crate) async fn recover(
     backend: &RedisBackend,
     req: RecoverStalled,
-) -> StoreResult<Vec<JobId>> {
+) -> StoreResult<RecoveredStalled> {
     let call = RecoverCall {
         now: req.now,
         max_stalled_count: req.max_stalled_count,
         interval_ms: millis(req.interval).max(1),
     };
     let ids = reply::array(backend.run(&req.queue, &call).await?, "recover_stalled")?;
-    ids.iter()
+    let job_ids = ids
+        .iter()
         .map(|v| reply::string(v, "recover_stalled").map(JobId))
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    Ok(RecoveredStalled { job_ids })
 }

@@ -1,6 +1,7 @@
 //! `job_remove` ↔ `scripts/remove_job.lua`.
 
-use oxq_core::{Error, JobId, QueueRef};
+use oxq_core::backend::{JobRemoved, RemoveJob};
+use oxq_core::{Error, JobId};
 use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
@@ -33,24 +34,21 @@ impl ScriptCall for RemoveCall<'_> {
     }
 }
 
-pub(crate) async fn remove(
-    backend: &RedisBackend,
-    queue: &QueueRef,
-    id: &JobId,
-) -> Result<bool, Error> {
+pub(crate) async fn remove(backend: &RedisBackend, req: RemoveJob) -> Result<JobRemoved, Error> {
+    let id = &req.job_id;
     let code = reply::int(
-        &backend.run(queue, &RemoveCall { job_id: id }).await?,
+        &backend.run(&req.queue, &RemoveCall { job_id: id }).await?,
         "remove_job",
     )?;
     match code {
-        1 => Ok(true),
-        0 => Ok(false),
+        1 => Ok(JobRemoved { existed: true }),
+        0 => Ok(JobRemoved { existed: false }),
         -2 => Err(Error::Conflict(format!(
             "job {id} is locked by a worker and cannot be removed"
         ))),
         -8 => Err(Error::Conflict(format!(
             "job {id} is the pending iteration of a job scheduler; remove the scheduler instead"
         ))),
-        other => Err(Error::Store(format!("remove_job: unexpected code {other}"))),
+        other => Err(Error::store(format!("remove_job: unexpected code {other}"))),
     }
 }

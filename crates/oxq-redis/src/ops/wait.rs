@@ -1,16 +1,18 @@
 //! `queue_wait`: `BZPOPMIN prefix:name:marker <timeout>` on a dedicated connection, never a
-//! poll. Member "0" (score 0) or a due time already reached means jobs are ready; a future
-//! score is the due time of a delayed job added meanwhile (a hint, consumed with the marker, so
-//! never reported twice); no marker within the timeout is `TimedOut`.
+//! poll. Member "0" (score 0) or a due time reached by the request's `now` means jobs are
+//! ready; a due time within the wait (before `now + timeout`) is `DueAt`, the hint of a delayed
+//! job added meanwhile (consumed with the marker, so never reported twice); a due time beyond
+//! the wait is consumed without being reported and the wait blocks for the rest of its
+//! timeout; no marker within the timeout is `TimedOut`. Only the timeout is real time.
 //!
 //! Cancel-safe: the command runs in its own task. If the caller drops the future after Redis
 //! popped a marker, the task puts the marker back (`ZADD NX`), so no wake-up is lost, and the
 //! connection of an unfinished command is never reused.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oxq_core::backend::{WaitForJobs, Wakeup};
-use oxq_core::clock::now_ms;
+use oxq_core::clock::millis;
 use redis::Value;
 use redis::aio::ConnectionManager;
 use tokio::sync::oneshot;
@@ -27,16 +29,30 @@ pub(crate) async fn wait(backend: &RedisBackend, req: WaitForJobs) -> StoreResul
     let key = QueueKeys::new(&req.queue).key("marker");
     let timeout = req.timeout.max(Duration::from_millis(1));
     let pool = backend.blocking.clone();
+    // due times after this are beyond the wait: not reported (see the module docs)
+    let horizon = req.now.saturating_add(millis(timeout));
     let (tx, rx) = oneshot::channel::<StoreResult<Option<Marker>>>();
     let task_key = key.clone();
     let mut task_conn = backend.conn();
     tokio::spawn(async move {
-        let mut cmd = redis::cmd("BZPOPMIN");
-        cmd.arg(&task_key)
-            .arg(format!("{:.3}", timeout.as_secs_f64()));
-        let result = match pool.query::<Value>(&cmd, timeout, "BZPOPMIN").await {
-            Ok(value) => marker(value),
-            Err(e) => Err(e),
+        let deadline = Instant::now() + timeout;
+        let result = loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < Duration::from_millis(1) {
+                break Ok(None);
+            }
+            let mut cmd = redis::cmd("BZPOPMIN");
+            cmd.arg(&task_key)
+                .arg(format!("{:.3}", remaining.as_secs_f64()));
+            match pool
+                .query::<Value>(&cmd, remaining, "BZPOPMIN")
+                .await
+                .and_then(marker)
+            {
+                // a hint beyond this wait is consumed, not reported: block for the rest
+                Ok(Some((_, score))) if due_of(score) > horizon => continue,
+                other => break other,
+            }
         };
         if let Err(Ok(Some(popped))) = tx.send(result) {
             // the caller went away before the answer: leave the marker for the next waiter
@@ -59,12 +75,8 @@ pub(crate) async fn wait(backend: &RedisBackend, req: WaitForJobs) -> StoreResul
     Ok(match popped {
         None => Wakeup::TimedOut,
         Some((_, score)) => {
-            let due = if score.is_finite() && score > 0.0 {
-                score as u64
-            } else {
-                0
-            };
-            if due <= now_ms() {
+            let due = due_of(score);
+            if due <= req.now {
                 Wakeup::JobsReady
             } else {
                 Wakeup::DueAt(due)
@@ -107,6 +119,15 @@ async fn restore(conn: &mut ConnectionManager, key: &str, (member, score): Marke
         .await;
     if let Err(e) = restored {
         tracing::warn!(error = %e, "could not restore a wake-up marker after a cancelled wait");
+    }
+}
+
+/// The due time a marker's score stands for (0, "ready now", for member "0").
+fn due_of(score: f64) -> u64 {
+    if score.is_finite() && score > 0.0 {
+        score as u64
+    } else {
+        0
     }
 }
 
