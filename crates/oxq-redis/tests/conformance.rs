@@ -10,9 +10,9 @@ mod support;
 use std::future::Future;
 use std::pin::Pin;
 
+use ::redis::aio::MultiplexedConnection;
 use oxq_core::QueueRef;
 use oxq_testkit::{CaseResult, Fixture, Harness, WaitProbe};
-use ::redis::aio::MultiplexedConnection;
 use support::RedisServer;
 
 impl Fixture for RedisServer {

@@ -1,5 +1,8 @@
-//! Moving jobs to active: FIFO, LIFO and priority order, batches, delayed promotion, pause,
-//! legacy 5.x `paused` lists and the queue-wide concurrency Node can set.
+//! Moving jobs to active, as laid out in Redis: the `wait` list (FIFO LPUSH, LIFO RPUSH), the
+//! `prioritized` scores, lock keys, the markers that wake workers, delayed scores, a pause that
+//! keeps jobs in `wait`, legacy 5.x `paused` lists, the queue-wide concurrency and rate limit
+//! Node can set, and a job whose hash was deleted. The order itself is the store contract
+//! (`oxq-testkit`, `store::fetch`).
 
 mod support;
 
@@ -46,9 +49,8 @@ async fn fifo_lifo_and_priority_order() {
     let fetched = w.fetch("tok", 10).await;
     assert_eq!(ids(&fetched), ["6", "1", "2", "4", "3", "5"]);
     for job in &fetched.jobs {
-        assert_eq!(job.state, JobState::Active);
-        assert_eq!(job.attempts_started, 1);
-        assert_eq!(job.processed_by.as_deref(), Some("w1"));
+        assert_eq!(job.record.state, JobState::Active);
+        assert_eq!(job.record.attempts_started, 1);
     }
     let lock: String = w.cmd(redis::cmd("GET").arg(w.key("6:lock"))).await;
     assert_eq!(lock, "tok");
@@ -174,8 +176,8 @@ async fn delayed_jobs_are_promoted_when_due() {
 async fn pause_keeps_jobs_in_wait_and_blocks_fetching() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
-    w.backend.queue_pause(&w.queue, now()).await.expect("pause");
-    assert!(w.backend.queue_is_paused(&w.queue).await.expect("paused?"));
+    w.set_paused(true).await;
+    assert!(w.is_paused().await);
     w.add("a", "2", JobOptions::new()).await;
     let wait: Vec<String> = w
         .cmd(redis::cmd("LRANGE").arg(w.key("wait")).arg(0).arg(-1))
@@ -193,14 +195,10 @@ async fn pause_keeps_jobs_in_wait_and_blocks_fetching() {
         "pause deletes the marker and adds do not wake workers"
     );
     assert!(w.fetch("t", 10).await.jobs.is_empty());
-    let counts = w.backend.jobs_count(&w.queue).await.expect("counts");
-    assert_eq!(counts.waiting, 2);
+    assert_eq!(w.counts().await.waiting, 2);
 
-    w.backend
-        .queue_resume(&w.queue, now())
-        .await
-        .expect("resume");
-    assert!(!w.backend.queue_is_paused(&w.queue).await.expect("paused?"));
+    w.set_paused(false).await;
+    assert!(!w.is_paused().await);
     assert_eq!(ids(&w.fetch("t", 10).await), ["1", "2"]);
     let names: Vec<String> = w.events().await.into_iter().map(|(e, _)| e).collect();
     assert!(names.contains(&"paused".to_owned()) && names.contains(&"resumed".to_owned()));
@@ -219,19 +217,10 @@ async fn a_legacy_paused_list_is_read_as_waiting_and_merged_on_resume() {
         .cmd(redis::cmd("HSET").arg(w.key("meta")).arg("paused").arg(1))
         .await;
     w.add("a", "3", JobOptions::new()).await;
-    let counts = w.backend.jobs_count(&w.queue).await.expect("counts");
-    assert_eq!(counts.waiting, 3);
-    let record = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
+    assert_eq!(w.counts().await.waiting, 3);
+    let record = w.get("1").await.expect("job");
     assert_eq!(record.state, JobState::Waiting);
-    w.backend
-        .queue_resume(&w.queue, now())
-        .await
-        .expect("resume");
+    w.set_paused(false).await;
     let paused_left: i64 = w.cmd(redis::cmd("EXISTS").arg(w.key("paused"))).await;
     assert_eq!(paused_left, 0);
     assert_eq!(
@@ -298,7 +287,7 @@ async fn an_id_whose_hash_was_deleted_comes_back_as_a_malformed_job() {
     let reasons: Vec<Option<&str>> = fetched
         .jobs
         .iter()
-        .map(|j| j.deferred_failure.as_deref())
+        .map(|j| j.record.deferred_failure.as_deref())
         .collect();
     assert!(
         reasons[0].is_some_and(|r| r.contains("malformed job hash")),

@@ -1,22 +1,34 @@
-//! Finishing attempts: lock checks per item, completed / retried / delayed / failed outcomes,
-//! retention, events and fetch-next in the same call.
+//! Finishing attempts, as written to Redis: the hash fields and event fields Node reads for a
+//! completion and for each kind of failure, a Node flow's parent released by its child, the
+//! fetch's memo saving the completion's read of the hash, and the events stream trimmed
+//! through a batch. What a finish does is the store contract (`oxq-testkit`, `store::finish`).
 
 mod support;
 
 use std::time::Duration;
 
-use oxq_core::backend::{Finish, FinishJobs, Outcome, Retry};
-use oxq_core::{Backend, Error, JobId, JobOptions, JobState, KeepJobs, LockToken};
+use oxq_core::backend::{AttemptEnd, FetchedJob, Finish, FinishJobs, Retry, StoreMemo};
+use oxq_core::{Backend, JobId, JobOptions, JobState, KeepJobs, LockToken};
 use support::{World, ids, now};
 
+/// A completion of job `id` without a memo (the script reads what it needs).
 fn completed(id: &str, token: &str, keep: KeepJobs) -> Finish {
     Finish {
         job_id: JobId::from(id),
         token: LockToken(token.to_owned()),
-        outcome: Outcome::Completed {
+        end: AttemptEnd::Completed {
             return_value: format!(r#"{{"done":"{id}"}}"#),
             keep,
         },
+        memo: StoreMemo::none(),
+    }
+}
+
+/// The completion of a fetched job, with the memo it was fetched with.
+fn completed_with_memo(job: &FetchedJob, token: &str) -> Finish {
+    Finish {
+        memo: job.memo.clone(),
+        ..completed(job.record.id.as_str(), token, KeepJobs::All)
     }
 }
 
@@ -24,10 +36,11 @@ fn failed(id: &str, token: &str, retry: Retry) -> Finish {
     Finish {
         job_id: JobId::from(id),
         token: LockToken(token.to_owned()),
-        outcome: Outcome::Failed {
+        end: AttemptEnd::Failed {
             reason: format!("boom {id}"),
             retry,
         },
+        memo: StoreMemo::none(),
     }
 }
 
@@ -44,40 +57,6 @@ async fn finish(w: &World, items: Vec<Finish>) -> oxq_core::backend::FinishResul
 }
 
 #[tokio::test]
-async fn a_wrong_token_is_refused_and_nothing_changes() {
-    let w = World::new().await;
-    w.add("a", "1", JobOptions::new()).await;
-    w.fetch("mine", 1).await;
-    let result = finish(
-        &w,
-        vec![
-            completed("1", "theirs", KeepJobs::All),
-            completed("9", "x", KeepJobs::All),
-        ],
-    )
-    .await;
-    assert!(matches!(result.items[0], Err(Error::LockLost(_))));
-    assert!(matches!(result.items[1], Err(Error::JobNotFound(_))));
-    let record = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
-    assert_eq!(record.state, JobState::Active);
-    let lock: String = w.cmd(redis::cmd("GET").arg(w.key("1:lock"))).await;
-    assert_eq!(lock, "mine");
-
-    let result = finish(&w, vec![completed("1", "mine", KeepJobs::All)]).await;
-    assert!(result.items[0].is_ok());
-    let again = finish(&w, vec![completed("1", "mine", KeepJobs::All)]).await;
-    assert!(
-        matches!(again.items[0], Err(Error::LockLost(_))),
-        "a finished job is no longer held"
-    );
-}
-
-#[tokio::test]
 async fn completing_writes_the_result_and_events() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
@@ -91,12 +70,7 @@ async fn completing_writes_the_result_and_events() {
     assert!(hash.contains_key("finishedOn") && hash.contains_key("processedOn"));
     let lock: i64 = w.cmd(redis::cmd("EXISTS").arg(w.key("1:lock"))).await;
     assert_eq!(lock, 0);
-    let record = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
+    let record = w.get("1").await.expect("job");
     assert_eq!(record.state, JobState::Completed);
     assert_eq!(record.finished_on, hash["finishedOn"].parse().ok());
     let events = w.events().await;
@@ -136,30 +110,15 @@ async fn failures_retry_now_later_or_never() {
     .await;
     assert!(result.items.iter().all(Result::is_ok));
 
-    let one = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
+    let one = w.get("1").await.expect("job");
     assert_eq!((one.state, one.attempts_made), (JobState::Waiting, 1));
     assert_eq!(one.failed_reason.as_deref(), Some("boom 1"));
     assert_eq!(one.stacktrace, ["boom 1"]);
-    let two = w
-        .backend
-        .job_get(&w.queue, &"2".into())
-        .await
-        .expect("get")
-        .expect("job");
+    let two = w.get("2").await.expect("job");
     assert_eq!(two.state, JobState::Delayed);
     assert!(two.due_at.is_some_and(|d| d >= at + 60_000));
     assert_eq!(w.hash("2").await["delay"], "60000");
-    let three = w
-        .backend
-        .job_get(&w.queue, &"3".into())
-        .await
-        .expect("get")
-        .expect("job");
+    let three = w.get("3").await.expect("job");
     assert_eq!(three.state, JobState::Failed);
     let hash = w.hash("3").await;
     assert_eq!(hash["failedReason"], "boom 3");
@@ -186,109 +145,9 @@ async fn failures_retry_now_later_or_never() {
         )],
     )
     .await;
-    let one = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
+    let one = w.get("1").await.expect("job");
     assert_eq!(one.stacktrace, ["boom 1", "boom 1"]);
     assert_eq!(one.attempts_made, 2);
-}
-
-#[tokio::test]
-async fn retention_keeps_the_newest_or_removes_at_once() {
-    let w = World::new().await;
-    for i in 0..5 {
-        w.add("a", &i.to_string(), JobOptions::new()).await;
-    }
-    w.fetch("t", 5).await;
-    let result = finish(
-        &w,
-        (1..=4)
-            .map(|i| completed(&i.to_string(), "t", KeepJobs::Count(2)))
-            .collect(),
-    )
-    .await;
-    assert!(result.items.iter().all(Result::is_ok));
-    let kept: Vec<String> = w
-        .cmd(redis::cmd("ZRANGE").arg(w.key("completed")).arg(0).arg(-1))
-        .await;
-    assert_eq!(kept.len(), 2);
-    let gone: i64 = w.cmd(redis::cmd("EXISTS").arg(w.key("1"))).await;
-    assert_eq!(gone + kept.iter().filter(|k| *k == "1").count() as i64, 0);
-    finish(&w, vec![completed("5", "t", KeepJobs::None)]).await;
-    let five: i64 = w.cmd(redis::cmd("EXISTS").arg(w.key("5"))).await;
-    assert_eq!(five, 0, "removeOnComplete: true deletes the job");
-    let counts = w.backend.jobs_count(&w.queue).await.expect("counts");
-    assert_eq!(counts.completed, 2);
-}
-
-#[tokio::test]
-async fn age_retention_removes_old_jobs() {
-    let w = World::new().await;
-    w.add("a", "1", JobOptions::new()).await;
-    w.add("a", "2", JobOptions::new()).await;
-    w.fetch("t", 2).await;
-    let old = now() - 10_000;
-    w.backend
-        .job_finish(FinishJobs {
-            queue: w.queue.clone(),
-            now: old,
-            items: vec![completed("1", "t", KeepJobs::All)],
-            fetch_next: None,
-        })
-        .await
-        .expect("finish");
-    let keep = KeepJobs::Age {
-        max_age: Duration::from_secs(5),
-        count: None,
-    };
-    finish(&w, vec![completed("2", "t", keep)]).await;
-    let kept: Vec<String> = w
-        .cmd(redis::cmd("ZRANGE").arg(w.key("completed")).arg(0).arg(-1))
-        .await;
-    assert_eq!(kept, ["2"]);
-}
-
-#[tokio::test]
-async fn finishing_fetches_the_next_jobs_in_the_same_call() {
-    let w = World::new().await;
-    for i in 0..4 {
-        w.add("a", &i.to_string(), JobOptions::new()).await;
-    }
-    w.fetch("t1", 1).await;
-    let result = w
-        .backend
-        .job_finish(FinishJobs {
-            queue: w.queue.clone(),
-            now: now(),
-            items: vec![completed("1", "t1", KeepJobs::All)],
-            fetch_next: Some(w.fetch_request("t2", 2)),
-        })
-        .await
-        .expect("finish");
-    assert!(result.items[0].is_ok());
-    assert_eq!(ids(&result.fetched), ["2", "3"]);
-    let lock: String = w.cmd(redis::cmd("GET").arg(w.key("3:lock"))).await;
-    assert_eq!(lock, "t2");
-    let drained = w
-        .events()
-        .await
-        .iter()
-        .filter(|(e, _)| e == "drained")
-        .count();
-    assert_eq!(drained, 0);
-}
-
-#[tokio::test]
-async fn an_expired_lock_nobody_took_is_still_honoured() {
-    let w = World::new().await;
-    w.add("a", "1", JobOptions::new()).await;
-    w.fetch("t", 1).await;
-    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await;
-    let result = finish(&w, vec![completed("1", "t", KeepJobs::All)]).await;
-    assert!(result.items[0].is_ok());
 }
 
 /// Makes job `parent` a flow parent waiting for job `child`, as Node's FlowProducer leaves
@@ -385,7 +244,7 @@ async fn a_flow_child_completing_or_failing_releases_its_parent() {
 }
 
 #[tokio::test]
-async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
+async fn a_completion_with_its_fetch_memo_reads_nothing_of_the_hash() {
     let w = World::new().await;
     w.add("retried", "1", JobOptions::new().job_id("r")).await;
     w.add("other", "2", JobOptions::new().job_id("o")).await;
@@ -394,17 +253,14 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
     let retry = finish(&w, vec![failed("r", "t1", Retry::Now)]).await;
     assert!(retry.items[0].is_ok());
     // "o" was waiting first, then "r" came back to the end of the line
-    assert_eq!(ids(&w.fetch("t2", 2).await), ["o", "r"]);
+    let fetched = w.fetch("t2", 2).await;
+    assert_eq!(ids(&fetched), ["o", "r"]);
 
-    // this backend fetched "r": its completion reads nothing of the hash
+    // "r" comes back with the memo of its fetch: the completion reads nothing of the hash
     let _: () = w.cmd(redis::cmd("CONFIG").arg("RESETSTAT")).await;
-    let done = finish(&w, vec![completed("r", "t2", KeepJobs::All)]).await;
+    let done = finish(&w, vec![completed_with_memo(&fetched.jobs[1], "t2")]).await;
     assert!(done.items[0].is_ok());
-    assert_eq!(
-        w.calls_of("hmget").await,
-        0,
-        "the receipt replaced the read"
-    );
+    assert_eq!(w.calls_of("hmget").await, 0, "the memo replaced the read");
     let hash = w.hash("r").await;
     assert_eq!(
         hash.get("atm").map(String::as_str),
@@ -416,7 +272,7 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
         Some(r#"{"done":"r"}"#)
     );
 
-    // another process finishing "o" has no receipt: the script reads the hash itself
+    // "o" finished by another process, without the memo: the script reads the hash itself
     let other = oxq_redis::connect(&w.server.url, oxq_redis::RedisOptions::default())
         .await
         .expect("second backend");
@@ -430,15 +286,9 @@ async fn a_completion_uses_its_fetch_receipt_and_works_without_one() {
         .await
         .expect("finish from another backend");
     assert!(result.items[0].is_ok());
-    assert!(w.calls_of("hmget").await >= 1, "read without a receipt");
+    assert!(w.calls_of("hmget").await >= 1, "read without a memo");
     assert_eq!(w.hash("o").await.get("atm").map(String::as_str), Some("1"));
-    let record = w
-        .backend
-        .job_get(&w.queue, &"o".into())
-        .await
-        .expect("get")
-        .expect("job");
-    assert_eq!(record.state, JobState::Completed);
+    assert_eq!(w.get("o").await.expect("job").state, JobState::Completed);
 }
 
 #[tokio::test]
@@ -471,7 +321,7 @@ async fn the_events_stream_stays_near_its_limit_through_fetches_and_completions(
     let items = fetched
         .jobs
         .iter()
-        .map(|j| completed(j.id.as_str(), "t1", KeepJobs::All))
+        .map(|j| completed_with_memo(j, "t1"))
         .collect();
     let done = finish(&w, items).await;
     assert!(done.items.iter().all(Result::is_ok));

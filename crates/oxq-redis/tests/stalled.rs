@@ -1,41 +1,55 @@
-//! Locks and stalled jobs: renewal, recovery after two checks, the deferred failure beyond the
-//! stall limit, and the once-per-interval gate.
+//! Locks and stalled jobs as Redis keeps them: lock keys with a `PX` expiry, the `stalled` set
+//! of suspects (a check marks the active jobs, the next recovers those whose lock key is gone
+//! and pushes them where workers pop next), and the `stalled-check` gate key. What recovery
+//! does is the store contract (`oxq-testkit`, `store::locks_stalls`).
 
 mod support;
 
 use std::time::Duration;
 
 use oxq_core::backend::{ExtendLocks, RecoverStalled};
-use oxq_core::{Backend, JobId, JobOptions, JobState, LockToken};
-use support::{World, ids, now};
+use oxq_core::{Backend, JobId, JobOptions, LockToken};
+use support::{World, now};
 
-fn recover(w: &World, max_stalled_count: u32) -> RecoverStalled {
+fn recover(w: &World, interval: Duration) -> RecoverStalled {
     RecoverStalled {
         queue: w.queue.clone(),
-        max_stalled_count,
-        interval: Duration::from_millis(1),
+        max_stalled_count: 1,
+        interval,
         now: now(),
     }
 }
 
-async fn check(w: &World, max: u32) -> Vec<String> {
+/// One stalled check, the gate deleted first so checks need not be an interval apart.
+async fn check(w: &World) -> Vec<String> {
     let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("stalled-check"))).await;
-    let ids = w
+    let recovered = w
         .backend
-        .stalled_recover(recover(w, max))
+        .stalled_recover(recover(w, Duration::from_millis(1)))
         .await
         .expect("recover");
-    ids.into_iter().map(|id| id.to_string()).collect()
+    recovered.job_ids.into_iter().map(|id| id.0).collect()
+}
+
+async fn suspects(w: &World) -> Vec<String> {
+    let mut ids: Vec<String> = w.cmd(redis::cmd("SMEMBERS").arg(w.key("stalled"))).await;
+    ids.sort();
+    ids
 }
 
 #[tokio::test]
-async fn locks_are_extended_and_lost_ones_reported() {
+async fn extending_a_lock_sets_its_ttl_and_clears_the_suspect() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
     w.add("a", "2", JobOptions::new()).await;
     w.fetch("t", 2).await;
-    check(&w, 1).await; // both become suspects
-    let lost = w
+    check(&w).await;
+    assert_eq!(
+        suspects(&w).await,
+        ["1", "2"],
+        "a check marks the active jobs"
+    );
+    let extended = w
         .backend
         .locks_extend(ExtendLocks {
             queue: w.queue.clone(),
@@ -48,70 +62,42 @@ async fn locks_are_extended_and_lost_ones_reported() {
         })
         .await
         .expect("extend");
-    assert_eq!(lost, [JobId::from("2")]);
+    assert_eq!(extended.lost, [JobId::from("2")]);
     let ttl: i64 = w.cmd(redis::cmd("PTTL").arg(w.key("1:lock"))).await;
-    assert!(ttl > 59_000);
-    let suspects: Vec<String> = w.cmd(redis::cmd("SMEMBERS").arg(w.key("stalled"))).await;
-    assert_eq!(suspects, ["2"], "a renewed job is no longer suspected");
+    assert!(ttl > 59_000, "{ttl}");
+    assert_eq!(
+        suspects(&w).await,
+        ["2"],
+        "a renewed job is no longer suspected"
+    );
 }
 
 #[tokio::test]
-async fn stalled_jobs_are_recovered_then_failed_beyond_the_limit() {
+async fn a_check_marks_suspects_and_the_next_recovers_those_without_a_lock_key() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
     w.add("a", "2", JobOptions::new()).await;
     w.fetch("t", 1).await; // job 1 active
-    assert!(
-        check(&w, 1).await.is_empty(),
-        "first check only marks suspects"
-    );
-    assert!(check(&w, 1).await.is_empty(), "the lock is still alive");
+    assert!(check(&w).await.is_empty(), "the first check only marks");
+    assert_eq!(suspects(&w).await, ["1"]);
+    assert!(check(&w).await.is_empty(), "the lock key is still there");
     let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await; // the worker died
-    assert_eq!(check(&w, 1).await, ["1"]);
+    assert_eq!(check(&w).await, ["1"]);
     let wait: Vec<String> = w
         .cmd(redis::cmd("LRANGE").arg(w.key("wait")).arg(0).arg(-1))
         .await;
-    assert_eq!(wait, ["2", "1"], "a recovered job runs next");
-    let record = w
-        .backend
-        .job_get(&w.queue, &"1".into())
-        .await
-        .expect("get")
-        .expect("job");
-    assert_eq!((record.state, record.stalled_count), (JobState::Waiting, 1));
-    assert_eq!(record.deferred_failure, None);
-    let names: Vec<String> = w.events().await.into_iter().map(|(e, _)| e).collect();
-    assert!(names.ends_with(&["waiting".to_owned(), "stalled".to_owned()]));
-
-    // it stalls again: beyond max_stalled_count = 1 it carries a deferred failure
-    assert_eq!(ids(&w.fetch("t2", 1).await), ["1"]);
-    check(&w, 1).await;
-    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await;
-    assert_eq!(check(&w, 1).await, ["1"]);
-    let fetched = w.fetch("t3", 1).await;
-    assert_eq!(fetched.jobs[0].stalled_count, 2);
-    assert_eq!(
-        fetched.jobs[0].deferred_failure.as_deref(),
-        Some("job stalled more than allowable limit")
-    );
+    assert_eq!(wait, ["2", "1"], "RPUSHed: workers pop it next");
 }
 
 #[tokio::test]
-async fn the_check_runs_once_per_interval() {
+async fn the_gate_is_a_key_that_expires_after_the_interval() {
     let w = World::new().await;
-    w.add("a", "1", JobOptions::new()).await;
-    w.fetch("t", 1).await;
-    let mut req = recover(&w, 1);
-    req.interval = Duration::from_secs(60);
-    w.backend.stalled_recover(req.clone()).await.expect("first");
-    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await;
-    assert!(
-        w.backend
-            .stalled_recover(req)
-            .await
-            .expect("second")
-            .is_empty()
-    );
+    let recovered = w
+        .backend
+        .stalled_recover(recover(&w, Duration::from_secs(60)))
+        .await
+        .expect("recover");
+    assert!(recovered.job_ids.is_empty());
     let gate: i64 = w.cmd(redis::cmd("PTTL").arg(w.key("stalled-check"))).await;
-    assert!(gate > 50_000);
+    assert!(gate > 50_000 && gate <= 60_000, "{gate}");
 }

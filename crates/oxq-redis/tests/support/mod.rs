@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxq_core::backend::{AddJobs, Fetch, FetchJobs, Fetched, NewJob};
-use oxq_core::{Backend, JobId, JobOptions, LockToken, QueueRef};
+use oxq_core::backend::{AddJobs, Fetch, FetchJobs, Fetched, GetJob, NewJob, OfQueue, SetPaused};
+use oxq_core::{Backend, JobCounts, JobId, JobOptions, JobRecord, LockToken, QueueRef};
 use oxq_redis::{RedisBackend, RedisOptions};
 
 /// A `redis-server` on a free loopback port, stopped on drop; or the server at `REDIS_URL`.
@@ -173,6 +173,47 @@ impl World {
             .expect("fetch")
     }
 
+    pub async fn get(&self, id: &str) -> Option<JobRecord> {
+        self.backend
+            .job_get(GetJob {
+                queue: self.queue.clone(),
+                job_id: JobId::from(id),
+            })
+            .await
+            .expect("get")
+    }
+
+    pub async fn counts(&self) -> JobCounts {
+        self.backend
+            .jobs_count(OfQueue {
+                queue: self.queue.clone(),
+            })
+            .await
+            .expect("counts")
+    }
+
+    /// Pauses (`true`) or resumes the queue.
+    pub async fn set_paused(&self, paused: bool) {
+        self.backend
+            .queue_set_paused(SetPaused {
+                queue: self.queue.clone(),
+                paused,
+                now: now(),
+            })
+            .await
+            .expect("pause or resume");
+    }
+
+    pub async fn is_paused(&self) -> bool {
+        self.backend
+            .queue_status(OfQueue {
+                queue: self.queue.clone(),
+            })
+            .await
+            .expect("status")
+            .paused
+    }
+
     pub async fn hash(&self, id: &str) -> HashMap<String, String> {
         redis::cmd("HGETALL")
             .arg(self.key(id))
@@ -218,7 +259,11 @@ pub fn now() -> u64 {
 }
 
 pub fn ids(fetched: &Fetched) -> Vec<String> {
-    fetched.jobs.iter().map(|j| j.record.id.to_string()).collect()
+    fetched
+        .jobs
+        .iter()
+        .map(|j| j.record.id.to_string())
+        .collect()
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.
