@@ -5,8 +5,8 @@
 //! Times: every call that takes `now` gets it from the case, as an offset from `t0`, so a case
 //! moves time by passing a later `now` instead of sleeping. Two things still run on real time
 //! and are named where a case relies on them: Redis expires lock keys (and the stalled-check
-//! gate) on its own clock, and `queue_wait`/`events_read` block for real durations (their
-//! requests carry no `now`).
+//! gate) on its own clock, and `queue_wait`/`events_read` block for real durations (a wait's
+//! `now` only judges due times).
 
 use std::sync::Arc;
 use std::time::Duration;
