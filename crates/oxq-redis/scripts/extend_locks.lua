@@ -6,7 +6,7 @@
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 lock duration (ms)
---   3 number of locks n, then n pairs: job id, lock token
+--   3 number of locks n, then 2 values per lock: job id, lock token
 -- Returns
 --   the ids whose lock is held by another token, or is gone while the job is no longer active
 -- Events

@@ -27,8 +27,9 @@
 --       postpone),
 --     delay (ms, for 'delay' and 'postpone'), keep count (-1 all, 0 none, n newest), keep age
 --       (ms, 0 = none),
---     receipt: the attempts made once this one ends (decimal text) when the caller fetched the
---       job and it has neither a parent nor a dedup id, else ''
+--     note: the attempts made once this one ends (decimal text), from the note the job's fetch
+--       took (it rides with the job as its memo) when it has neither a parent nor a dedup id,
+--       else ''
 --   then 5 values (fetch-next, on this queue): '1' or '0', lock token, lock duration (ms),
 --     max jobs, worker name
 -- Returns
@@ -47,14 +48,14 @@
 -- below, the lock is deleted, `atm` is left as it is and no error is recorded; `delay` is set
 -- to the delay (ms), the job goes to `delayed` due at now + delay, and the delay marker wakes a
 -- blocked worker (Node or oxq) at that time. Parents of Node flows are updated (include/parent.lua).
--- Checks per item, before any write: the hash exists (unless a receipt stands for it, below);
+-- Checks per item, before any write: the hash exists (unless a note stands for it, below);
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
 -- no longer active).
--- The receipt: the caller read the job's hash when it fetched it, and attempts made cannot
--- change while the job is active. A completion with a receipt skips reading the hash; the lock
--- and the LREM from active still decide whether it applies (a job in active always has its
--- hash: removals refuse locked jobs or clear active too).
+-- The note: the caller read the job's hash when it fetched it, and attempts made cannot
+-- change while the job is active under that fetch's lock. A completion with a note skips
+-- reading the hash; the lock and the LREM from active still decide whether it applies (a job
+-- in active always has its hash: removals refuse locked jobs or clear active too).
 
 local now = tonumber(ARGV[2])
 local nowText = ARGV[2]
@@ -65,7 +66,7 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
   local jobKey = base .. id
   local f
   if kind ~= 'completed' or atmNext == '' then
-    -- no receipt (or a failure, which reads the hash anyway): one read for the checks and the
+    -- no note (or another end, which reads the hash anyway): one read for the checks and the
     -- rest. Every activation (ours and BullMQ's) writes `processedOn`, so only a hash without
     -- it needs a separate EXISTS.
     f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
@@ -84,7 +85,7 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
   if kind == 'completed' then
     -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit
     if f then
-      -- without a receipt (a receipt means no parent and no dedup id)
+      -- without a note (a note means no parent and no dedup id)
       atmNext = fmt((tonumber(f[2]) or 0) + 1)
       if f[3] then childCompleted(parentFrom(f[3], f[4]), jobKey, value, now) end
       if f[5] then releaseDedupOnFinish(id, f[5]) end

@@ -8,7 +8,10 @@
 //! * One Lua script per state transition (`scripts/*.lua`, each with a header naming its KEYS,
 //!   ARGV, return codes and events), loaded once and called with `EVALSHA`.
 //! * The translation between BullMQ's wire names (`atm`, `defa`, `opts.removeOnComplete`, ...)
-//!   and oxq's types, in one module (`wire`).
+//!   and oxq's types, in `wire/` (one file per concern: hash fields, `opts`, records, attempt
+//!   ends, events, scores), and the queue's key names in one type (`keys::Key`).
+//! * What a fetch learned about a job that its completion needs again (`memo::FetchNote`),
+//!   carried by the fetched job as its `StoreMemo`.
 //!
 //! # Example
 //! ```no_run

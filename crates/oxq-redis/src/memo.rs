@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use oxq_core::backend::StoreMemo;
 
-use crate::wire::field;
+use crate::wire::fields;
 
 /// What a completion needs from a job hash, as read when the job was fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +27,11 @@ impl FetchNote {
     /// The note for a job fetched with these hash fields; `None` when the job has a parent or a
     /// dedup id, or its `atm` field is not a plain count (the script then reads and interprets
     /// the hash itself).
-    pub(crate) fn from_hash(fields: &HashMap<String, String>) -> Option<Self> {
-        if fields.contains_key(field::PARENT_KEY) || fields.contains_key(field::DEDUP_ID) {
+    pub(crate) fn from_hash(hash: &HashMap<String, String>) -> Option<Self> {
+        if hash.contains_key(fields::PARENT_KEY) || hash.contains_key(fields::DEDUP_ID) {
             return None;
         }
-        let made = match fields.get(field::ATTEMPTS_MADE) {
+        let made = match hash.get(fields::ATTEMPTS_MADE) {
             None => 0,
             Some(text) => text.parse::<u64>().ok()?,
         };
@@ -41,8 +41,8 @@ impl FetchNote {
     }
 
     /// The memo a fetched job carries: this note, or none.
-    pub(crate) fn memo(fields: &HashMap<String, String>) -> StoreMemo {
-        Self::from_hash(fields).map_or_else(StoreMemo::none, StoreMemo::new)
+    pub(crate) fn memo(hash: &HashMap<String, String>) -> StoreMemo {
+        Self::from_hash(hash).map_or_else(StoreMemo::none, StoreMemo::new)
     }
 }
 

@@ -7,6 +7,7 @@ use oxq_core::{JobRecord, JobState};
 use redis::Value;
 
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::Key;
 use crate::wire;
 
 /// The items of an array reply.
@@ -92,7 +93,7 @@ pub(crate) fn job_record(
     context: &'static str,
 ) -> StoreResult<JobRecord> {
     let suffix = string(suffix, context)?;
-    let state = wire::state_from_suffix(&suffix).unwrap_or_else(|| {
+    let state = Key::state_of_suffix(&suffix).unwrap_or_else(|| {
         tracing::warn!(
             job_id = id,
             "job hash is in no state key; reported as waiting"

@@ -6,13 +6,13 @@
 use oxq_core::backend::{AddJobs, AddedJob, AddedJobs, NewJob};
 use oxq_core::clock::millis;
 use oxq_core::{Error, JobId};
-use redis::ScriptInvocation;
 use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 use crate::wire;
 
 pub(crate) struct AddCall<'a> {
@@ -22,23 +22,23 @@ pub(crate) struct AddCall<'a> {
 
 impl ScriptCall for AddCall<'_> {
     const NAME: &'static str = "add";
-    const KEYS: &'static [&'static str] = &[
-        "id",
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "pc",
-        "delayed",
-        "completed",
-        "failed",
-        "waiting-children",
-        "meta",
-        "events",
-        "marker",
+    const KEYS: &'static [Key] = &[
+        Key::Id,
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::WaitingChildren,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.now).arg(self.jobs.len());
         for job in self.jobs {
             let o = &job.options;
@@ -89,7 +89,7 @@ fn added_job(item: Value) -> StoreResult<AddedJob> {
     match reply::string(&kind, "add")?.as_str() {
         "created" => {
             let suffix = reply::string(&state, "add")?;
-            let state = wire::state_from_suffix(&suffix).ok_or_else(|| {
+            let state = Key::state_of_suffix(&suffix).ok_or_else(|| {
                 RedisStoreError::reply("add", format!("unknown state {suffix:?}"))
             })?;
             Ok(AddedJob::Created {

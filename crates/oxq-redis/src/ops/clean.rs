@@ -3,13 +3,12 @@
 use oxq_core::JobId;
 use oxq_core::backend::{CleanQueue, CleanedJobs};
 use oxq_core::clock::millis;
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
-use crate::wire;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct CleanCall {
     pub state: &'static str,
@@ -19,28 +18,28 @@ pub(crate) struct CleanCall {
 
 impl ScriptCall for CleanCall {
     const NAME: &'static str = "clean";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "delayed",
-        "completed",
-        "failed",
-        "waiting-children",
-        "meta",
-        "events",
-        "repeat",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::WaitingChildren,
+        Key::Meta,
+        Key::Events,
+        Key::Repeat,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.state).arg(self.cutoff).arg(self.limit);
     }
 }
 
 pub(crate) async fn clean(backend: &RedisBackend, req: CleanQueue) -> StoreResult<CleanedJobs> {
     let call = CleanCall {
-        state: wire::state_suffix(req.state),
+        state: Key::holding(req.state).as_suffix(),
         cutoff: req.now.saturating_sub(millis(req.grace)),
         limit: req.limit,
     };

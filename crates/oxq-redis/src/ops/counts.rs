@@ -5,23 +5,23 @@ use oxq_core::{JobCounts, QueueRef};
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 
 pub(crate) async fn counts(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<JobCounts> {
     let k = QueueKeys::new(queue);
     let mut pipe = redis::pipe();
     pipe.atomic();
-    for (cmd, suffix) in [
-        ("LLEN", "wait"),
-        ("LLEN", "paused"),
-        ("ZCARD", "prioritized"),
-        ("ZCARD", "delayed"),
-        ("LLEN", "active"),
-        ("ZCARD", "waiting-children"),
-        ("ZCARD", "completed"),
-        ("ZCARD", "failed"),
+    for (cmd, key) in [
+        ("LLEN", Key::Wait),
+        ("LLEN", Key::Paused),
+        ("ZCARD", Key::Prioritized),
+        ("ZCARD", Key::Delayed),
+        ("LLEN", Key::Active),
+        ("ZCARD", Key::WaitingChildren),
+        ("ZCARD", Key::Completed),
+        ("ZCARD", Key::Failed),
     ] {
-        pipe.cmd(cmd).arg(k.key(suffix));
+        pipe.cmd(cmd).arg(k.key(key));
     }
     let (wait, paused, prioritized, delayed, active, waiting_children, completed, failed): (
         u64,

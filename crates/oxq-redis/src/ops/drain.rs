@@ -1,12 +1,12 @@
 //! `queue_drain` ↔ `scripts/drain.lua`.
 
 use oxq_core::backend::{DrainQueue, DrainedJobs};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct DrainCall {
     pub include_delayed: bool,
@@ -14,10 +14,16 @@ pub(crate) struct DrainCall {
 
 impl ScriptCall for DrainCall {
     const NAME: &'static str = "drain";
-    const KEYS: &'static [&'static str] =
-        &["wait", "paused", "prioritized", "pc", "delayed", "repeat"];
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Delayed,
+        Key::Repeat,
+    ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(if self.include_delayed { "1" } else { "0" });
     }
 }

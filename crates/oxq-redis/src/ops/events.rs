@@ -13,7 +13,7 @@ use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 use crate::reply;
 use crate::wire;
 
@@ -21,7 +21,7 @@ pub(crate) async fn latest(
     backend: &RedisBackend,
     queue: &QueueRef,
 ) -> StoreResult<Option<EventId>> {
-    let key = QueueKeys::new(queue).key("events");
+    let key = QueueKeys::new(queue).key(Key::Events);
     let value: Value = redis::cmd("XREVRANGE")
         .arg(key)
         .arg("+")
@@ -45,7 +45,7 @@ pub(crate) async fn latest(
 }
 
 pub(crate) async fn read(backend: &RedisBackend, req: ReadEvents) -> StoreResult<Vec<StoredEvent>> {
-    let key = QueueKeys::new(&req.queue).key("events");
+    let key = QueueKeys::new(&req.queue).key(Key::Events);
     let count = req.max.max(1);
     let deadline = Instant::now() + req.block;
     let mut after = req.after.map_or_else(|| "0-0".to_owned(), |id| id.0);

@@ -3,12 +3,12 @@
 use oxq_core::backend::{ExtendLocks, ExtendedLocks};
 use oxq_core::clock::millis;
 use oxq_core::{JobId, LockToken};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct ExtendCall<'a> {
     pub duration_ms: u64,
@@ -17,9 +17,9 @@ pub(crate) struct ExtendCall<'a> {
 
 impl ScriptCall for ExtendCall<'_> {
     const NAME: &'static str = "extend_locks";
-    const KEYS: &'static [&'static str] = &["active", "stalled"];
+    const KEYS: &'static [Key] = &[Key::Active, Key::Stalled];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.duration_ms).arg(self.locks.len());
         for (id, token) in self.locks {
             inv.arg(id.as_str()).arg(token.as_str());

@@ -6,14 +6,14 @@
 use oxq_core::Error;
 use oxq_core::backend::{Fetch, Finish, FinishJobs, FinishResult};
 use oxq_core::clock::millis;
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::Key;
 use crate::memo::FetchNote;
 use crate::ops::{job_code, move_to_active};
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 use crate::wire::{self, FinishArgs};
 
 pub(crate) struct FinishCall<'a> {
@@ -31,22 +31,22 @@ pub(crate) struct FinishItem<'a> {
 
 impl ScriptCall for FinishCall<'_> {
     const NAME: &'static str = "finish";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "pc",
-        "delayed",
-        "completed",
-        "failed",
-        "meta",
-        "events",
-        "marker",
-        "limiter",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
+        Key::Limiter,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.now).arg(self.items.len());
         for item in &self.items {
             let (f, a) = (item.finish, &item.args);

@@ -2,12 +2,12 @@
 
 use oxq_core::backend::GetJob;
 use oxq_core::{JobId, JobRecord};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct GetCall<'a> {
     pub job_id: &'a JobId,
@@ -15,18 +15,18 @@ pub(crate) struct GetCall<'a> {
 
 impl ScriptCall for GetCall<'_> {
     const NAME: &'static str = "get_job";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "delayed",
-        "completed",
-        "failed",
-        "waiting-children",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::WaitingChildren,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.job_id.as_str());
     }
 }

@@ -2,13 +2,12 @@
 
 use oxq_core::backend::ListJobs;
 use oxq_core::{JobRecord, JobState};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
-use crate::wire;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct ListCall<'a> {
     pub req: &'a ListJobs,
@@ -16,18 +15,18 @@ pub(crate) struct ListCall<'a> {
 
 impl ScriptCall for ListCall<'_> {
     const NAME: &'static str = "list_jobs";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "delayed",
-        "completed",
-        "failed",
-        "waiting-children",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::WaitingChildren,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         let r = self.req;
         inv.arg(r.offset)
             .arg(r.limit)
@@ -36,7 +35,7 @@ impl ScriptCall for ListCall<'_> {
         for state in &r.states {
             if !seen.contains(state) {
                 seen.push(*state);
-                inv.arg(wire::state_suffix(*state));
+                inv.arg(Key::holding(*state).as_suffix());
             }
         }
     }

@@ -2,13 +2,12 @@
 
 use oxq_core::backend::{AddLog, JobLogs, LogAdded, ReadLogs};
 use oxq_core::{Error, JobId};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct AddLogCall<'a> {
     pub job_id: &'a JobId,
@@ -18,9 +17,9 @@ pub(crate) struct AddLogCall<'a> {
 
 impl ScriptCall for AddLogCall<'_> {
     const NAME: &'static str = "add_log";
-    const KEYS: &'static [&'static str] = &["meta"];
+    const KEYS: &'static [Key] = &[Key::Meta];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.job_id.as_str()).arg(self.line).arg(self.keep);
     }
 }
@@ -37,10 +36,7 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddLog) -> Result<LogAdded,
 }
 
 pub(crate) async fn read(backend: &RedisBackend, req: ReadLogs) -> StoreResult<JobLogs> {
-    let key = format!(
-        "{}:logs",
-        QueueKeys::new(&req.queue).job(req.job_id.as_str())
-    );
+    let key = QueueKeys::new(&req.queue).job_logs(req.job_id.as_str());
     if req.limit == 0 {
         let total: u64 = redis::cmd("LLEN")
             .arg(&key)

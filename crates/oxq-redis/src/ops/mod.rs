@@ -43,53 +43,177 @@ pub(crate) fn job_code(code: i64, id: &JobId, expected: &'static str) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use crate::scripts::{SOURCES, ScriptCall, header_keys};
+    use std::time::Duration;
+
+    use oxq_core::backend::{AttemptEnd, Fetch, Finish, ListJobs, NewJob, StoreMemo};
+    use oxq_core::{JobOptions, JobState, KeepJobs, LockToken, QueueRef};
 
     use super::*;
+    use crate::scripts::{RecordedArgs, SOURCES, ScriptCall, header_argv, header_keys};
+    use crate::wire;
 
-    fn entry<S: ScriptCall>() -> (&'static str, &'static [&'static str]) {
-        (S::NAME, S::KEYS)
+    /// Checks one call against its script's header: the KEYS, in order, and the number of
+    /// arguments it passes with `items` items. Answers the script's name.
+    fn check<S: ScriptCall>(call: &S, items: usize) -> &'static str {
+        let name = S::NAME;
+        let header = header_keys(name);
+        assert!(!header.is_empty(), "{name}.lua has no KEYS header");
+        let keys: Vec<&str> = S::KEYS.iter().map(|k| k.as_suffix()).collect();
+        assert_eq!(
+            header, keys,
+            "{name}: KEYS of the header and the Rust call differ"
+        );
+        let mut args = RecordedArgs::default();
+        call.args(&mut args);
+        let argv = header_argv(name);
+        assert!(argv.fixed >= 1, "{name}.lua has no ARGV header");
+        assert_eq!(
+            args.0.len(),
+            argv.expected(items),
+            "{name}: ARGV of the header ({argv:?}, {items} items) and the Rust call differ"
+        );
+        name
     }
 
-    /// Every script's Rust call passes exactly the KEYS its header lists, in order, and every
-    /// script has a call.
+    /// Every script's Rust call passes exactly the KEYS its header lists, in order, and as many
+    /// ARGV as the header says; every script has a call.
     #[test]
-    fn script_keys_match_headers() {
-        let calls = [
-            entry::<add::AddCall<'static>>(),
-            entry::<move_to_active::FetchCall<'static>>(),
-            entry::<finish::FinishCall<'static>>(),
-            entry::<extend_locks::ExtendCall<'static>>(),
-            entry::<recover_stalled::RecoverCall>(),
-            entry::<progress::ProgressCall<'static>>(),
-            entry::<logs::AddLogCall<'static>>(),
-            entry::<remove_job::RemoveCall<'static>>(),
-            entry::<promote::PromoteCall<'static>>(),
-            entry::<retry_job::RetryCall<'static>>(),
-            entry::<move_jobs_to_wait::MoveCall>(),
-            entry::<pause::PauseCall>(),
-            entry::<pause::ResumeCall>(),
-            entry::<drain::DrainCall>(),
-            entry::<clean::CleanCall>(),
-            entry::<obliterate::ObliterateCall>(),
-            entry::<get_job::GetCall<'static>>(),
-            entry::<list_jobs::ListCall<'static>>(),
+    fn script_calls_match_headers() {
+        let id = JobId::from("7");
+        let token = LockToken("t".into());
+        let queue = QueueRef::new("q").expect("queue");
+        let job = NewJob {
+            name: "n".into(),
+            data: "{}".into(),
+            options: JobOptions::new(),
+        };
+        let jobs = [job.clone(), job];
+        let fetch = Fetch {
+            token: token.clone(),
+            lock_duration: Duration::from_secs(30),
+            max_jobs: 4,
+            worker_name: None,
+        };
+        let finish = |end| Finish {
+            job_id: id.clone(),
+            token: token.clone(),
+            end,
+            memo: StoreMemo::none(),
+        };
+        let ends = [
+            finish(AttemptEnd::Completed {
+                return_value: "1".into(),
+                keep: KeepJobs::All,
+            }),
+            finish(AttemptEnd::Delayed { until: 5 }),
         ];
-        for (name, keys) in calls {
-            let header = header_keys(name);
-            assert!(!header.is_empty(), "{name}.lua has no KEYS header");
-            assert_eq!(
-                header,
-                keys.to_vec(),
-                "{name}: KEYS of the header and the Rust call differ"
-            );
-        }
+        let finish_items = |fetch| finish::FinishCall {
+            now: 1,
+            items: ends
+                .iter()
+                .map(|end| finish::FinishItem {
+                    finish: end,
+                    args: wire::finish_args(&end.end, 1).expect("known end"),
+                    attempts_after: Some("1"),
+                })
+                .collect(),
+            fetch,
+        };
+        let locks = [(id.clone(), token.clone()), (id.clone(), token.clone())];
+        let list = ListJobs {
+            queue,
+            states: vec![JobState::Waiting, JobState::Failed, JobState::Waiting],
+            offset: 0,
+            limit: 10,
+            ascending: true,
+        };
+        let names = [
+            check(
+                &add::AddCall {
+                    now: 1,
+                    jobs: &jobs,
+                },
+                2,
+            ),
+            check(
+                &move_to_active::FetchCall {
+                    now: 1,
+                    fetch: &fetch,
+                },
+                0,
+            ),
+            check(&finish_items(Some(&fetch)), 2),
+            check(&finish_items(None), 2),
+            check(
+                &extend_locks::ExtendCall {
+                    duration_ms: 1,
+                    locks: &locks,
+                },
+                2,
+            ),
+            check(
+                &recover_stalled::RecoverCall {
+                    now: 1,
+                    max_stalled_count: 1,
+                    interval_ms: 1,
+                },
+                0,
+            ),
+            check(
+                &progress::ProgressCall {
+                    job_id: &id,
+                    progress: "1",
+                },
+                0,
+            ),
+            check(
+                &logs::AddLogCall {
+                    job_id: &id,
+                    line: "l",
+                    keep: 0,
+                },
+                0,
+            ),
+            check(&remove_job::RemoveCall { job_id: &id }, 0),
+            check(&promote::PromoteCall { job_id: &id }, 0),
+            check(&retry_job::RetryCall { job_id: &id }, 0),
+            check(
+                &move_jobs_to_wait::MoveCall {
+                    source: "failed",
+                    max_score: "+inf".into(),
+                    limit: 1,
+                },
+                0,
+            ),
+            check(&pause::PauseCall, 0),
+            check(&pause::ResumeCall { first: true }, 0),
+            check(
+                &drain::DrainCall {
+                    include_delayed: true,
+                },
+                0,
+            ),
+            check(
+                &clean::CleanCall {
+                    state: "failed",
+                    cutoff: 1,
+                    limit: 1,
+                },
+                0,
+            ),
+            check(
+                &obliterate::ObliterateCall {
+                    force: false,
+                    budget: 1,
+                },
+                0,
+            ),
+            check(&get_job::GetCall { job_id: &id }, 0),
+            // the repeated state is sent once
+            check(&list_jobs::ListCall { req: &list }, 2),
+        ];
         for (name, _) in SOURCES {
-            assert!(
-                calls.iter().any(|(n, _)| n == name),
-                "script {name} has no ScriptCall"
-            );
+            assert!(names.contains(name), "script {name} has no ScriptCall");
         }
-        assert_eq!(calls.len(), SOURCES.len());
     }
 }

@@ -3,12 +3,12 @@
 
 use oxq_core::backend::{MovedJobs, PromoteJobs, RetryJobs};
 use oxq_core::{Error, JobState, QueueRef};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 const PAGE: u64 = 1000;
 
@@ -22,20 +22,20 @@ pub(crate) struct MoveCall {
 
 impl ScriptCall for MoveCall {
     const NAME: &'static str = "move_jobs_to_wait";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "active",
-        "prioritized",
-        "pc",
-        "delayed",
-        "completed",
-        "failed",
-        "meta",
-        "events",
-        "marker",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Active,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.source).arg(&self.max_score).arg(self.limit);
     }
 }

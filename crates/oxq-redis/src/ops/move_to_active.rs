@@ -3,13 +3,14 @@
 
 use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
-use redis::{ScriptInvocation, Value};
+use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
+use crate::keys::Key;
 use crate::memo::FetchNote;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct FetchCall<'a> {
     pub now: u64,
@@ -18,20 +19,20 @@ pub(crate) struct FetchCall<'a> {
 
 impl ScriptCall for FetchCall<'_> {
     const NAME: &'static str = "move_to_active";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "pc",
-        "delayed",
-        "meta",
-        "events",
-        "marker",
-        "limiter",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Delayed,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
+        Key::Limiter,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         let f = self.fetch;
         inv.arg(self.now)
             .arg(f.token.as_str())

@@ -4,13 +4,12 @@
 
 use oxq_core::Error;
 use oxq_core::backend::ObliterateQueue;
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 const BUDGET: u64 = 1000;
 
@@ -21,33 +20,33 @@ pub(crate) struct ObliterateCall {
 
 impl ScriptCall for ObliterateCall {
     const NAME: &'static str = "obliterate";
-    const KEYS: &'static [&'static str] = &[
-        "active",
-        "delayed",
-        "completed",
-        "wait",
-        "paused",
-        "prioritized",
-        "failed",
-        "waiting-children",
-        "repeat",
-        "pc",
-        "stalled",
-        "stalled-check",
-        "meta",
-        "events",
-        "id",
-        "marker",
-        "limiter",
-        "delay",
-        "priority",
-        "metrics:completed",
-        "metrics:completed:data",
-        "metrics:failed",
-        "metrics:failed:data",
+    const KEYS: &'static [Key] = &[
+        Key::Active,
+        Key::Delayed,
+        Key::Completed,
+        Key::Wait,
+        Key::Paused,
+        Key::Prioritized,
+        Key::Failed,
+        Key::WaitingChildren,
+        Key::Repeat,
+        Key::PriorityCounter,
+        Key::Stalled,
+        Key::StalledCheck,
+        Key::Meta,
+        Key::Events,
+        Key::Id,
+        Key::Marker,
+        Key::Limiter,
+        Key::LegacyDelay,
+        Key::LegacyPriority,
+        Key::MetricsCompleted,
+        Key::MetricsCompletedData,
+        Key::MetricsFailed,
+        Key::MetricsFailedData,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(if self.force { "1" } else { "0" }).arg(self.budget);
     }
 }

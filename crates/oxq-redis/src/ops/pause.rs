@@ -4,21 +4,20 @@
 
 use oxq_core::QueueRef;
 use oxq_core::backend::{QueueStatus, SetPaused};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct PauseCall;
 
 impl ScriptCall for PauseCall {
     const NAME: &'static str = "pause";
-    const KEYS: &'static [&'static str] = &["meta", "events", "marker"];
+    const KEYS: &'static [Key] = &[Key::Meta, Key::Events, Key::Marker];
 
-    fn args(&self, _inv: &mut ScriptInvocation<'_>) {}
+    fn args<A: Argv>(&self, _inv: &mut A) {}
 }
 
 pub(crate) struct ResumeCall {
@@ -27,18 +26,18 @@ pub(crate) struct ResumeCall {
 
 impl ScriptCall for ResumeCall {
     const NAME: &'static str = "resume";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "delayed",
-        "meta",
-        "events",
-        "marker",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::Delayed,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(if self.first { "1" } else { "0" });
     }
 }
@@ -69,7 +68,7 @@ async fn resume(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<()> {
 }
 
 pub(crate) async fn status(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<QueueStatus> {
-    let key = QueueKeys::new(queue).key("meta");
+    let key = QueueKeys::new(queue).key(Key::Meta);
     let paused: bool = redis::cmd("HEXISTS")
         .arg(key)
         .arg("paused")

@@ -2,12 +2,12 @@
 
 use oxq_core::backend::UpdateProgress;
 use oxq_core::{Error, JobId};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
+use crate::keys::Key;
 use crate::ops::job_code;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct ProgressCall<'a> {
     pub job_id: &'a JobId,
@@ -16,9 +16,9 @@ pub(crate) struct ProgressCall<'a> {
 
 impl ScriptCall for ProgressCall<'_> {
     const NAME: &'static str = "update_progress";
-    const KEYS: &'static [&'static str] = &["meta", "events"];
+    const KEYS: &'static [Key] = &[Key::Meta, Key::Events];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.job_id.as_str()).arg(self.progress);
     }
 }

@@ -7,7 +7,7 @@ use oxq_core::QueueRef;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 
 pub(crate) async fn list(backend: &RedisBackend, prefix: &str) -> StoreResult<Vec<QueueRef>> {
     let mut conn = backend.conn();
@@ -19,7 +19,7 @@ pub(crate) async fn list(backend: &RedisBackend, prefix: &str) -> StoreResult<Ve
     .scan_pattern();
     // "prefix:" escaped, then "*"; drop the trailing ":*" of the empty name
     let root = escaped.trim_end_matches('*').trim_end_matches(':');
-    for suffix in ["meta", "id"] {
+    for suffix in [Key::Meta.as_suffix(), Key::Id.as_suffix()] {
         let pattern = format!("{root}:*:{suffix}");
         let mut cursor: u64 = 0;
         loop {

@@ -3,12 +3,12 @@
 use oxq_core::JobId;
 use oxq_core::backend::{RecoverStalled, RecoveredStalled};
 use oxq_core::clock::millis;
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct RecoverCall {
     pub now: u64,
@@ -18,18 +18,18 @@ pub(crate) struct RecoverCall {
 
 impl ScriptCall for RecoverCall {
     const NAME: &'static str = "recover_stalled";
-    const KEYS: &'static [&'static str] = &[
-        "stalled",
-        "stalled-check",
-        "active",
-        "wait",
-        "meta",
-        "events",
-        "marker",
-        "repeat",
+    const KEYS: &'static [Key] = &[
+        Key::Stalled,
+        Key::StalledCheck,
+        Key::Active,
+        Key::Wait,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
+        Key::Repeat,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.now)
             .arg(self.max_stalled_count)
             .arg(self.interval_ms);

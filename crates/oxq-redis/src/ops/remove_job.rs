@@ -2,11 +2,11 @@
 
 use oxq_core::backend::{JobRemoved, RemoveJob};
 use oxq_core::{Error, JobId};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
+use crate::keys::Key;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct RemoveCall<'a> {
     pub job_id: &'a JobId,
@@ -14,22 +14,22 @@ pub(crate) struct RemoveCall<'a> {
 
 impl ScriptCall for RemoveCall<'_> {
     const NAME: &'static str = "remove_job";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "paused",
-        "active",
-        "prioritized",
-        "delayed",
-        "completed",
-        "failed",
-        "waiting-children",
-        "stalled",
-        "meta",
-        "events",
-        "repeat",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Paused,
+        Key::Active,
+        Key::Prioritized,
+        Key::Delayed,
+        Key::Completed,
+        Key::Failed,
+        Key::WaitingChildren,
+        Key::Stalled,
+        Key::Meta,
+        Key::Events,
+        Key::Repeat,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.job_id.as_str());
     }
 }

@@ -2,12 +2,12 @@
 
 use oxq_core::backend::JobAt;
 use oxq_core::{Error, JobId};
-use redis::ScriptInvocation;
 
 use crate::backend::RedisBackend;
+use crate::keys::Key;
 use crate::ops::job_code;
 use crate::reply;
-use crate::scripts::ScriptCall;
+use crate::scripts::{Argv, ScriptCall};
 
 pub(crate) struct RetryCall<'a> {
     pub job_id: &'a JobId,
@@ -15,19 +15,19 @@ pub(crate) struct RetryCall<'a> {
 
 impl ScriptCall for RetryCall<'_> {
     const NAME: &'static str = "retry_job";
-    const KEYS: &'static [&'static str] = &[
-        "wait",
-        "active",
-        "prioritized",
-        "pc",
-        "completed",
-        "failed",
-        "meta",
-        "events",
-        "marker",
+    const KEYS: &'static [Key] = &[
+        Key::Wait,
+        Key::Active,
+        Key::Prioritized,
+        Key::PriorityCounter,
+        Key::Completed,
+        Key::Failed,
+        Key::Meta,
+        Key::Events,
+        Key::Marker,
     ];
 
-    fn args(&self, inv: &mut ScriptInvocation<'_>) {
+    fn args<A: Argv>(&self, inv: &mut A) {
         inv.arg(self.job_id.as_str());
     }
 }

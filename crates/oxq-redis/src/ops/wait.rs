@@ -19,14 +19,14 @@ use tokio::sync::oneshot;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
-use crate::keys::QueueKeys;
+use crate::keys::{Key, QueueKeys};
 use crate::reply;
 
 /// A popped marker: member and score.
 type Marker = (String, f64);
 
 pub(crate) async fn wait(backend: &RedisBackend, req: WaitForJobs) -> StoreResult<Wakeup> {
-    let key = QueueKeys::new(&req.queue).key("marker");
+    let key = QueueKeys::new(&req.queue).key(Key::Marker);
     let timeout = req.timeout.max(Duration::from_millis(1));
     let pool = backend.blocking.clone();
     // due times after this are beyond the wait: not reported (see the module docs)
