@@ -76,6 +76,13 @@ impl SqliteBackend {
         &self.path
     }
 
+    /// How many `queue_wait` and `events_read` calls of this process are parked on `queue`
+    /// right now (they have looked and found nothing, and wait for a change or their next
+    /// poll). For tests that must act only once a waiter is blocked.
+    pub fn parked_waiters(&self, queue: &QueueRef) -> usize {
+        self.signals.parked(queue)
+    }
+
     pub fn options(&self) -> &SqliteOptions {
         &self.options
     }

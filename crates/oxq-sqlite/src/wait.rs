@@ -67,6 +67,7 @@ pub(crate) async fn queue_wait(
             return Ok(Wakeup::TimedOut);
         }
         let nap = poll.min(deadline - now);
+        let _parked = signals.park(&req.queue);
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(nap) => {}
@@ -111,6 +112,7 @@ pub(crate) async fn events_read(
             return Ok(found);
         }
         let nap = poll.min(deadline - now);
+        let _parked = signals.park(&req.queue);
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(nap) => {}

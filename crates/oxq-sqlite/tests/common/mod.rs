@@ -150,13 +150,16 @@ pub fn completed(keep: KeepJobs) -> AttemptEnd {
     }
 }
 
-/// Returns once a waiter of this process is parked on the queue.
-///
-/// TEMPORARY STAND-IN: the store has no public way yet to see a parked waiter (asked of the
-/// lead: `SqliteBackend::parked_waiters(&QueueRef) -> usize`); until then this pauses long
-/// enough for a waiter to make its first check and park. A waiter registers for wake-ups
-/// before that check, so a change that lands earlier is still seen, by the check.
-pub async fn until_parked(_store: &SqliteBackend, _queue: &QueueRef) {
-    // TEMPORARY sleep (see above).
-    tokio::time::sleep(Duration::from_millis(100)).await;
+/// Returns once a waiter of this process is parked on the queue (fails after 10 s).
+pub async fn until_parked(store: &SqliteBackend, queue: &QueueRef) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.parked_waiters(queue) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no waiter parked on {queue} within 10 s"
+        );
+        tokio::task::yield_now().await;
+        // the waiter runs on another task; look again shortly
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }

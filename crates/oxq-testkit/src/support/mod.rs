@@ -166,7 +166,7 @@ pub async fn run_to_end(
     run_jobs(queue, options, jobs, Duration::ZERO).await
 }
 
-/// [`run_to_end`] at concurrency 1 with every job taking [`DISTINCT_FINISH`], so no two jobs
+/// [`run_to_end`] at concurrency 1 with every job taking `DISTINCT_FINISH` (3 ms), so no two jobs
 /// finish in the same millisecond. Cases about which jobs finished *last* need it: stores order
 /// finished jobs by their finish time in ms (BullMQ's Redis layout scores `completed` and
 /// `failed` by `finishedOn`, and Redis breaks ties by the id's text, so "10" sorts before "7").
