@@ -74,7 +74,8 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` and wakes every task watching it.
     pub fn advance(&self, by: Duration) {
-        self.now.send_modify(|now| *now = now.saturating_add(millis(by)));
+        self.now
+            .send_modify(|now| *now = now.saturating_add(millis(by)));
     }
 
     /// Sets the clock to `at_ms` (it may go backwards) and wakes every task watching it.

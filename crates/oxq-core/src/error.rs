@@ -102,10 +102,7 @@ impl Error {
     }
 
     /// An [`Error::Store`] caused by `source`, kept as the error's source.
-    pub fn store_caused(
-        message: impl Into<String>,
-        source: impl Into<BoxError>,
-    ) -> Self {
+    pub fn store_caused(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Store {
             message: message.into(),
             source: Some(source.into()),

@@ -20,6 +20,7 @@ pub mod worker;
 
 pub use backend::{Backend, Capabilities};
 pub use backoff::Backoff;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use events::{Event, EventId, StoredEvent};
 pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
@@ -28,5 +29,4 @@ pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};
 pub use queue::{Queue, QueueOptions};
 pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};

@@ -161,7 +161,8 @@ where
         let mut jobs = self
             .add_bulk(vec![(name.to_owned(), data, options)])
             .await?;
-        jobs.pop().ok_or_else(|| Error::store("add returned no job"))
+        jobs.pop()
+            .ok_or_else(|| Error::store("add returned no job"))
     }
 
     /// Adds many jobs in one call, in order. Every job is validated before any is written.

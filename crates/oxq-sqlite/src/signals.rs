@@ -32,7 +32,11 @@ pub(crate) struct Parked<'a> {
 
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
-        let mut parked = self.signals.parked.lock().unwrap_or_else(|p| p.into_inner());
+        let mut parked = self
+            .signals
+            .parked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(count) = parked.get_mut(&self.key) {
             *count = count.saturating_sub(1);
         }

@@ -47,12 +47,21 @@ async fn a_job_an_oxq_worker_delays_is_delayed_for_node_and_runs_on_a_node_worke
         (DELAY_MS - 1_000..=DELAY_MS).contains(&delay),
         "the delay field should be the relative delay, {DELAY_MS} ms less the time to record it: {seen}"
     );
-    scene.assert_counts_agree().await.expect("counts while delayed");
+    scene
+        .assert_counts_agree()
+        .await
+        .expect("counts while delayed");
 
     let mut node_worker = scene
-        .node_spawn("worker.mjs", json!({"concurrency": 1, "record": "full", "tag": "node"}))
+        .node_spawn(
+            "worker.mjs",
+            json!({"concurrency": 1, "record": "full", "tag": "node"}),
+        )
         .expect("node worker");
-    node_worker.wait_event("ready", WAIT).await.expect("node ready");
+    node_worker
+        .wait_event("ready", WAIT)
+        .await
+        .expect("node ready");
     let done = node_worker
         .wait_event("completed", WAIT)
         .await

@@ -128,7 +128,10 @@ mod tests {
         let unrecoverable: Result<u32, Unrecoverable> = Err(Unrecoverable::new("no"));
         assert!(matches!(
             unrecoverable.into_attempt_result(),
-            AttemptResult::Failed { retryable: false, .. }
+            AttemptResult::Failed {
+                retryable: false,
+                ..
+            }
         ));
         let fail: Outcome<()> = Outcome::fail(std::io::Error::other("boom"));
         assert!(matches!(
@@ -138,7 +141,10 @@ mod tests {
         let for_good: Outcome<()> = Outcome::fail_for_good("bad card");
         assert!(matches!(
             for_good.into_attempt_result(),
-            AttemptResult::Failed { retryable: false, .. }
+            AttemptResult::Failed {
+                retryable: false,
+                ..
+            }
         ));
         let nested: Result<Outcome<()>, std::io::Error> =
             Ok(Outcome::DelayFor(Duration::from_secs(1)));

@@ -6,9 +6,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use crate::job::Job;
 use crate::worker::outcome::IntoOutcome;
+use futures::future::BoxFuture;
 
 /// Any error a processor returns.
 pub use crate::error::BoxError;
