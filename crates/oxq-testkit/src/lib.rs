@@ -59,10 +59,13 @@
 //! `SKIPPED <reason>` and fails the test, unless [`ALLOW_SKIP_ENV`] (`OXQ_TESTKIT_ALLOW_SKIP=1`)
 //! is set: a store known to lack a feature runs with it set and its log names every skip.
 //!
-//! # Caveats
-//! Timing cases (delays, backoff) check lower bounds exactly (a job never starts before it is
-//! due) and upper bounds with a tolerance of about a second, since CI machines are slow. Some
-//! store cases need real time and say so: Redis expires lock keys and the stalled-check gate on
+//! # Time
+//! Time-based client cases (delays, backoff, retention by age, clean's grace period, delay
+//! outcomes) run on the case's [`ManualClock`](oxq_core::ManualClock)
+//! ([`Harness::queue_with_clock`]) and move it by hand: due times are checked to the
+//! millisecond, and "not yet" is proven by [`advance_and_settle`](support::advance_and_settle)
+//! (a worker fetched at the moved time) rather than by waiting. Some cases need real time and
+//! say so: Redis expires lock keys and the stalled-check gate on
 //! its own clock, and blocking waits block for real durations.
 //! `RUST_LOG=oxq_core=debug` shows the runtime's logs for a failing case.
 
