@@ -22,10 +22,10 @@
 --     custom id ('' for an automatic one), name, data (JSON), opts (BullMQ's encoded JSON),
 --     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0')
 -- Returns
---   one entry per job, in order: { 'created', id, state } for a job written, state being the
---   key suffix it went to ('delayed', 'prioritized' or 'wait'); { 'existing', id, state, score,
---   fields } when the custom id existed (nothing was written for that job), read as
---   get_job.lua reads a job (include/read_job.lua)
+--   { id1, answer1, id2, answer2, ... }, in order: for a job written, answer is the key suffix
+--   it went to ('delayed', 'prioritized' or 'wait'); when the custom id existed (nothing was
+--   written for that job), answer is that job as get_job.lua reads it, { state, score, fields }
+--   (include/read_job.lua)
 -- Events
 --   added {jobId, name}; then waiting {jobId} or delayed {jobId, delay = due time};
 --   duplicated {jobId} for an existing custom id.
@@ -33,8 +33,10 @@
 
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
-local maxLen = maxEvents()
-local blocked = isBlocked()
+-- one read of the queue's settings
+local meta = redis.call('HMGET', k.meta, 'opts.maxLenEvents', 'paused', 'concurrency')
+local maxLen = maxEventsOf(meta[1])
+local blocked = blockedBy(meta[2], meta[3], k.active)
 local runnable, delayed = false, false
 local out = {}
 for i = 0, count - 1 do
@@ -48,7 +50,8 @@ for i = 0, count - 1 do
   local existing = customId ~= '' and readJob(id) or {}
   if #existing > 0 then
     emit(maxLen, 'duplicated', 'jobId', id)
-    out[#out + 1] = { 'existing', id, existing[1], existing[2], existing[3] }
+    out[#out + 1] = id
+    out[#out + 1] = existing
   else
     redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
       'delay', delay, 'priority', priority)
@@ -66,7 +69,8 @@ for i = 0, count - 1 do
       runnable = true
       if priority > 0 then state = 'prioritized' else state = 'wait' end
     end
-    out[#out + 1] = { 'created', id, state }
+    out[#out + 1] = id
+    out[#out + 1] = state
   end
 end
 if runnable then addBaseMarker(blocked) end

@@ -29,15 +29,20 @@ local function decodeJson(text)
   return nil
 end
 
--- The event stream's target length as decimal text (meta field opts.maxLenEvents, set to 10000
--- when missing).
-local function maxEvents()
-  local text = redis.call('HGET', k.meta, 'opts.maxLenEvents')
+-- The event stream's target length as decimal text, from the meta field opts.maxLenEvents as
+-- read (`text`, false when missing: then 10000 is written).
+local function maxEventsOf(text)
   if text and string.find(text, '^%d+$') then return text end
   local n = tonumber(text)
   if n then return fmt(math.max(0, math.floor(n))) end
   redis.call('HSET', k.meta, 'opts.maxLenEvents', '10000')
   return '10000'
+end
+
+-- The event stream's target length as decimal text (meta field opts.maxLenEvents, set to 10000
+-- when missing).
+local function maxEvents()
+  return maxEventsOf(redis.call('HGET', k.meta, 'opts.maxLenEvents'))
 end
 
 -- Appends `event <name> <field> <value> ...` to a stream, trimmed approximately.
@@ -54,12 +59,17 @@ end
 
 -- Paused (meta field `paused`) or at its global concurrency (meta `concurrency`): runnable jobs
 -- still go to `wait`/`prioritized` (BullMQ 6) but no worker is woken.
-local function blockedAt(metaKey, activeKey)
-  local m = redis.call('HMGET', metaKey, 'paused', 'concurrency')
-  if m[1] then return true end
-  local cap = tonumber(m[2])
+-- `paused` and `concurrency` are the meta fields as read.
+local function blockedBy(paused, concurrency, activeKey)
+  if paused then return true end
+  local cap = tonumber(concurrency)
   if cap and redis.call('LLEN', activeKey) >= cap then return true end
   return false
+end
+
+local function blockedAt(metaKey, activeKey)
+  local m = redis.call('HMGET', metaKey, 'paused', 'concurrency')
+  return blockedBy(m[1], m[2], activeKey)
 end
 
 -- Marker member "0" with score 0: a job is runnable now.

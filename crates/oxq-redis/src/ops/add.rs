@@ -66,47 +66,38 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> Result<AddedJob
             jobs: batch,
         };
         let items = reply::array(backend.run(&req.queue, &call).await?, "add")?;
-        if items.len() != batch.len() {
+        if items.len() != batch.len() * 2 {
             return Err(RedisStoreError::reply("add", "one answer per job expected").into());
         }
-        for item in items {
-            added.push(added_job(item)?);
+        let mut items = items.into_iter();
+        while let (Some(id), Some(answer)) = (items.next(), items.next()) {
+            added.push(added_job(&id, answer)?);
         }
     }
     Ok(AddedJobs { jobs: added })
 }
 
-/// One job's answer: `{'created', id, state}` or `{'existing', id, state, score, fields}`.
-fn added_job(item: Value) -> StoreResult<AddedJob> {
-    let mut parts = reply::array(item, "add")?.into_iter();
-    let (Some(kind), Some(id), Some(state)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(RedisStoreError::reply(
-            "add",
-            "expected { kind, id, state, ... }",
-        ));
-    };
-    let id = reply::string(&id, "add")?;
-    match reply::string(&kind, "add")?.as_str() {
-        "created" => {
-            let suffix = reply::string(&state, "add")?;
-            let state = Key::state_of_suffix(&suffix).ok_or_else(|| {
-                RedisStoreError::reply("add", format!("unknown state {suffix:?}"))
-            })?;
-            Ok(AddedJob::Created {
-                id: JobId(id),
-                state,
-            })
-        }
-        "existing" => {
-            let (Some(score), Some(fields)) = (parts.next(), parts.next()) else {
-                return Err(RedisStoreError::reply("add", "expected { score, fields }"));
-            };
-            let record = reply::job_record(&id, &state, &score, fields, "add")?;
-            Ok(AddedJob::Existing(Box::new(record)))
-        }
-        other => Err(RedisStoreError::reply(
-            "add",
-            format!("unknown answer {other:?}"),
-        )),
+/// One job's answer: the state suffix of a new job, or `{state, score, fields}` of the job
+/// that holds an existing custom id.
+fn added_job(id: &Value, answer: Value) -> StoreResult<AddedJob> {
+    let id = reply::string(id, "add")?;
+    if let Value::Array(_) = answer {
+        let mut parts = reply::array(answer, "add")?.into_iter();
+        let (Some(state), Some(score), Some(fields)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(RedisStoreError::reply(
+                "add",
+                "expected { state, score, fields } for an existing id",
+            ));
+        };
+        let record = reply::job_record(&id, &state, &score, fields, "add")?;
+        return Ok(AddedJob::Existing(Box::new(record)));
     }
+    let suffix = reply::string(&answer, "add")?;
+    let state = Key::state_of_suffix(&suffix)
+        .ok_or_else(|| RedisStoreError::reply("add", format!("unknown state {suffix:?}")))?;
+    Ok(AddedJob::Created {
+        id: JobId(id),
+        state,
+    })
 }
