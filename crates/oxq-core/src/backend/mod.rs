@@ -78,6 +78,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Adds jobs in order, atomically per job. A job whose custom id exists is not written: its
     /// entry is [`AddedJob::Existing`] with the record read in the same step, and a `duplicated`
     /// event is recorded. A new job's entry says the state the store put it in.
+    ///
+    /// The store checks every job's options ([`JobOptions::validate`](crate::JobOptions::validate))
+    /// before it writes any, and refuses the whole call with
+    /// [`Error::InvalidOptions`](crate::Error::InvalidOptions) if one is invalid: `Queue` has
+    /// checked them already, but the seam has other callers (a CLI, a test, another runtime).
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs>;
 
     async fn job_get(&self, req: GetJob) -> Result<Option<JobRecord>>;
