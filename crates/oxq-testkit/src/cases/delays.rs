@@ -67,6 +67,8 @@ pub async fn delayed_jobs_never_run_early(h: &Harness) -> CaseResult {
             bail!("job {id} ran {} times", attempts.len());
         };
         ensure_eq!(attempt.processed_on, Some(*due), "processed_on of job {id}");
+        // recorded before the clock moves on: a move past its lock would make it look stalled
+        wait_for_state(&queue, id, JobState::Completed).await?;
     }
     worker.close().await?;
     ensure_eq!(
