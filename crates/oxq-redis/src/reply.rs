@@ -108,10 +108,34 @@ pub(crate) fn job_record(
     Ok(wire::decode_record(id, state, score, fields))
 }
 
-/// A fetched job's hash as an active job record; one that cannot be run as written
-/// ([`wire::unrunnable`]) carries the reason as its deferred failure.
-pub(crate) fn fetched_job(id: &str, fields: HashMap<String, String>) -> JobRecord {
-    let unrunnable = wire::unrunnable(&fields);
+/// The first field of a hash reply (as [`field_map`] takes it) whose value is not UTF-8, which
+/// [`field_map`] reads lossily. Every BullMQ producer writes text, so such a value is corrupt.
+pub(crate) fn non_utf8_field(value: &Value) -> Option<String> {
+    let bad =
+        |v: &Value| matches!(v, Value::BulkString(bytes) if std::str::from_utf8(bytes).is_err());
+    let name = |k: &Value| string(k, "non_utf8_field").unwrap_or_default();
+    match value {
+        Value::Map(pairs) => pairs.iter().find(|(_, v)| bad(v)).map(|(k, _)| name(k)),
+        Value::Array(items) => items
+            .chunks(2)
+            .find(|pair| pair.len() == 2 && bad(&pair[1]))
+            .map(|pair| name(&pair[0])),
+        _ => None,
+    }
+}
+
+/// A fetched job's hash as an active job record; one that cannot be run as written (a value
+/// that was not UTF-8, the field named in `not_utf8`, see [`non_utf8_field`], or
+/// [`wire::unrunnable`]) carries the reason as its deferred failure.
+pub(crate) fn fetched_job(
+    id: &str,
+    fields: HashMap<String, String>,
+    not_utf8: Option<String>,
+) -> JobRecord {
+    let unrunnable = match not_utf8 {
+        Some(field) => Some(format!("malformed job hash: `{field}` is not valid UTF-8")),
+        None => wire::unrunnable(&fields),
+    };
     let mut record = wire::decode_record(id, JobState::Active, None, fields);
     if record.deferred_failure.is_none() {
         // the worker fails it at once with this reason instead of running a guess
@@ -143,5 +167,20 @@ mod tests {
         let map = field_map(Value::Array(vec![bulk("a"), bulk("1")]), "t").expect("map");
         assert_eq!(map.get("a").map(String::as_str), Some("1"));
         assert_eq!(hint(&Value::Int(-1), "t").ok(), Some(None));
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_found_by_its_field() {
+        let hash = Value::Array(vec![
+            bulk("name"),
+            bulk("n"),
+            bulk("data"),
+            Value::BulkString(vec![0xff, 0x00, 0xfe]),
+        ]);
+        assert_eq!(non_utf8_field(&hash).as_deref(), Some("data"));
+        assert_eq!(
+            non_utf8_field(&Value::Array(vec![bulk("a"), bulk("1")])),
+            None
+        );
     }
 }

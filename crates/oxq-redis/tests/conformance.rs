@@ -11,8 +11,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use ::redis::aio::MultiplexedConnection;
-use oxq_core::QueueRef;
-use oxq_testkit::{CaseResult, Fixture, Harness, WaitProbe};
+use oxq_core::{JobId, QueueRef};
+use oxq_testkit::{CaseResult, Corruption, Corruptor, Fixture, Harness, TestError, WaitProbe};
 use support::RedisServer;
 
 impl Fixture for RedisServer {
@@ -59,6 +59,44 @@ impl WaitProbe for BlockedClients {
     }
 }
 
+/// Breaks a job with a raw `HSET` of one BullMQ field of its hash (`<prefix>:<queue>:<id>`).
+#[derive(Debug)]
+struct RawHset {
+    conn: MultiplexedConnection,
+}
+
+impl Corruptor for RawHset {
+    fn corrupt<'a>(
+        &'a self,
+        queue: &'a QueueRef,
+        job: &'a JobId,
+        corruption: Corruption,
+    ) -> Pin<Box<dyn Future<Output = CaseResult<&'static str>> + Send + 'a>> {
+        Box::pin(async move {
+            let (field, value): (&'static str, &[u8]) = match corruption {
+                Corruption::NameNotUtf8 => ("name", b"\xff\x00\xfe"),
+                Corruption::DataNotUtf8 => ("data", b"\xff\x00\xfe"),
+                Corruption::DataNotJson => ("data", b"{broken"),
+                Corruption::TimestampNotNumber => ("timestamp", b"abc"),
+                Corruption::OptionsNotJson => ("opts", b"{broken"),
+            };
+            let key = format!("{}:{}:{}", queue.prefix, queue.name, job);
+            let added: i64 = ::redis::cmd("HSET")
+                .arg(&key)
+                .arg(field)
+                .arg(value)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            if added != 0 {
+                return Err(TestError::msg(format!(
+                    "corrupting job {job}: {key} had no field {field}"
+                )));
+            }
+            Ok(field)
+        })
+    }
+}
+
 async fn open(case: &'static str) -> CaseResult<Harness> {
     let server = RedisServer::start();
     let backend = oxq_redis::connect(&server.url, oxq_redis::RedisOptions::default()).await?;
@@ -68,7 +106,8 @@ async fn open(case: &'static str) -> CaseResult<Harness> {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     Ok(Harness::new("redis", case, backend, server)?
         .with_prefix(&format!("{{c{}}}", &tag[..8]))?
-        .with_probe(BlockedClients { conn }))
+        .with_probe(BlockedClients { conn: conn.clone() })
+        .with_corruptor(RawHset { conn }))
 }
 
 oxq_testkit::conformance_suite!(redis, open);

@@ -1,11 +1,15 @@
 //! Conversions between Rust values and columns: state codes, times, scores, options JSON and
 //! whole job rows.
 //!
-//! Stored data is never trusted to decode: an options or stacktrace column that is not valid
-//! JSON comes back as defaults with a `tracing::warn!`, and out-of-range integers are clamped.
+//! Stored data is never trusted to decode ([`JobRow`]): a row written behind oxq's back (a name
+//! that is not UTF-8, a timestamp that is text, options that are not JSON) reads with lenient
+//! values and a `tracing::warn!`, and a fetch hands it out with a deferred failure naming the
+//! column, so one bad row fails its job instead of every fetch of the queue. A stacktrace that
+//! is not JSON reads as `[]`; out-of-range integers are clamped.
 
 use oxq_core::{JobId, JobOptions, JobRecord, JobState};
 use rusqlite::Row;
+use rusqlite::types::ValueRef;
 
 /// Bits of a prioritized score below the priority: `score = priority << 42 | position`.
 const PRIORITY_SHIFT: u32 = 42;
@@ -120,16 +124,6 @@ pub(crate) fn encode_options(options: &JobOptions) -> Option<String> {
     }
 }
 
-fn decode_options(id: &str, json: Option<String>) -> JobOptions {
-    let Some(json) = json else {
-        return JobOptions::default();
-    };
-    serde_json::from_str(&json).unwrap_or_else(|e| {
-        tracing::warn!(job_id = id, error = %e, "stored job options do not decode; using defaults");
-        JobOptions::default()
-    })
-}
-
 fn decode_stacktrace(id: &str, json: Option<String>) -> Vec<String> {
     let Some(json) = json else {
         return Vec::new();
@@ -140,56 +134,155 @@ fn decode_stacktrace(id: &str, json: Option<String>) -> Vec<String> {
     })
 }
 
-/// A job record from a row whose columns are [`job_columns!`], in order.
+/// A job record from a row whose columns are [`job_columns!`], in order. A column that does
+/// not decode is read leniently (see [`JobRow`]) with a `tracing::warn!`: a read never fails
+/// because of one malformed job.
 pub(crate) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    job_from_row_at(row, 0)
+    let decoded = JobRow::read(row, 0)?;
+    if let Some(problem) = &decoded.malformed {
+        tracing::warn!(job_id = %decoded.record.id, problem = %problem, "malformed job row read with defaults");
+    }
+    Ok(decoded.record)
 }
 
-/// A job record from a row holding [`job_columns!`] from column `base` on.
-pub(crate) fn job_from_row_at(row: &Row<'_>, base: usize) -> rusqlite::Result<JobRecord> {
-    let col = |i: usize| base + i;
-    let id: String = row.get(col(0))?;
-    let code: i64 = row.get(col(1))?;
-    let state = state_from_code(code).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            col(1),
-            rusqlite::types::Type::Integer,
-            format!("job {id} has unknown state code {code}").into(),
-        )
-    })?;
-    let score: i64 = row.get(col(2))?;
-    let mut options = decode_options(&id, row.get(col(9))?);
-    let custom: bool = row.get(col(10))?;
-    if custom {
-        options.job_id = Some(JobId(id.clone()));
-    }
-    let stacktrace = decode_stacktrace(&id, row.get(col(16))?);
-    let mut record = JobRecord::new(
-        JobId(id),
-        row.get(col(7))?,
-        row.get(col(8))?,
-        options,
-        ms_from(row.get(col(3))?),
-    );
-    record.state = state;
-    record.attempts_made = count_from(row.get(col(4))?);
-    record.attempts_started = count_from(row.get(col(5))?);
-    record.stalled_count = count_from(row.get(col(6))?);
-    if let Some(progress) = row.get::<_, Option<String>>(col(11))? {
-        record.progress = progress;
-    }
-    record.processed_on = row.get::<_, Option<i64>>(col(12))?.map(ms_from);
-    record.processed_by = row.get(col(13))?;
-    record.return_value = row.get(col(14))?;
-    record.failed_reason = row.get(col(15))?;
-    record.stacktrace = stacktrace;
-    record.deferred_failure = row.get(col(17))?;
-    match state {
-        JobState::Delayed => record.due_at = Some(ms_from(score)),
-        JobState::Completed | JobState::Failed => record.finished_on = Some(ms_from(score)),
-        _ => {}
+/// A job the fetch takes, from a row holding [`job_columns!`] from column `base` on. A row
+/// with a column that does not decode is still handed out, with the problem as its deferred
+/// failure: the worker fails it at once and the fetch goes on with the other jobs.
+pub(crate) fn fetched_from_row_at(row: &Row<'_>, base: usize) -> rusqlite::Result<JobRecord> {
+    let JobRow {
+        mut record,
+        malformed,
+    } = JobRow::read(row, base)?;
+    if let Some(problem) = malformed {
+        tracing::warn!(job_id = %record.id, problem = %problem, "malformed job row; the worker fails it");
+        if record.deferred_failure.is_none() {
+            record.deferred_failure = Some(problem);
+        }
     }
     Ok(record)
+}
+
+/// One job row read without trusting it: a column of the wrong type, text that is not UTF-8
+/// (TEXT or BLOB; a BLOB of valid UTF-8 is accepted) or options that are not JSON give a
+/// lenient value (lossy text, 0, defaults) and the first such problem in `malformed`, naming
+/// the column. Only the state code (which every query filters or checks) and the id (which
+/// addresses the job) fail the read.
+pub(crate) struct JobRow {
+    pub(crate) record: JobRecord,
+    pub(crate) malformed: Option<String>,
+}
+
+impl JobRow {
+    fn read(row: &Row<'_>, base: usize) -> rusqlite::Result<Self> {
+        let mut cols = Columns {
+            row,
+            base,
+            malformed: None,
+        };
+        let id: String = row.get(base)?;
+        let code: i64 = row.get(base + 1)?;
+        let state = state_from_code(code).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                base + 1,
+                rusqlite::types::Type::Integer,
+                format!("job {id} has unknown state code {code}").into(),
+            )
+        })?;
+        let score = cols.int(2, "score")?.unwrap_or(0);
+        let mut options = cols.options(&id)?;
+        if cols.int(10, "custom_id")?.unwrap_or(0) != 0 {
+            options.job_id = Some(JobId(id.clone()));
+        }
+        let stacktrace = decode_stacktrace(&id, cols.text(16, "stacktrace")?);
+        let name = cols.text(7, "name")?.unwrap_or_default();
+        let data = cols.text(8, "data")?.unwrap_or_default();
+        let timestamp = ms_from(cols.int(3, "timestamp")?.unwrap_or(0));
+        let mut record = JobRecord::new(JobId(id), name, data, options, timestamp);
+        record.state = state;
+        record.attempts_made = count_from(cols.int(4, "attempts_made")?.unwrap_or(0));
+        record.attempts_started = count_from(cols.int(5, "attempts_started")?.unwrap_or(0));
+        record.stalled_count = count_from(cols.int(6, "stalled_count")?.unwrap_or(0));
+        if let Some(progress) = cols.text(11, "progress")? {
+            record.progress = progress;
+        }
+        record.processed_on = cols.int(12, "processed_on")?.map(ms_from);
+        record.processed_by = cols.text(13, "processed_by")?;
+        record.return_value = cols.text(14, "return_value")?;
+        record.failed_reason = cols.text(15, "failed_reason")?;
+        record.stacktrace = stacktrace;
+        record.deferred_failure = cols.text(17, "deferred_failure")?;
+        match state {
+            JobState::Delayed => record.due_at = Some(ms_from(score)),
+            JobState::Completed | JobState::Failed => record.finished_on = Some(ms_from(score)),
+            _ => {}
+        }
+        Ok(Self {
+            record,
+            malformed: cols.malformed,
+        })
+    }
+}
+
+/// The columns of one row, read leniently; the first problem is kept.
+struct Columns<'r, 's> {
+    row: &'r Row<'s>,
+    base: usize,
+    malformed: Option<String>,
+}
+
+impl Columns<'_, '_> {
+    fn problem(&mut self, column: &str, what: String) {
+        if self.malformed.is_none() {
+            self.malformed = Some(format!("malformed job row: `{column}` {what}"));
+        }
+    }
+
+    /// A text column: TEXT, or a BLOB holding UTF-8; anything else is read lossily.
+    fn text(&mut self, i: usize, column: &str) -> rusqlite::Result<Option<String>> {
+        let bytes = match self.row.get_ref(self.base + i)? {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes,
+            ValueRef::Integer(n) => return Ok(Some(n.to_string())),
+            ValueRef::Real(f) => return Ok(Some(f.to_string())),
+        };
+        Ok(Some(match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(e) => {
+                self.problem(column, format!("is not valid UTF-8 ({e})"));
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        }))
+    }
+
+    /// An integer column: INTEGER, or a REAL holding a whole number; anything else reads as
+    /// `None`.
+    fn int(&mut self, i: usize, column: &str) -> rusqlite::Result<Option<i64>> {
+        let found = match self.row.get_ref(self.base + i)? {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(n) => return Ok(Some(n)),
+            ValueRef::Real(f) if f.is_finite() && f.fract() == 0.0 => return Ok(Some(f as i64)),
+            ValueRef::Real(f) => format!("the number {f}"),
+            ValueRef::Text(bytes) => format!("the text {:?}", String::from_utf8_lossy(bytes)),
+            ValueRef::Blob(bytes) => format!("a BLOB of {} bytes", bytes.len()),
+        };
+        self.problem(column, format!("is not an integer (found {found})"));
+        Ok(None)
+    }
+
+    /// The options column: NULL for defaults, else JSON of [`JobOptions`].
+    fn options(&mut self, id: &str) -> rusqlite::Result<JobOptions> {
+        let Some(json) = self.text(9, "options")? else {
+            return Ok(JobOptions::default());
+        };
+        Ok(match serde_json::from_str(&json) {
+            Ok(options) => options,
+            Err(e) => {
+                tracing::debug!(job_id = id, error = %e, "stored job options do not decode");
+                self.problem("options", format!("do not decode as job options ({e})"));
+                JobOptions::default()
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -210,11 +303,8 @@ mod tests {
         assert_eq!(encode_options(&JobOptions::new().job_id("abc")), None);
         let json = encode_options(&JobOptions::new().attempts(3)).expect("stored");
         assert!(!json.contains("abc"));
-        assert_eq!(decode_options("x", Some(json)).attempts, 3);
-        assert_eq!(
-            decode_options("x", Some("{not json".into())),
-            JobOptions::default()
-        );
+        let stored: JobOptions = serde_json::from_str(&json).expect("stored options decode");
+        assert_eq!(stored.attempts, 3);
     }
 
     #[test]

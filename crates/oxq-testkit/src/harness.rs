@@ -80,6 +80,8 @@ pub struct Harness {
     clock: Arc<ManualClock>,
     /// Set by `Harness::with_probe` (in `probe.rs`).
     pub(crate) probe: Option<Arc<dyn crate::probe::WaitProbe>>,
+    /// Set by `Harness::with_corruptor` (in `corrupt.rs`).
+    pub(crate) corruptor: Option<Arc<dyn crate::corrupt::Corruptor>>,
     fixture: Mutex<Option<Box<dyn Fixture>>>,
 }
 
@@ -110,6 +112,7 @@ impl Harness {
             queue,
             clock: Arc::new(ManualClock::starting_now()),
             probe: None,
+            corruptor: None,
             fixture: Mutex::new(Some(Box::new(fixture))),
         })
     }

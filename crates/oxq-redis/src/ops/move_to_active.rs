@@ -66,10 +66,11 @@ pub(crate) fn activated(jobs: Value, hint: &Value, context: &'static str) -> Sto
     let mut items = items.into_iter();
     while let (Some(id), Some(hash)) = (items.next(), items.next()) {
         let id = reply::string(&id, context)?;
+        let not_utf8 = reply::non_utf8_field(&hash);
         let fields = reply::field_map(hash, context)?;
         let memo = FetchNote::memo(&fields);
         fetched.push(FetchedJob {
-            record: reply::fetched_job(&id, fields),
+            record: reply::fetched_job(&id, fields, not_utf8),
             memo,
         });
     }

@@ -4,7 +4,8 @@
 //! Everything read from Redis is untrusted: a hash whose `opts` or `stacktrace` is not valid
 //! JSON, or whose numbers do not parse, decodes with defaults and a `tracing::warn!` instead of
 //! the store failing the whole read or fetch. A fetched job that cannot be run as written (no
-//! `name`, `data` or `opts`, or `opts` not a JSON object) carries the reason as its deferred
+//! `name`, `data` or `opts`, `opts` not a JSON object, a `timestamp` that is not a number, or
+//! a value that is not UTF-8, see `reply::non_utf8_field`) carries the reason as its deferred
 //! failure (see `reply::fetched_job`), so the worker fails it at once with that reason. `data`
 //! is kept as text; the runtime reports undecodable data when it decodes the payload.
 
@@ -91,8 +92,9 @@ pub(crate) fn decode_record(
 
 /// Why a job hash cannot be run, if it cannot: a hash without `name`, `data` or `opts` (every
 /// BullMQ producer writes all three, so it is foreign, partial or a leftover), or whose `opts`
-/// are not a JSON object (its attempts, backoff and retention are unknown). Reading such a
-/// record still works, with defaults; running it would act on guesses.
+/// are not a JSON object (its attempts, backoff and retention are unknown), or whose
+/// `timestamp` is not a number. Reading such a record still works, with defaults; running it
+/// would act on guesses.
 pub(crate) fn unrunnable(hash: &HashMap<String, String>) -> Option<String> {
     for name in [fields::NAME, fields::DATA, fields::OPTS] {
         if !hash.contains_key(name) {
@@ -104,14 +106,24 @@ pub(crate) fn unrunnable(hash: &HashMap<String, String>) -> Option<String> {
         .map(String::as_str)
         .unwrap_or_default();
     match serde_json::from_str::<Value>(opts) {
-        Ok(Value::Object(_)) => None,
-        Ok(other) => Some(format!(
-            "malformed job hash: `opts` is not a JSON object (found {})",
-            json_kind(&other)
-        )),
-        Err(e) => Some(format!(
-            "malformed job hash: `opts` is not a JSON object ({e})"
-        )),
+        Ok(Value::Object(_)) => {}
+        Ok(other) => {
+            return Some(format!(
+                "malformed job hash: `opts` is not a JSON object (found {})",
+                json_kind(&other)
+            ));
+        }
+        Err(e) => {
+            return Some(format!(
+                "malformed job hash: `opts` is not a JSON object ({e})"
+            ));
+        }
+    }
+    match hash.get(fields::TIMESTAMP) {
+        Some(text) if !text.parse::<f64>().is_ok_and(|n| n.is_finite() && n >= 0.0) => Some(
+            format!("malformed job hash: `timestamp` is not a number (found {text:?})"),
+        ),
+        _ => None,
     }
 }
 
@@ -181,6 +193,16 @@ mod tests {
         assert_eq!(
             unrunnable(&hash(&[("name", "n"), ("data", "{}"), ("opts", "[1]")])).as_deref(),
             Some("malformed job hash: `opts` is not a JSON object (found an array)")
+        );
+        assert_eq!(
+            unrunnable(&hash(&[
+                ("name", "n"),
+                ("data", "{}"),
+                ("opts", "{}"),
+                ("timestamp", "abc")
+            ]))
+            .as_deref(),
+            Some("malformed job hash: `timestamp` is not a number (found \"abc\")")
         );
     }
 

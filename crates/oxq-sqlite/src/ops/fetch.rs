@@ -10,6 +10,10 @@
 //!    `processed_on = now`, `attempts_started + 1`, `processed_by`, and emits `active{prev}`;
 //! 3. `next_due_at` is the due time of the earliest delayed job left.
 //!
+//! A row that does not decode (written behind oxq's back: a name that is not UTF-8, a
+//! timestamp that is text, ...) is taken like any other, with the problem as its deferred
+//! failure (see [`codec`](crate::codec)): the worker fails that job and the others run.
+//!
 //! Fetched jobs carry no [`StoreMemo`](oxq_core::backend::StoreMemo)
 //! ([`FetchedJob::plain`]): the finish reads what it needs from the row.
 
@@ -18,7 +22,7 @@ use oxq_core::clock::millis;
 use oxq_core::{JobRecord, JobState};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::codec::{DELAYED, PRIORITIZED, WAITING, job_columns, job_from_row_at, ms, ms_from};
+use crate::codec::{DELAYED, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
 use crate::ops::queue_row::QueueRow;
@@ -112,7 +116,7 @@ fn next_runnable(
     let mut stmt = conn.prepare_cached(NEXT_RUNNABLE)?;
     let rows = stmt
         .query_map(params![qid, state, limit], |r| {
-            Ok((r.get(0)?, job_from_row_at(r, 1)?))
+            Ok((r.get(0)?, fetched_from_row_at(r, 1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)

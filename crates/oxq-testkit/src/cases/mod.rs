@@ -10,6 +10,7 @@ pub mod job_admin;
 pub mod listing;
 pub mod order;
 pub mod outcomes;
+pub mod poison;
 pub mod progress_logs;
 pub mod retention;
 pub mod retries;

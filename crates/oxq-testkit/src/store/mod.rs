@@ -22,6 +22,7 @@ pub mod finish;
 pub mod job_admin;
 mod kit;
 pub mod locks_stalls;
+pub mod poison;
 pub mod read;
 pub mod retention;
 pub mod wait;
