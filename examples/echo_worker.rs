@@ -2,8 +2,9 @@
 //!
 //! Processes jobs, returning `{"echo": <job data>}` and failing jobs whose data has
 //! `"fail": true`. Exits after `--count` jobs have finished (completed, or failed after their
-//! last attempt), or gracefully on SIGTERM/SIGINT, and prints
-//! `{"completed": C, "failed": F, "elapsed_s": S}`.
+//! last attempt), or gracefully on SIGTERM/SIGINT (a second signal, or `--close-timeout-ms`
+//! passing, abandons the jobs still running to another worker), and prints
+//! `{"completed": C, "failed": F, "abandoned": A, "elapsed_s": S}`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,9 @@ struct Args {
     lock_ms: u64,
     #[arg(long, default_value_t = 30_000)]
     stalled_interval_ms: u64,
+    /// On close, how long running jobs may finish before they are abandoned to another worker.
+    #[arg(long)]
+    close_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -67,7 +71,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             reached.clone(),
             args.count,
         );
-        WorkerOptions::new()
+        let mut options = WorkerOptions::new();
+        if let Some(ms) = args.close_timeout_ms {
+            options = options.close_timeout(Duration::from_millis(ms));
+        }
+        options
             .concurrency(args.concurrency)
             .lock_duration(Duration::from_millis(args.lock_ms))
             .stalled_interval(Duration::from_millis(args.stalled_interval_ms))
@@ -98,15 +106,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(serde_json::json!({ "echo": data }))
     });
-    tokio::select! {
+    let closed = tokio::select! {
         _ = reached.notified() => worker.close().await?,
         signalled = worker.run_until_signal() => signalled?,
-    }
+    };
     println!(
         "{}",
         serde_json::json!({
             "completed": completed.load(Ordering::SeqCst),
             "failed": failed.load(Ordering::SeqCst),
+            "abandoned": closed.abandoned,
             "elapsed_s": started.elapsed().as_secs_f64(),
         })
     );

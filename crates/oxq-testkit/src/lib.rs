@@ -16,8 +16,6 @@
 //!   They pass `now` explicitly instead of sleeping wherever a store takes it from the caller.
 //! * [`WaitProbe`]: how a store shows that a blocking call is parked, so wake-up cases wait for
 //!   that ([`Harness::until_blocked`]) instead of sleeping "to let the waiter block".
-//! * [`Corruptor`]: how a store breaks a stored job behind the API's back (a name that is not
-//!   UTF-8, a timestamp that is not a number, ...), for the poison-row cases.
 //! * [`conformance_suite!`]: expands every case of both layers into one named test per store.
 //!
 //! # Running it on a store
@@ -72,7 +70,6 @@
 //! `RUST_LOG=oxq_core=debug` shows the runtime's logs for a failing case.
 
 pub mod cases;
-mod corrupt;
 mod error;
 pub mod harness;
 mod probe;
@@ -80,7 +77,6 @@ mod skip;
 pub mod store;
 pub mod support;
 
-pub use corrupt::{Corruption, Corruptor};
 pub use error::{CaseResult, TestError};
 pub use harness::{Fixture, Harness, TempStore, run_case};
 pub use probe::WaitProbe;
@@ -112,13 +108,13 @@ macro_rules! __for_each_case {
             events: completed_lifecycle_events_in_order, failed_lifecycle_events, queue_admin_events,
                 worker_listener_reports_outcomes;
             worker_lifecycle: graceful_close_finishes_in_flight_jobs, panic_fails_the_job_and_worker_goes_on,
-                timeout_fails_the_job;
+                timeout_fails_the_job,
+                close_past_its_deadline_abandons_a_hung_job_to_another_worker,
+                close_during_store_backoff_returns_at_once_and_fetches_nothing;
             stalled: stalled_job_is_recovered_exactly_once, stalled_beyond_limit_fails_the_job;
             bad_input: invalid_options_are_rejected, oversized_payload_is_rejected,
                 undecodable_data_fails_the_job;
             volume: hundred_thousand_jobs_exactly_once;
-            poison: a_poison_job_fails_alone_and_the_queue_goes_on,
-                each_kind_of_poison_fails_only_its_job;
         }
     };
 }
@@ -178,11 +174,6 @@ macro_rules! __for_each_store_case {
                 a_delayed_add_wakes_a_waiter_with_its_due_time_once,
                 a_due_time_after_the_timeout_is_not_reported, a_delayed_job_due_at_the_waits_now_is_ready,
                 a_dropped_wait_loses_no_wakeup;
-            poison: a_name_that_is_not_utf8_defers_a_failure_naming_it,
-                data_that_is_not_utf8_defers_a_failure_naming_it,
-                a_timestamp_that_is_not_a_number_defers_a_failure_naming_it,
-                options_that_do_not_decode_defer_a_failure_naming_them,
-                data_that_is_not_json_is_handed_out_as_stored;
         }
     };
 }

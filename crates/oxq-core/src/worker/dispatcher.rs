@@ -11,9 +11,15 @@
 //! An idle worker blocks in [`Backend::queue_wait`] (never a busy poll). Store errors never drop
 //! an outcome: the batch is kept and retried with capped exponential backoff (reset by any
 //! successful store call, a wait included), while the lock renewer keeps the jobs' locks alive.
-//! After a failed wait the worker fetches before it waits again, since wake-ups can be lost
-//! with the store (an outage of any length ends with a fetch, not with a wait for a wake-up).
+//! The backoff is a timer inside the loop, not a sleep of it: attempts keep reporting and a
+//! close is seen at once. After a failed wait the worker fetches before it waits again, since
+//! wake-ups can be lost with the store (an outage of any length ends with a fetch, not with a
+//! wait for a wake-up).
+//!
+//! Closing (see [`shutdown`](crate::worker::shutdown)): once it begins no fetch goes out; at
+//! [`Closing::Abandon`] the loop drops the running attempts and hands their jobs back.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,15 +29,19 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::backend::{
-    Backend, Fetch, FetchJobs, Fetched, FinishJobs, FinishResult, WaitForJobs, Wakeup,
+    AttemptEnd, Backend, Fetch, FetchJobs, Fetched, Finish, FinishJobs, FinishResult, StoreMemo,
+    WaitForJobs, Wakeup,
 };
-use crate::ids::{LockToken, QueueRef};
+use crate::ids::{JobId, LockToken, QueueRef};
 use crate::worker::attempt::{AttemptContext, FinishedAttempt, run_attempt};
 use crate::worker::events::WorkerEvent;
 use crate::worker::maintenance::{Held, HeldLocks, lock_held, notify};
 use crate::worker::options::WorkerOptions;
+use crate::worker::shutdown::{Closed, Closing, RELEASE_BUDGET};
 
 const FIRST_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
@@ -48,21 +58,30 @@ pub(crate) struct Dispatcher<T> {
     pub attempts: AttemptContext<T>,
     pub locks: HeldLocks,
     pub worker_id: String,
-    pub close: watch::Receiver<bool>,
+    pub close: watch::Receiver<Closing>,
+}
+
+/// An attempt whose processor has not returned: what abandoning it needs.
+struct Running {
+    abort: AbortHandle,
+    token: LockToken,
+    memo: StoreMemo,
 }
 
 struct LoopState {
     /// Attempts whose processor has not returned yet.
-    running: usize,
+    running: HashMap<JobId, Running>,
     /// Outcomes not yet sent to the store.
     pending: Vec<FinishedAttempt>,
     /// Jobs the calls in flight may bring back (each holds a slot until its call returns).
     requested: usize,
-    closing: bool,
+    closing: Closing,
     /// The last fetch found nothing: wait in the store before fetching again.
     idle: bool,
     next_due_at: Option<u64>,
     error_backoff: Duration,
+    /// A store call failed: no call goes out before this instant.
+    retry_at: Option<Instant>,
     fetches: u64,
 }
 
@@ -90,8 +109,17 @@ type Call = Pin<Box<dyn Future<Output = CallDone> + Send>>;
 impl LoopState {
     /// An attempt's processor returned: its slot is free, its outcome waits to be recorded.
     fn attempt_returned(&mut self, done: FinishedAttempt) {
-        self.running -= 1;
+        self.running.remove(&done.finish.job_id);
         self.pending.push(done);
+    }
+
+    fn closing(&self) -> bool {
+        self.closing != Closing::No
+    }
+
+    /// A store call failed a moment ago: wait before the next one.
+    fn backing_off(&self) -> bool {
+        self.retry_at.is_some_and(|at| at > Instant::now())
     }
 }
 
@@ -112,35 +140,44 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         self.attempts.clock.now_ms()
     }
 
-    pub(crate) async fn run(mut self) {
+    /// Runs until the worker is closed and every held job is recorded (or abandoned).
+    pub(crate) async fn run(mut self) -> Closed {
         let mut clock_moves = self.attempts.clock.moves();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<FinishedAttempt>();
         let mut calls: FuturesUnordered<Call> = FuturesUnordered::new();
         let mut state = LoopState {
-            running: 0,
+            running: HashMap::new(),
             pending: Vec::new(),
             requested: 0,
             closing: *self.close.borrow(),
             idle: false,
             next_due_at: None,
             error_backoff: FIRST_ERROR_BACKOFF,
+            retry_at: None,
             fetches: 0,
         };
+        let mut close_open = true;
         loop {
+            // Seen here, not only when the select below polls the channel: no call may start
+            // after a close was asked, even when another branch won the last select.
+            state.closing = state.closing.max(*self.close.borrow());
+            if state.closing == Closing::Abandon {
+                return self.abandon(state, calls, done_rx).await;
+            }
             while let Ok(done) = done_rx.try_recv() {
                 state.attempt_returned(done);
             }
-            let can_call = calls.len() < MAX_CALLS_IN_FLIGHT;
+            let can_call = calls.len() < MAX_CALLS_IN_FLIGHT && !state.backing_off();
             // With a call in flight, a finish waits for a worthwhile batch: many small calls
             // cost the store more than a few large ones.
             let worth_a_call = calls.is_empty()
                 || state.pending.len() >= self.options().concurrency.div_ceil(MIN_BATCH_SHARE)
-                || state.running == 0;
+                || state.running.is_empty();
             if !state.pending.is_empty() && can_call && worth_a_call {
                 // Let attempts that are about to end (short jobs) join this batch: one store
                 // call for many outcomes is the cheapest way to record them.
                 for _ in 0..BATCH_YIELDS {
-                    if state.pending.len() >= state.running {
+                    if state.pending.len() >= state.running.len() {
                         break;
                     }
                     tokio::task::yield_now().await;
@@ -151,17 +188,26 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 calls.push(self.finish_call(&mut state));
                 continue;
             }
-            if state.closing && state.running == 0 && state.pending.is_empty() && calls.is_empty() {
-                break;
+            if state.closing()
+                && state.running.is_empty()
+                && state.pending.is_empty()
+                && calls.is_empty()
+            {
+                return Closed::default();
             }
             let free = self.free_slots(&state);
             // (pending outcomes fetch with their finish call)
-            if !state.closing && free > 0 && !state.idle && can_call && state.pending.is_empty() {
+            if !state.closing() && free > 0 && !state.idle && can_call && state.pending.is_empty() {
                 calls.push(self.fetch_call(free, &mut state));
                 continue;
             }
             let wait_timeout = self.wait_timeout(&state);
-            let can_wait = !state.closing && free > 0 && state.idle && calls.is_empty();
+            let can_wait = !state.closing()
+                && free > 0
+                && state.idle
+                && calls.is_empty()
+                && !state.backing_off();
+            let retry_at = state.retry_at.filter(|at| *at > Instant::now());
             tokio::select! {
                 done = done_rx.recv() => {
                     if let Some(done) = done {
@@ -169,10 +215,20 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                     }
                 }
                 Some(call) = calls.next(), if !calls.is_empty() => {
-                    self.call_returned(call, &mut state, &done_tx).await;
+                    self.call_returned(call, &mut state, &done_tx);
                 }
-                changed = self.close.changed(), if !state.closing => {
-                    state.closing = changed.is_err() || *self.close.borrow();
+                changed = self.close.changed(), if close_open => match changed {
+                    Ok(()) => state.closing = state.closing.max(*self.close.borrow_and_update()),
+                    Err(_) => {
+                        // the worker handle is gone: finish what runs, start nothing
+                        close_open = false;
+                        if state.closing == Closing::No {
+                            state.closing = Closing::Graceful;
+                        }
+                    }
+                },
+                () = sleep_until(retry_at), if retry_at.is_some() => {
+                    state.retry_at = None;
                 }
                 moved = moved(&mut clock_moves), if clock_moves.is_some() => {
                     // a test moved the clock: delayed jobs may be due now
@@ -191,7 +247,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                             }
                         }
                         Err(e) => {
-                            self.pause_after_error(&e, &mut state).await;
+                            self.pause_after_error(&e, &mut state);
                             // A wake-up may have been lost with the store (popped by a wait whose
                             // answer never came, or never persisted): look before waiting again.
                             state.idle = false;
@@ -229,7 +285,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             }
         }
         let free = self.free_slots(state);
-        let (fetch_next, fetch) = if !state.closing && free > 0 {
+        let (fetch_next, fetch) = if !state.closing() && free > 0 {
             let (request, sent) = self.reserve_fetch(free, state);
             (Some(request), Some(sent))
         } else {
@@ -252,7 +308,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         })
     }
 
-    async fn call_returned(
+    fn call_returned(
         &self,
         call: CallDone,
         state: &mut LoopState,
@@ -266,7 +322,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                         state.error_backoff = FIRST_ERROR_BACKOFF;
                         self.start_jobs(fetched, &sent.token, state, done_tx);
                     }
-                    Err(e) => self.pause_after_error(&e, state).await,
+                    Err(e) => self.pause_after_error(&e, state),
                 }
             }
             CallDone::Finish {
@@ -290,7 +346,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                         let mut retry = batch;
                         retry.append(&mut state.pending);
                         state.pending = retry;
-                        self.pause_after_error(&e, state).await;
+                        self.pause_after_error(&e, state);
                     }
                 }
             }
@@ -325,7 +381,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
     fn free_slots(&self, state: &LoopState) -> usize {
         self.options()
             .concurrency
-            .saturating_sub(state.running + state.requested)
+            .saturating_sub(state.running.len() + state.requested)
     }
 
     /// A fetch of up to `max_jobs` jobs under a new lock token; its slots count as taken until
@@ -365,25 +421,34 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         state.next_due_at = fetched.next_due_at;
         state.idle = fetched.jobs.is_empty();
         for job in fetched.jobs {
-            state.running += 1;
+            let job_id = job.record.id.clone();
             lock_held(&self.locks).insert(
-                job.record.id.clone(),
+                job_id.clone(),
                 Held {
                     token: token.clone(),
                     finishing: false,
                 },
             );
+            let memo = job.memo.clone();
             let attempt = run_attempt(job, token.clone(), self.attempts.clone());
             let done_tx = done_tx.clone();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 let finished = attempt.await;
-                // The receiver lives as long as the dispatcher, which waits for every attempt.
+                // The receiver lives as long as the dispatcher, which waits for every attempt
+                // (or aborts it).
                 let _ = done_tx.send(finished);
             });
+            let running = Running {
+                abort: task.abort_handle(),
+                token: token.clone(),
+                memo,
+            };
+            state.running.insert(job_id, running);
         }
     }
 
-    async fn pause_after_error(&self, error: &crate::Error, state: &mut LoopState) {
+    /// Logs and reports a failed store call, and holds the next call back for the backoff.
+    fn pause_after_error(&self, error: &crate::Error, state: &mut LoopState) {
         tracing::warn!(queue = %self.queue(), error = %error, retry_in_ms = state.error_backoff.as_millis() as u64, "store call failed; retrying");
         notify(
             self.options(),
@@ -391,8 +456,123 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 message: error.to_string(),
             },
         );
-        tokio::time::sleep(state.error_backoff).await;
+        state.retry_at = Some(Instant::now() + state.error_backoff);
         state.error_backoff = (state.error_backoff * 2).min(MAX_ERROR_BACKOFF);
+    }
+
+    /// The close deadline passed (or a second signal came): drops the running attempts and, in
+    /// one store call bounded by [`RELEASE_BUDGET`], hands their jobs back (and records the
+    /// outcomes still pending). Calls in flight get the same budget to answer; jobs they
+    /// fetched are handed back without running.
+    async fn abandon(
+        &self,
+        mut state: LoopState,
+        mut calls: FuturesUnordered<Call>,
+        mut done_rx: mpsc::UnboundedReceiver<FinishedAttempt>,
+    ) -> Closed {
+        let budget = Instant::now() + RELEASE_BUDGET;
+        for running in state.running.values() {
+            running.abort.abort();
+        }
+        // the renewer must not report the locks this hands back as lost
+        for held in lock_held(&self.locks).values_mut() {
+            held.finishing = true;
+        }
+        while let Ok(done) = done_rx.try_recv() {
+            state.attempt_returned(done);
+        }
+        let now = self.now();
+        let release = |job_id: JobId, token: LockToken, memo: StoreMemo| Finish {
+            job_id,
+            token,
+            end: AttemptEnd::Delayed { until: now },
+            memo,
+        };
+        let mut releases: Vec<Finish> = state
+            .running
+            .drain()
+            .map(|(job_id, r)| release(job_id, r.token, r.memo))
+            .collect();
+        while !calls.is_empty() {
+            let Ok(Some(call)) = tokio::time::timeout_at(budget, calls.next()).await else {
+                break;
+            };
+            let fetched = match call {
+                CallDone::Fetch { sent, result } => result.ok().map(|f| (f, sent.token)),
+                CallDone::Finish {
+                    batch,
+                    fetch,
+                    result,
+                } => match result {
+                    Ok(result) => {
+                        self.finished(batch, result.items);
+                        fetch.map(|sent| (result.fetched, sent.token))
+                    }
+                    Err(_) => {
+                        state.pending.extend(batch);
+                        None
+                    }
+                },
+            };
+            if let Some((fetched, token)) = fetched {
+                for job in fetched.jobs {
+                    lock_held(&self.locks).insert(
+                        job.record.id.clone(),
+                        Held {
+                            token: token.clone(),
+                            finishing: true,
+                        },
+                    );
+                    releases.push(release(job.record.id, token.clone(), job.memo));
+                }
+            }
+        }
+        let outcomes = std::mem::take(&mut state.pending);
+        let abandoned_running = releases.len();
+        let mut items: Vec<Finish> = outcomes.iter().map(|o| o.finish.clone()).collect();
+        items.extend(releases);
+        if items.is_empty() {
+            return Closed::default();
+        }
+        let request = FinishJobs {
+            queue: self.queue().clone(),
+            now,
+            items,
+            fetch_next: None,
+        };
+        let answer = tokio::time::timeout_at(budget, self.backend().job_finish(request)).await;
+        let answers = match answer {
+            Ok(Ok(result)) => result.items,
+            Ok(Err(e)) => {
+                tracing::warn!(queue = %self.queue(), error = %e, "could not hand back abandoned jobs; they run again when their locks expire");
+                Vec::new()
+            }
+            Err(_) => {
+                tracing::warn!(queue = %self.queue(), "the store did not answer in time to hand back abandoned jobs; they run again when their locks expire");
+                Vec::new()
+            }
+        };
+        let mut answers = answers.into_iter();
+        let mut closed = Closed::default();
+        for outcome in outcomes {
+            match answers.next() {
+                Some(Ok(())) => notify(self.options(), &outcome.event),
+                _ => closed.abandoned += 1,
+            }
+        }
+        closed.abandoned += abandoned_running;
+        closed.released = answers.filter(Result::is_ok).count();
+        lock_held(&self.locks).clear();
+        tracing::warn!(queue = %self.queue(), abandoned = closed.abandoned, released = closed.released, "closed before every running job finished; abandoned jobs run again elsewhere");
+        closed
+    }
+}
+
+/// Resolves at `at`, or never without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

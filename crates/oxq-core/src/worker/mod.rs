@@ -6,7 +6,9 @@
 //! let worker = Worker::start(&queue, WorkerOptions::new().concurrency(10), |job| async move {
 //!     Ok::<_, std::io::Error>(format!("hello {}", job.data()))
 //! });
-//! worker.run_until_signal().await?; // SIGINT / SIGTERM: finish running jobs, then return
+//! // SIGINT / SIGTERM: finish running jobs (for up to `close_timeout`), then return
+//! let closed = worker.run_until_signal().await?;
+//! println!("{} jobs abandoned", closed.abandoned);
 //! # Ok(()) }
 //! ```
 //!
@@ -25,7 +27,13 @@
 //! payload is larger than the queue handle's `max_payload_bytes` (written by another producer)
 //! fails without running, as does one the store cannot run as written (a malformed record).
 //!
-//! Spans and logs: `tracing` warnings for store errors, lost locks and stalled recoveries.
+//! Closing stops fetching at once, lets running jobs finish for up to `close_timeout` (30 s by
+//! default), then abandons the rest: their locks are released so that another worker runs them
+//! at once (see [`Closed`]). A second SIGINT/SIGTERM during [`Worker::run_until_signal`]'s
+//! graceful phase abandons at once.
+//!
+//! Spans and logs: `tracing` warnings for store errors, lost locks, stalled recoveries and
+//! abandoned jobs.
 
 mod attempt;
 mod dispatcher;
@@ -34,10 +42,12 @@ mod maintenance;
 mod options;
 mod outcome;
 mod processor;
+mod shutdown;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -52,18 +62,22 @@ pub use events::WorkerEvent;
 pub use options::{BackoffStrategy, WorkerListener, WorkerOptions};
 pub use outcome::{IntoOutcome, Outcome};
 pub use processor::{BoxError, Unrecoverable};
+pub use shutdown::{Closed, RELEASE_BUDGET};
+
+use shutdown::{Closing, Signals};
 
 /// A running worker. Dropping it stops fetching; [`Worker::close`] also waits for running jobs.
 #[derive(Debug)]
 pub struct Worker {
     id: String,
-    close_tx: watch::Sender<bool>,
+    close_tx: watch::Sender<Closing>,
+    close_timeout: Option<Duration>,
     tasks: Mutex<Option<Tasks>>,
 }
 
 #[derive(Debug)]
 struct Tasks {
-    dispatcher: JoinHandle<()>,
+    dispatcher: JoinHandle<shutdown::Closed>,
     renewer: JoinHandle<()>,
     stalled: JoinHandle<()>,
 }
@@ -80,8 +94,9 @@ impl Worker {
         Fut::Output: IntoOutcome,
     {
         let id = uuid::Uuid::new_v4().to_string();
+        let close_timeout = options.close_timeout;
         let options = Arc::new(options);
-        let (close_tx, close_rx) = watch::channel(false);
+        let (close_tx, close_rx) = watch::channel(Closing::No);
         let locks = Arc::new(Mutex::new(HashMap::new()));
         let backend = queue.backend().clone();
         let queue_ref = queue.queue_ref().clone();
@@ -112,8 +127,9 @@ impl Worker {
         let stalled = maintenance::check_stalled(duties, stop_rx);
         let tasks = Tasks {
             dispatcher: tokio::spawn(async move {
-                dispatcher.run().await;
+                let closed = dispatcher.run().await;
                 let _ = stop_tx.send(true);
+                closed
             }),
             renewer: tokio::spawn(renewer),
             stalled: tokio::spawn(stalled),
@@ -121,6 +137,7 @@ impl Worker {
         Self {
             id,
             close_tx,
+            close_timeout,
             tasks: Mutex::new(Some(tasks)),
         }
     }
@@ -131,51 +148,79 @@ impl Worker {
     }
 
     /// Stops fetching, waits for the running jobs to finish and their outcomes to be recorded,
-    /// then stops renewing locks. Calling it again returns at once.
-    pub async fn close(&self) -> Result<()> {
-        let _ = self.close_tx.send(true);
+    /// then stops renewing locks. Past `close_timeout` the jobs still running are abandoned
+    /// (see [`Closed`]); the call then returns within [`RELEASE_BUDGET`] more, whether the store
+    /// answers or not. Calling it again returns at once.
+    pub async fn close(&self) -> Result<Closed> {
+        self.close_or_abandon(std::future::pending()).await
+    }
+
+    /// Runs until SIGINT or SIGTERM, then closes gracefully; a second signal while running jobs
+    /// finish abandons them at once.
+    pub async fn run_until_signal(&self) -> Result<Closed> {
+        let mut signals = Signals::listen()?;
+        signals.recv().await;
+        tracing::info!(worker = %self.id, close_timeout_ms = self.close_timeout.map(|d| d.as_millis() as u64), "signal received; finishing running jobs (a second signal abandons them)");
+        self.close_or_abandon(async move {
+            signals.recv().await;
+            tracing::warn!("second signal received; abandoning running jobs");
+        })
+        .await
+    }
+
+    /// Closes gracefully until `close_timeout` passes or `abandon_now` resolves, then abandons.
+    async fn close_or_abandon(&self, abandon_now: impl Future<Output = ()>) -> Result<Closed> {
+        self.close_tx.send_if_modified(|closing| {
+            let start = *closing == Closing::No;
+            if start {
+                *closing = Closing::Graceful;
+            }
+            start
+        });
         let tasks = match self.tasks.lock() {
             Ok(mut guard) => guard.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        let Some(tasks) = tasks else {
-            return Ok(());
+        let Some(mut tasks) = tasks else {
+            return Ok(Closed::default());
         };
-        // The dispatcher ends only after every held job is recorded; it then stops the others.
-        let dispatched = tasks.dispatcher.await;
+        let deadline = async {
+            match self.close_timeout {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        // The dispatcher ends only after every held job is recorded or abandoned.
+        let dispatched = tokio::select! {
+            dispatched = &mut tasks.dispatcher => dispatched,
+            () = deadline => self.abandon(&mut tasks.dispatcher).await,
+            () = abandon_now => self.abandon(&mut tasks.dispatcher).await,
+        };
+        // A renewal or stalled check stuck on an unreachable store must not hold the close.
+        tasks.renewer.abort();
+        tasks.stalled.abort();
         let _ = tasks.renewer.await;
         let _ = tasks.stalled.await;
         dispatched.map_err(|e| Error::store_caused("worker loop ended abnormally", e))
     }
 
-    /// Runs until SIGINT or SIGTERM, then closes gracefully.
-    pub async fn run_until_signal(&self) -> Result<()> {
-        wait_for_signal().await?;
-        tracing::info!(worker = %self.id, "signal received; finishing running jobs");
-        self.close().await
+    async fn abandon(
+        &self,
+        dispatcher: &mut JoinHandle<Closed>,
+    ) -> std::result::Result<Closed, tokio::task::JoinError> {
+        let _ = self.close_tx.send(Closing::Abandon);
+        dispatcher.await
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        let _ = self.close_tx.send(true);
+        self.close_tx.send_if_modified(|closing| {
+            let start = *closing == Closing::No;
+            if start {
+                *closing = Closing::Graceful;
+            }
+            start
+        });
     }
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())
-        .map_err(|e| Error::store_caused("cannot listen for SIGTERM", e))?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| Error::store_caused("cannot listen for SIGINT", e)),
-        _ = term.recv() => Ok(()),
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() -> Result<()> {
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::store_caused("cannot listen for Ctrl-C", e))
 }

@@ -24,6 +24,7 @@ pub type WorkerListener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
 /// | `stalled_interval` | 30 s |
 /// | `max_stalled_count` | 1 |
 /// | `drain_delay` | 5 s (longest wait in the store before looking again) |
+/// | `close_timeout` | 30 s (then [`close`](crate::Worker::close) abandons the jobs still running; `None`: wait for them) |
 /// | `remove_on_complete` / `remove_on_fail` | keep all (a job's own option wins) |
 #[derive(Clone)]
 pub struct WorkerOptions {
@@ -32,6 +33,9 @@ pub struct WorkerOptions {
     pub stalled_interval: Duration,
     pub max_stalled_count: u32,
     pub drain_delay: Duration,
+    /// How long [`close`](crate::Worker::close) lets running jobs finish before it abandons
+    /// them (releases their locks so another worker runs them at once); `None` waits forever.
+    pub close_timeout: Option<Duration>,
     pub remove_on_complete: KeepJobs,
     pub remove_on_fail: KeepJobs,
     /// Shown as the job's `processed_by`.
@@ -48,6 +52,7 @@ impl Default for WorkerOptions {
             stalled_interval: Duration::from_secs(30),
             max_stalled_count: 1,
             drain_delay: Duration::from_secs(5),
+            close_timeout: Some(Duration::from_secs(30)),
             remove_on_complete: KeepJobs::All,
             remove_on_fail: KeepJobs::All,
             name: None,
@@ -65,6 +70,7 @@ impl fmt::Debug for WorkerOptions {
             .field("stalled_interval", &self.stalled_interval)
             .field("max_stalled_count", &self.max_stalled_count)
             .field("drain_delay", &self.drain_delay)
+            .field("close_timeout", &self.close_timeout)
             .field("remove_on_complete", &self.remove_on_complete)
             .field("remove_on_fail", &self.remove_on_fail)
             .field("name", &self.name)
@@ -104,6 +110,12 @@ impl WorkerOptions {
 
     pub fn drain_delay(mut self, d: Duration) -> Self {
         self.drain_delay = d;
+        self
+    }
+
+    /// See [`WorkerOptions::close_timeout`](#structfield.close_timeout).
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.close_timeout = Some(d);
         self
     }
 

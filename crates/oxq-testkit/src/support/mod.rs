@@ -1,7 +1,8 @@
 //! Helpers the cases share: waiting for a condition with a time limit (never a bare sleep),
 //! moving a case's clock and settling its workers ([`advance_and_settle`]), a
 //! [`Recorder`] of what processors saw, a [`WorkerEvents`] listener, an [`InFlight`] gauge, a
-//! [`Gate`] that holds processors until the case opens it, and readers of queue events.
+//! [`Gate`] that holds processors until the case opens it, a [`Faulty`] store wrapper that
+//! counts fetches and stages outages, and readers of queue events.
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
@@ -16,11 +17,13 @@ use serde_json::{Value, json};
 use crate::error::{CaseResult, TestError};
 
 mod clock;
+mod faulty;
 mod listeners;
 mod recorder;
 mod sync;
 
 pub use clock::{CANARY, advance_and_settle};
+pub use faulty::{Fault, Faulty};
 pub use listeners::{
     WorkerEvents, events_until, is_final, is_subsequence, listen, names, names_for,
 };
