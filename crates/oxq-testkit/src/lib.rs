@@ -16,6 +16,8 @@
 //!   They pass `now` explicitly instead of sleeping wherever a store takes it from the caller.
 //! * [`WaitProbe`]: how a store shows that a blocking call is parked, so wake-up cases wait for
 //!   that ([`Harness::until_blocked`]) instead of sleeping "to let the waiter block".
+//! * [`Corruptor`]: how a store breaks a stored job behind the API's back (a name that is not
+//!   UTF-8, a timestamp that is not a number, ...), for the poison-row cases.
 //! * [`conformance_suite!`]: expands every case of both layers into one named test per store.
 //!
 //! # Running it on a store
@@ -70,6 +72,7 @@
 //! `RUST_LOG=oxq_core=debug` shows the runtime's logs for a failing case.
 
 pub mod cases;
+mod corrupt;
 mod error;
 pub mod harness;
 mod probe;
@@ -77,6 +80,7 @@ mod skip;
 pub mod store;
 pub mod support;
 
+pub use corrupt::{Corruption, Corruptor};
 pub use error::{CaseResult, TestError};
 pub use harness::{Fixture, Harness, TempStore, run_case};
 pub use probe::WaitProbe;
@@ -115,6 +119,8 @@ macro_rules! __for_each_case {
             bad_input: invalid_options_are_rejected, oversized_payload_is_rejected,
                 undecodable_data_fails_the_job;
             volume: hundred_thousand_jobs_exactly_once;
+            poison: a_poison_job_fails_alone_and_the_queue_goes_on,
+                each_kind_of_poison_fails_only_its_job;
         }
     };
 }
@@ -174,6 +180,11 @@ macro_rules! __for_each_store_case {
                 a_delayed_add_wakes_a_waiter_with_its_due_time_once,
                 a_due_time_after_the_timeout_is_not_reported, a_delayed_job_due_at_the_waits_now_is_ready,
                 a_dropped_wait_loses_no_wakeup;
+            poison: a_name_that_is_not_utf8_defers_a_failure_naming_it,
+                data_that_is_not_utf8_defers_a_failure_naming_it,
+                a_timestamp_that_is_not_a_number_defers_a_failure_naming_it,
+                options_that_do_not_decode_defer_a_failure_naming_them,
+                data_that_is_not_json_is_handed_out_as_stored;
         }
     };
 }
