@@ -70,9 +70,9 @@ async fn process_all(queue: &Queue, jobs: u64, concurrency: usize) -> oxq::Resul
             })
     };
     let started = Instant::now();
-    let worker = Worker::start(queue, options, |_job: Job| async {
+    let worker = Worker::try_start(queue, options, |_job: Job| async {
         Ok::<_, std::io::Error>(())
-    });
+    })?;
     all_done.notified().await;
     let elapsed = started.elapsed().as_secs_f64();
     worker.close().await?;

@@ -96,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sleep = Duration::from_millis(args.sleep_ms);
     let started = Instant::now();
-    let worker = Worker::start(&queue, options, move |job: Job| async move {
+    let worker = Worker::try_start(&queue, options, move |job: Job| async move {
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }
@@ -105,7 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(Failure("the job asked to fail".to_owned()));
         }
         Ok(serde_json::json!({ "echo": data }))
-    });
+    })?;
     let closed = tokio::select! {
         _ = reached.notified() => worker.close().await?,
         signalled = worker.run_until_signal() => signalled?,

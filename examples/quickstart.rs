@@ -63,10 +63,10 @@ async fn main() -> oxq::Result<()> {
             }
         })
     };
-    let worker = Worker::start(&queue, options, |job: Job<Email>| async move {
+    let worker = Worker::try_start(&queue, options, |job: Job<Email>| async move {
         // A real processor would send the email here.
         Ok::<_, std::io::Error>(format!("sent to {}", job.data().to))
-    });
+    })?;
     all_done.notified().await;
     worker.close().await?;
 

@@ -16,6 +16,7 @@ pub mod options;
 pub mod queue;
 pub mod queue_events;
 pub mod record;
+pub mod settings;
 pub mod worker;
 
 pub use backend::{Backend, Capabilities};

@@ -115,9 +115,12 @@ where
         }
     }
 
-    pub fn with_options(mut self, options: QueueOptions) -> Self {
+    /// The same queue with `options`, once they pass [`QueueOptions::validate`] (an
+    /// [`Error::InvalidOptions`](crate::Error::InvalidOptions) naming the option and its range).
+    pub fn with_options(mut self, options: QueueOptions) -> Result<Self> {
+        options.validate()?;
         self.options = options;
-        self
+        Ok(self)
     }
 
     /// The same queue, read and written as payload type `U`.

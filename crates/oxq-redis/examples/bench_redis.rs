@@ -238,9 +238,9 @@ async fn process_all(
                 }
                 _ => {}
             });
-    let worker = Worker::start(&queue, options, |_job: oxq_core::Job<Value>| async {
+    let worker = Worker::try_start(&queue, options, |_job: oxq_core::Job<Value>| async {
         Ok::<_, std::convert::Infallible>(())
-    });
+    })?;
     all_done.notified().await;
     Ok(worker)
 }

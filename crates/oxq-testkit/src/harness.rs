@@ -181,6 +181,7 @@ impl Harness {
     {
         self.queue()
             .with_options(QueueOptions::new().clock(self.clock.clone()))
+            .expect("the default queue options with a clock are valid")
     }
 
     /// A second queue on the same store, to check that queues do not touch each other.

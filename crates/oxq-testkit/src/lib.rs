@@ -117,7 +117,7 @@ macro_rules! __for_each_case {
                 close_during_store_backoff_returns_at_once_and_fetches_nothing;
             stalled: stalled_job_is_recovered_exactly_once, stalled_beyond_limit_fails_the_job;
             bad_input: invalid_options_are_rejected, oversized_payload_is_rejected,
-                undecodable_data_fails_the_job;
+                undecodable_data_fails_the_job, invalid_worker_and_queue_options_are_rejected;
             volume: hundred_thousand_jobs_exactly_once;
             poison: a_poison_job_fails_alone_and_the_queue_goes_on,
                 each_kind_of_poison_fails_only_its_job;

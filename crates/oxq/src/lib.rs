@@ -11,9 +11,9 @@
 //! let queue: Queue<String> = Queue::connect("sqlite://oxq.db", "greetings").await?;
 //! queue.add("greet", "world".to_owned(), JobOptions::new().attempts(3)).await?;
 //!
-//! let worker = Worker::start(&queue, WorkerOptions::new().concurrency(10), |job| async move {
+//! let worker = Worker::try_start(&queue, WorkerOptions::new().concurrency(10), |job| async move {
 //!     Ok::<_, std::io::Error>(format!("hello {}", job.data()))
-//! });
+//! })?;
 //! worker.run_until_signal().await?;
 //! # Ok(()) }
 //! ```

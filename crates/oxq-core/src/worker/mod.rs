@@ -83,10 +83,49 @@ struct Tasks {
 }
 
 impl Worker {
-    /// Starts processing `queue` on the current Tokio runtime.
+    /// Starts processing `queue` on the current Tokio runtime, once `options` pass
+    /// [`WorkerOptions::validate`]: otherwise an
+    /// [`Error::InvalidOptions`](crate::Error::InvalidOptions) naming the option and its valid
+    /// range (see [`settings`](crate::settings)), and nothing starts.
     ///
     /// The processor's future resolves to an [`Outcome`] or a `Result` (see [`IntoOutcome`]).
+    pub fn try_start<T, F, Fut>(
+        queue: &Queue<T>,
+        options: WorkerOptions,
+        processor: F,
+    ) -> Result<Self>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        options.validate()?;
+        Ok(Self::spawn(queue, options, processor))
+    }
+
+    /// [`Worker::try_start`] for options fixed in the code (tests, options built from
+    /// constants): a mistake there is a bug, reported at once.
+    ///
+    /// # Panics
+    ///
+    /// When `options` fail [`WorkerOptions::validate`], with its message. Options that come
+    /// from outside (flags, configuration) go through [`Worker::try_start`].
     pub fn start<T, F, Fut>(queue: &Queue<T>, options: WorkerOptions, processor: F) -> Self
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(Job<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        if let Err(e) = options.validate() {
+            panic!("Worker::start: {e}");
+        }
+        Self::spawn(queue, options, processor)
+    }
+
+    /// Spawns the dispatcher and the maintenance tasks for valid `options`.
+    fn spawn<T, F, Fut>(queue: &Queue<T>, options: WorkerOptions, processor: F) -> Self
     where
         T: Serialize + DeserializeOwned + Send + 'static,
         F: Fn(Job<T>) -> Fut + Send + Sync + 'static,

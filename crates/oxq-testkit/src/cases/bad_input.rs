@@ -96,7 +96,7 @@ pub async fn invalid_options_are_rejected(h: &Harness) -> CaseResult {
 pub async fn oversized_payload_is_rejected(h: &Harness) -> CaseResult {
     let queue = h
         .queue::<Value>()
-        .with_options(QueueOptions::new().max_payload_bytes(64));
+        .with_options(QueueOptions::new().max_payload_bytes(64))?;
     let mut events = queue.events().await?;
     // A JSON string of n characters takes n + 2 bytes.
     match queue
@@ -202,5 +202,65 @@ pub async fn undecodable_data_fails_the_job(h: &Harness) -> CaseResult {
             "failed_reason {reason:?} should say job {id}'s data could not be decoded"
         );
     }
+    Ok(())
+}
+
+/// Worker and queue options out of range are refused where they take effect, with
+/// `InvalidOptions` naming the option and its range, and nothing starts: a `stalled_interval`
+/// of 0 (which panicked the stalled-job check) or a `lock_duration` of 0 (which ran every job
+/// three times) leaves a waiting job untouched; valid options then run it once.
+pub async fn invalid_worker_and_queue_options_are_rejected(h: &Harness) -> CaseResult {
+    let queue = h.queue::<Value>();
+    let job = queue.add("wait", json!(1), JobOptions::new()).await?;
+    let zero = Duration::ZERO;
+    let bad = [
+        (
+            h.worker_options().stalled_interval(zero),
+            "`stalled_interval` is 0 ms; use 100 ms ..= 24 h",
+        ),
+        (
+            h.worker_options().lock_duration(zero),
+            "`lock_duration` is 0 ms; use 100 ms ..= 24 h",
+        ),
+        (
+            h.worker_options().drain_delay(zero),
+            "`drain_delay` is 0 ms; use 10 ms ..= 1 h",
+        ),
+    ];
+    for (options, named) in bad {
+        let started = oxq_core::Worker::try_start(&queue, options, |_job: Job<Value>| async {
+            Ok::<_, BoxError>(())
+        });
+        match started {
+            Err(Error::InvalidOptions(message)) if message.contains(named) => {}
+            Err(other) => bail!("expected InvalidOptions saying {named:?}, got {other}"),
+            Ok(_) => bail!("a worker started with options saying {named:?}"),
+        }
+    }
+    match h
+        .queue::<Value>()
+        .with_options(QueueOptions::new().max_payload_bytes(0))
+    {
+        Err(Error::InvalidOptions(message)) if message.contains("`max_payload_bytes` is 0") => {}
+        Err(other) => bail!("max_payload_bytes(0): expected InvalidOptions, got {other}"),
+        Ok(_) => bail!("max_payload_bytes(0) was accepted"),
+    }
+    ensure_eq!(
+        record(&queue, job.id()).await?.state,
+        JobState::Waiting,
+        "state of the job after the refused starts"
+    );
+    let (options, mut events) = listen(h.worker_options());
+    let worker = oxq_core::Worker::try_start(&queue, options, |_job: Job<Value>| async {
+        Ok::<_, BoxError>(())
+    })?;
+    events.finished(1, WAIT).await?;
+    worker.close().await?;
+    let done = record(&queue, job.id()).await?;
+    ensure_eq!(
+        (done.state, done.attempts_started),
+        (JobState::Completed, 1),
+        "state and attempts of the job run with valid options"
+    );
     Ok(())
 }
