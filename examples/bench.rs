@@ -13,7 +13,9 @@ use clap::Parser;
 use oxq::prelude::*;
 use tokio::sync::Notify;
 
+/// Measures the embedded store: add_bulk and processing jobs/s.
 #[derive(Debug, Parser)]
+#[command(name = "bench")]
 struct Args {
     #[arg(long, default_value_t = 50_000)]
     jobs: u64,
@@ -85,7 +87,18 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // a sentence naming what failed, never `{:?}` of an error
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
     let mut run = 0;

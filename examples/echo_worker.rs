@@ -4,7 +4,8 @@
 //! `"fail": true`. Exits after `--count` jobs have finished (completed, or failed after their
 //! last attempt), or gracefully on SIGTERM/SIGINT (a second signal, or `--close-timeout-ms`
 //! passing, abandons the jobs still running to another worker), and prints
-//! `{"completed": C, "failed": F, "abandoned": A, "elapsed_s": S}`.
+//! `{"completed": C, "failed": F, "abandoned": A, "elapsed_s": S}`. Logs the store and its
+//! file or `host:port` at start-up (`RUST_LOG` overrides the default `info`, on stderr).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,9 @@ use clap::Parser;
 use oxq::prelude::*;
 use tokio::sync::Notify;
 
+/// Runs jobs of a queue, answering {"echo": <job data>}.
 #[derive(Debug, Parser)]
+#[command(name = "echo_worker")]
 struct Args {
     /// Store URL (default: the embedded store).
     #[arg(long, default_value = oxq::DEFAULT_URL)]
@@ -52,12 +55,27 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // a sentence naming what failed, never `{:?}` of an error
+            eprintln!("echo_worker: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let backend = oxq::connect(&args.url).await?;
     let queue: Queue = Queue::from_ref(backend, QueueRef::with_prefix(&args.prefix, &args.queue)?);
 

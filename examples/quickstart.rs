@@ -19,8 +19,26 @@ struct Email {
     subject: String,
 }
 
+/// Adds 1,000 jobs to a queue in the embedded store (oxq.db in the working directory),
+/// processes them with one worker and prints a one-line summary. Takes no options.
+#[derive(Debug, clap::Parser)]
+#[command(name = "quickstart")]
+struct Args {}
+
 #[tokio::main]
-async fn main() -> oxq::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // a sentence naming what failed, never `{:?}` of an error
+            eprintln!("quickstart: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> oxq::Result<()> {
+    let Args {} = clap::Parser::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();

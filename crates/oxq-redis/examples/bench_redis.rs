@@ -46,6 +46,13 @@ struct Args {
     no_node: bool,
 }
 
+const USAGE: &str = "oxq's Redis store and Node BullMQ side by side, on the same Redis.
+
+Usage: bench_redis [--jobs N] [--runs R] [--concurrency 1,10,100] [--url redis://…]
+                   [--node node] [--node-dir DIR] [--no-node]
+
+Without --url it starts a redis-server of its own on a free port.";
+
 fn parse_args() -> Result<Args, Error> {
     let mut args = Args {
         jobs: 20_000,
@@ -58,16 +65,25 @@ fn parse_args() -> Result<Args, Error> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         if flag == "--no-node" {
             args.no_node = true;
             continue;
         }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |e: std::num::ParseIntError| format!("{flag} {value:?} is not a count: {e}");
         match flag.as_str() {
-            "--jobs" => args.jobs = value.parse()?,
-            "--runs" => args.runs = value.parse::<usize>()?.max(1),
+            "--jobs" => args.jobs = value.parse().map_err(bad)?,
+            "--runs" => args.runs = value.parse::<usize>().map_err(bad)?.max(1),
             "--concurrency" => {
-                args.concurrency = value.split(',').map(str::parse).collect::<Result<_, _>>()?
+                args.concurrency = value
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(bad)?
             }
             "--url" => args.url = Some(value),
             "--node" => args.node = value,
@@ -95,7 +111,18 @@ struct Measure {
 type Results = BTreeMap<String, Vec<Measure>>;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // a sentence naming what failed, never `{:?}` of an error
+            eprintln!("bench_redis: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
     let args = parse_args()?;
     let server = match &args.url {
         Some(_) => None,

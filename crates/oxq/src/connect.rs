@@ -4,7 +4,12 @@
 //! Each store declares the URL schemes it serves (`oxq_sqlite::URL_SCHEMES`,
 //! `oxq_redis::URL_SCHEMES`) and opens its own URLs; this module only finds the store whose
 //! list holds the URL's scheme, so a scheme a store accepts is never refused here. An unknown
-//! scheme is an [`Error::InvalidUrl`] that lists every scheme this build accepts.
+//! scheme is an [`Error::InvalidUrl`] that lists every scheme this build accepts, and an empty
+//! URL is refused rather than taken for the default.
+//!
+//! Logs: an INFO line `opened the store` with the store (`sqlite`, `redis`) and its target, the
+//! file path or `host:port` ([`target_of`]: never a user name or password), so a worker and a
+//! producer show at start-up where they read and write.
 //!
 //! ```no_run
 //! # async fn demo() -> oxq::Result<()> {
@@ -54,19 +59,37 @@ impl ConnectOptions {
     }
 }
 
-/// Opens the store a URL names with default settings: `sqlite://path/to/file.db`
-/// (`sqlite://oxq.db` when `url` is empty), or any scheme of the Redis store
-/// (`redis://[user:password@]host[:port][/db]`, `rediss://…` with TLS, `valkey://…`, …).
+/// Opens the store a URL names with default settings: `sqlite://path/to/file.db`, or any
+/// scheme of the Redis store (`redis://[user:password@]host[:port][/db]`, `rediss://…` with
+/// TLS, `valkey://…`, …). An empty or blank URL is an [`Error::InvalidUrl`], never the
+/// default: a caller whose URL is optional passes [`DEFAULT_URL`] when it has none (an unset
+/// `--url "$VAR"` must not quietly open `./oxq.db` where no Redis worker looks).
 pub async fn connect(url: &str) -> Result<Arc<dyn Backend>> {
     connect_with(url, ConnectOptions::default()).await
 }
 
 /// Opens the store a URL names with the given settings for it.
 pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Arc<dyn Backend>> {
-    let url = match url.trim() {
-        "" => DEFAULT_URL,
-        trimmed => trimmed,
-    };
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(Error::InvalidUrl {
+            url: url.to_owned(),
+            reason: format!(
+                "the URL is empty; give one (e.g. {DEFAULT_URL} or redis://localhost:6379), \
+                 or leave it out to use the default {DEFAULT_URL}"
+            ),
+        });
+    }
+    let target = target_of(url);
+    let opened = open(url, options)
+        .await
+        .map_err(|e| on_target(e, &target))?;
+    tracing::info!(store = opened.kind(), target = %target, "opened the store");
+    Ok(opened)
+}
+
+/// The store `url` names, opened and instrumented.
+async fn open(url: &str, options: ConnectOptions) -> Result<Arc<dyn Backend>> {
     let scheme = url
         .split_once(':')
         .map(|(scheme, _)| scheme.to_ascii_lowercase())
@@ -89,6 +112,37 @@ pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Arc<dyn 
             accepted_schemes().join(", ")
         ),
     })
+}
+
+/// What a connection URL points at, for logs and errors: `host:port` for a server (any
+/// `user:password@` removed), else the path (a SQLite file, a Unix socket), without query.
+pub(crate) fn target_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    if scheme.starts_with("sqlite") || rest.starts_with('/') {
+        return rest.to_owned();
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        rest.to_owned()
+    } else {
+        host.to_owned()
+    }
+}
+
+/// An error opening the store that does not name where it tried, with the target added
+/// (`Unavailable`, `Store`); the others are about the URL or options, not the place.
+fn on_target(mut error: Error, target: &str) -> Error {
+    if let Error::Store { message, .. } | Error::Unavailable { message, .. } = &mut error
+        && !message.contains(target)
+    {
+        *message = format!("{target}: {message}");
+    }
+    error
 }
 
 /// Every scheme this build accepts, as `scheme://`.
@@ -117,6 +171,32 @@ mod tests {
         }
         #[cfg(feature = "redis")]
         assert!(text.contains("valkey://"), "{text}");
+    }
+
+    #[test]
+    fn a_target_names_the_file_or_host_and_never_a_password() {
+        for (url, target) in [
+            ("sqlite://oxq.db", "oxq.db"),
+            ("sqlite:///var/lib/q.db?synchronous=full", "/var/lib/q.db"),
+            ("redis://localhost:6379/2", "localhost:6379"),
+            (
+                "rediss://app:s3cret@cache.internal:6380",
+                "cache.internal:6380",
+            ),
+            ("redis://:s3cret@10.0.0.5", "10.0.0.5"),
+            ("redis+unix:///run/redis.sock", "/run/redis.sock"),
+        ] {
+            assert_eq!(target_of(url), target, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_or_blank_url_is_refused_not_the_default() {
+        for url in ["", "   "] {
+            let err = connect(url).await.expect_err("an empty URL names no store");
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+            assert!(err.to_string().contains("the URL is empty"), "{err}");
+        }
     }
 
     #[cfg(feature = "sqlite")]
