@@ -145,31 +145,46 @@ pub(crate) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(decoded.record)
 }
 
+/// What a fetch makes of one row ([`fetched_from_row_at`]).
+pub(crate) enum Fetchable {
+    /// Handed out; a malformed row carries the problem as its deferred failure.
+    Run(Box<JobRecord>),
+    /// An id that is not UTF-8 text: no worker could address the job to finish it, so the
+    /// fetch fails it in the store with `reason` instead of handing it out.
+    Unaddressable { reason: String },
+}
+
 /// A job the fetch takes, from a row holding [`job_columns!`] from column `base` on. A row
 /// with a column that does not decode is still handed out, with the problem as its deferred
 /// failure: the worker fails it at once and the fetch goes on with the other jobs.
-pub(crate) fn fetched_from_row_at(row: &Row<'_>, base: usize) -> rusqlite::Result<JobRecord> {
+pub(crate) fn fetched_from_row_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Fetchable> {
     let JobRow {
         mut record,
         malformed,
+        id_malformed,
     } = JobRow::read(row, base)?;
     if let Some(problem) = malformed {
-        tracing::warn!(job_id = %record.id, problem = %problem, "malformed job row; the worker fails it");
+        tracing::warn!(job_id = %record.id, problem = %problem, "malformed job row; the job fails");
+        if id_malformed {
+            return Ok(Fetchable::Unaddressable { reason: problem });
+        }
         if record.deferred_failure.is_none() {
             record.deferred_failure = Some(problem);
         }
     }
-    Ok(record)
+    Ok(Fetchable::Run(Box::new(record)))
 }
 
 /// One job row read without trusting it: a column of the wrong type, text that is not UTF-8
 /// (TEXT or BLOB; a BLOB of valid UTF-8 is accepted) or options that are not JSON give a
 /// lenient value (lossy text, 0, defaults) and the first such problem in `malformed`, naming
-/// the column. Only the state code (which every query filters or checks) and the id (which
-/// addresses the job) fail the read.
+/// the column. Only a state code that names no state fails the read (every query filters or
+/// checks it).
 pub(crate) struct JobRow {
     pub(crate) record: JobRecord,
     pub(crate) malformed: Option<String>,
+    /// The id itself is not UTF-8 (read lossily into `record.id`, which then names no row).
+    pub(crate) id_malformed: bool,
 }
 
 impl JobRow {
@@ -179,7 +194,8 @@ impl JobRow {
             base,
             malformed: None,
         };
-        let id: String = row.get(base)?;
+        let id = cols.text(0, "id")?.unwrap_or_default();
+        let id_malformed = cols.malformed.is_some();
         let code: i64 = row.get(base + 1)?;
         let state = state_from_code(code).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
@@ -219,6 +235,7 @@ impl JobRow {
         Ok(Self {
             record,
             malformed: cols.malformed,
+            id_malformed,
         })
     }
 }

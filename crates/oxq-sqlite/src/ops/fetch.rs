@@ -12,17 +12,21 @@
 //!
 //! A row that does not decode (written behind oxq's back: a name that is not UTF-8, a
 //! timestamp that is text, ...) is taken like any other, with the problem as its deferred
-//! failure (see [`codec`](crate::codec)): the worker fails that job and the others run.
+//! failure (see [`codec`](crate::codec)): the worker fails that job and the others run. A row
+//! whose id is not UTF-8 cannot be finished by id, so the fetch fails it in place (state
+//! `failed`, the reason recorded, no event: its id cannot be written into one) and goes on.
 //!
 //! Fetched jobs carry no [`StoreMemo`](oxq_core::backend::StoreMemo)
 //! ([`FetchedJob::plain`]): the finish reads what it needs from the row.
 
 use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
-use oxq_core::{JobRecord, JobState};
+use oxq_core::JobState;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::codec::{DELAYED, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from};
+use crate::codec::{
+    DELAYED, FAILED, Fetchable, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from,
+};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
 use crate::ops::queue_row::QueueRow;
@@ -36,6 +40,10 @@ pub(crate) const PROMOTE_LIMIT: i64 = 1000;
 /// cannot break a constraint; the caller checks the row count).
 const ACTIVATE: &str = "UPDATE OR IGNORE jobs SET state = 3, score = ?2, lock_token = ?3, \
     processed_on = ?4, attempts_started = attempts_started + 1, processed_by = ?5 WHERE jid = ?1";
+
+/// Fails a job whose row cannot be handed out (see [`Fetchable::Unaddressable`]).
+const FAIL_UNADDRESSABLE: &str = "UPDATE jobs SET state = ?2, score = ?3, failed_reason = ?4, \
+    stacktrace = json_array(?4), attempts_made = attempts_made + 1, lock_token = NULL WHERE jid = ?1";
 
 const NEXT_RUNNABLE: &str = concat!(
     "SELECT jid, ",
@@ -74,7 +82,19 @@ pub(crate) fn fetch(
                 continue;
             }
             let mut activate = conn.prepare_cached(ACTIVATE)?;
-            for (jid, mut record) in taken {
+            for (jid, fetchable) in taken {
+                let mut record = match fetchable {
+                    Fetchable::Run(record) => *record,
+                    Fetchable::Unaddressable { reason } => {
+                        conn.prepare_cached(FAIL_UNADDRESSABLE)?.execute(params![
+                            jid,
+                            FAILED,
+                            ms(now),
+                            reason
+                        ])?;
+                        continue;
+                    }
+                };
                 let activated = activate.execute(params![
                     jid,
                     lock_until,
@@ -111,7 +131,7 @@ fn next_runnable(
     qid: i64,
     state: i64,
     want: usize,
-) -> StoreResult<Vec<(i64, JobRecord)>> {
+) -> StoreResult<Vec<(i64, Fetchable)>> {
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(NEXT_RUNNABLE)?;
     let rows = stmt
