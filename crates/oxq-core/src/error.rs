@@ -17,6 +17,10 @@ pub enum Error {
     #[error("invalid job options: {0}")]
     InvalidOptions(String),
 
+    /// A job scheduler's schedule or id was rejected at upsert; nothing was written.
+    #[error("invalid job scheduler: {0}")]
+    InvalidSchedule(String),
+
     /// A payload is larger than the queue's configured limit; nothing was written.
     #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
     PayloadTooLarge { size: usize, limit: usize },

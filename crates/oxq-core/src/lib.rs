@@ -16,6 +16,7 @@ pub mod options;
 pub mod queue;
 pub mod queue_events;
 pub mod record;
+pub mod repeat;
 pub mod settings;
 pub mod worker;
 
@@ -27,7 +28,8 @@ pub use events::{Event, EventId, StoredEvent};
 pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
 pub use job::Job;
 pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};
-pub use queue::{Queue, QueueOptions};
+pub use queue::{JobTemplate, Queue, QueueOptions};
 pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};
+pub use repeat::{Repeat, RepeatRule};
 pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};

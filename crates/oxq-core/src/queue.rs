@@ -13,6 +13,10 @@
 //! # Ok(()) }
 //! ```
 
+mod schedulers;
+
+pub use schedulers::JobTemplate;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;

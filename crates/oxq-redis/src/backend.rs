@@ -106,6 +106,10 @@ impl Backend for RedisBackend {
         Capabilities::new().cross_process_events(true)
     }
 
+    fn schedulers(&self) -> Option<&dyn Schedulers> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         ops::add::add(self, req).await
     }
@@ -123,7 +127,9 @@ impl Backend for RedisBackend {
     }
 
     async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
-        Ok(ops::move_to_active::fetch(self, &req).await?)
+        let mut fetched = ops::move_to_active::fetch(self, &req).await?;
+        ops::schedulers::after_fetch(self, &req.queue, &mut fetched, req.now).await;
+        Ok(fetched)
     }
 
     async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
@@ -131,7 +137,13 @@ impl Backend for RedisBackend {
     }
 
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
-        Ok(ops::finish::finish(self, req).await?)
+        // Only a finish that fetches next can take a scheduler's run.
+        let (queue, now) = (req.fetch_next.is_some().then(|| req.queue.clone()), req.now);
+        let mut finished = ops::finish::finish(self, req).await?;
+        if let Some(queue) = queue {
+            ops::schedulers::after_fetch(self, &queue, &mut finished.fetched, now).await;
+        }
+        Ok(finished)
     }
 
     async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks> {

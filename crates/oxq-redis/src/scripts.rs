@@ -74,6 +74,9 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("obliterate", source!("obliterate")),
     ("get_job", source!("get_job", "read_job")),
     ("list_jobs", source!("list_jobs")),
+    ("scheduler_upsert", source!("scheduler_upsert", "scheduler")),
+    ("scheduler_next", source!("scheduler_next", "scheduler")),
+    ("scheduler_remove", source!("scheduler_remove", "scheduler")),
 ];
 
 /// The scripts, hashed once at start-up.

@@ -1,6 +1,8 @@
 //! [`SqliteBackend`]: opening the store, and the [`Backend`] implementation that routes each
 //! call to the writer thread (state changes) or the reader pool (reads and waits).
 
+mod schedulers;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,7 +12,9 @@ use oxq_core::{Backend, EventId, JobCounts, JobRecord, QueueRef, Result, StoredE
 
 use crate::checkpoint::Checkpointer;
 use crate::error::{StoreError, StoreResult};
-use crate::ops::{add, admin, events, fetch, finish, list, locks, logs, moves, stalled};
+use crate::ops::{
+    add, admin, events, fetch, finish, list, locks, logs, moves, schedulers as sched, stalled,
+};
 use crate::options::SqliteOptions;
 use crate::readers::Readers;
 use crate::signals::Signals;
@@ -114,6 +118,10 @@ impl Backend for SqliteBackend {
         Capabilities::new().cross_process_events(true)
     }
 
+    fn schedulers(&self) -> Option<&dyn Schedulers> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.write(move |ctx| add::add_bulk(ctx, req)).await
     }
@@ -133,7 +141,13 @@ impl Backend for SqliteBackend {
     }
 
     async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
-        self.write(move |ctx| fetch::move_to_active(ctx, req)).await
+        self.write(move |ctx| {
+            let (queue, now) = (req.queue.clone(), req.now);
+            let mut fetched = fetch::move_to_active(ctx, req)?;
+            sched::after_fetch(ctx, &queue, &mut fetched, now)?;
+            Ok(fetched)
+        })
+        .await
     }
 
     async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
@@ -142,7 +156,16 @@ impl Backend for SqliteBackend {
     }
 
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
-        self.write(move |ctx| finish::finish(ctx, req)).await
+        self.write(move |ctx| {
+            // Only a finish that fetches next can take a scheduler's run.
+            let (queue, now) = (req.fetch_next.is_some().then(|| req.queue.clone()), req.now);
+            let mut finished = finish::finish(ctx, req)?;
+            if let Some(queue) = queue {
+                sched::after_fetch(ctx, &queue, &mut finished.fetched, now)?;
+            }
+            Ok(finished)
+        })
+        .await
     }
 
     async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks> {

@@ -108,6 +108,11 @@ macro_rules! __for_each_case {
                 obliterate_refuses_active_jobs_unless_forced;
             job_admin: remove_job, retry_failed_jobs, retry_one_job;
             listing: get_jobs_pages_by_state, counts_by_state;
+            schedulers: each_tick_makes_exactly_one_job_however_many_race,
+                an_upsert_replaces_the_schedule_without_doubling,
+                the_limit_and_the_end_date_stop_a_scheduler,
+                no_burst_of_missed_runs_after_the_clock_jumps_ahead,
+                daylight_saving_runs_a_daily_job_once, bad_schedules_are_refused_at_upsert;
             progress_logs: progress_number_and_object, logs_are_kept_in_order;
             events: completed_lifecycle_events_in_order, failed_lifecycle_events, queue_admin_events,
                 worker_listener_reports_outcomes;
@@ -156,6 +161,11 @@ macro_rules! __for_each_store_case {
                 a_finish_without_its_memo_ends_the_attempt_the_same;
             retention: keep_none_removes_the_job_and_its_logs, keep_count_keeps_the_newest_finished_jobs,
                 keep_age_removes_jobs_finished_longer_ago, failed_jobs_are_kept_per_their_keep;
+            schedulers: an_upsert_creates_the_first_iteration,
+                taking_the_pending_iteration_creates_the_next,
+                racing_fetches_and_upserts_make_one_job_per_tick,
+                a_remove_deletes_the_scheduler_and_its_pending_run,
+                schedulers_are_listed_by_next_run_and_counted, the_store_refuses_a_bad_schedule;
             locks_stalls: locks_extend_reports_the_locks_it_does_not_hold,
                 an_extended_lock_is_not_recovered_as_stalled,
                 an_expired_lock_is_recovered_once_to_the_front,

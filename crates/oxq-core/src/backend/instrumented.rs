@@ -5,6 +5,8 @@
 //! call logs its error at `DEBUG` inside the span (the runtime decides what deserves a warning).
 //! Each optional facet of the seam gets its own file beside this one when it lands.
 
+mod schedulers;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -61,6 +63,10 @@ macro_rules! traced_backend {
 
             fn capabilities(&self) -> Capabilities {
                 self.inner.capabilities()
+            }
+
+            fn schedulers(&self) -> Option<&dyn Schedulers> {
+                self.inner.schedulers().map(|_| self as &dyn Schedulers)
             }
 
             $(

@@ -35,6 +35,7 @@
 //!
 mod instrumented;
 pub mod requests;
+mod schedulers;
 
 use async_trait::async_trait;
 
@@ -45,6 +46,7 @@ use crate::record::{JobCounts, JobRecord};
 
 pub use instrumented::Instrumented;
 pub use requests::*;
+pub use schedulers::Schedulers;
 
 /// Facts about how a store keeps the core contract.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +74,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn kind(&self) -> &'static str;
 
     fn capabilities(&self) -> Capabilities;
+
+    // ---- optional facets (see the module docs) ----
+
+    /// Job schedulers, when the store keeps them.
+    fn schedulers(&self) -> Option<&dyn Schedulers> {
+        None
+    }
 
     // ---- adding and reading jobs ----
 

@@ -21,6 +21,7 @@ pub(crate) mod queues;
 pub(crate) mod recover_stalled;
 pub(crate) mod remove_job;
 pub(crate) mod retry_job;
+pub(crate) mod schedulers;
 pub(crate) mod wait;
 
 use oxq_core::{Error, JobId};
@@ -211,6 +212,30 @@ mod tests {
             check(&get_job::GetCall { job_id: &id }, 0),
             // the repeated state is sent once
             check(&list_jobs::ListCall { req: &list }, 2),
+            check(
+                &schedulers::UpsertCall {
+                    now: 1,
+                    id: "s",
+                    read_score: None,
+                    fresh: Some(1),
+                    replaced: None,
+                    limit: None,
+                    fields: "{}",
+                    iteration_opts: "{}",
+                },
+                0,
+            ),
+            check(
+                &schedulers::NextCall {
+                    now: 1,
+                    id: "s",
+                    taken: 1,
+                    next: 2,
+                    iteration_opts: "{}",
+                },
+                0,
+            ),
+            check(&schedulers::RemoveCall { id: "s" }, 0),
         ];
         for (name, _) in SOURCES {
             assert!(names.contains(name), "script {name} has no ScriptCall");

@@ -22,6 +22,7 @@ pub(crate) mod logs;
 pub(crate) mod moves;
 pub(crate) mod queue_row;
 pub(crate) mod retention;
+pub(crate) mod schedulers;
 pub(crate) mod stalled;
 
 use oxq_core::{Error, JobState};

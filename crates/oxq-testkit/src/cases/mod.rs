@@ -14,6 +14,7 @@ pub mod poison;
 pub mod progress_logs;
 pub mod retention;
 pub mod retries;
+pub mod schedulers;
 pub mod stalled;
 pub mod volume;
 pub mod worker_lifecycle;

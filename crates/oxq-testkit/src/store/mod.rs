@@ -25,4 +25,5 @@ pub mod locks_stalls;
 pub mod poison;
 pub mod read;
 pub mod retention;
+pub mod schedulers;
 pub mod wait;

@@ -8,12 +8,14 @@ mod admin;
 mod events;
 mod jobs;
 mod memo;
+mod schedulers;
 mod worker;
 
 pub use admin::*;
 pub use events::*;
 pub use jobs::*;
 pub use memo::StoreMemo;
+pub use schedulers::*;
 pub use worker::*;
 
 use crate::ids::QueueRef;

@@ -1,0 +1,334 @@
+//! The [`Schedulers`](oxq_core::backend::Schedulers) facet: upsert creates the first iteration
+//! (`repeat:<id>:<millis>`), taking the pending iteration creates the next in the same step
+//! (by a fetch, or a finish's fetch-next), racing fetches and upserts make one job per tick,
+//! remove, list and count, and the store's own refusal of bad schedules. Times are explicit
+//! `now`s; a store without the facet skips these cases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxq_core::backend::{
+    AttemptEnd, FinishJobs, GetScheduler, JobScheduler, ListSchedulers, OfQueue, RemoveScheduler,
+    SchedulerTemplate, Schedulers, UpsertScheduler,
+};
+use oxq_core::repeat::iteration_job_id;
+use oxq_core::{Error, JobId, JobOptions, JobState, KeepJobs, LockToken, Repeat};
+
+use super::kit::{Kit, fetched_ids};
+use crate::{CaseResult, Harness, TestError, ensure, ensure_eq};
+
+const EVERY: u64 = 1_000;
+
+fn facet(k: &Kit) -> CaseResult<&dyn Schedulers> {
+    k.store
+        .schedulers()
+        .ok_or_else(|| TestError::skip("the store has no job schedulers"))
+}
+
+fn template(name: &str) -> SchedulerTemplate {
+    SchedulerTemplate {
+        name: name.to_owned(),
+        data: format!("{{\"template\":\"{name}\"}}"),
+        options: JobOptions::new().attempts(2),
+    }
+}
+
+fn every() -> Repeat {
+    Repeat::every(Duration::from_millis(EVERY))
+}
+
+/// A tick boundary after the case's start, so iteration times are round numbers.
+fn aligned(k: &Kit) -> u64 {
+    (k.t0 / EVERY + 1) * EVERY
+}
+
+async fn upsert(
+    s: &dyn Schedulers,
+    k: &Kit,
+    id: &str,
+    repeat: Repeat,
+    name: &str,
+    now: u64,
+) -> oxq_core::Result<JobScheduler> {
+    s.scheduler_upsert(UpsertScheduler {
+        queue: k.queue.clone(),
+        id: id.to_owned(),
+        repeat,
+        template: template(name),
+        now,
+    })
+    .await
+}
+
+async fn get(s: &dyn Schedulers, k: &Kit, id: &str) -> CaseResult<JobScheduler> {
+    s.scheduler_get(GetScheduler {
+        queue: k.queue.clone(),
+        id: id.to_owned(),
+    })
+    .await?
+    .ok_or_else(|| TestError::msg(format!("scheduler {id} is not stored")))
+}
+
+fn iteration(id: &str, at: u64) -> JobId {
+    JobId(iteration_job_id(id, at))
+}
+
+/// An upsert of an `every` schedule creates its first iteration at `now`, waiting, with
+/// BullMQ's id `repeat:<id>:<now>` and the template's name, data and options; the scheduler
+/// reads back with that next run and one iteration.
+pub async fn an_upsert_creates_the_first_iteration(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    let answered = upsert(s, &k, "tick", every(), "beat", t).await?;
+    ensure_eq!(
+        answered.next_run,
+        Some(t),
+        "next run answered by the upsert"
+    );
+    let job = k
+        .try_get(&iteration("tick", t))
+        .await?
+        .ok_or_else(|| TestError::msg("the first iteration was not created"))?;
+    ensure_eq!(job.state, JobState::Waiting, "state of the first iteration");
+    ensure_eq!(job.name, "beat", "name of the iteration");
+    ensure_eq!(job.data, "{\"template\":\"beat\"}", "data of the iteration");
+    ensure_eq!(job.options.attempts, 2, "attempts of the iteration");
+    let stored = get(s, &k, "tick").await?;
+    ensure_eq!(stored.next_run, Some(t), "next run read back");
+    ensure_eq!(stored.iterations, 1, "iterations read back");
+    ensure_eq!(stored.template, template("beat"), "template read back");
+    Ok(())
+}
+
+/// The fetch that takes the pending iteration creates the next one (delayed, `every` later)
+/// in the same step; taking it through a finish's fetch-next does the same.
+pub async fn taking_the_pending_iteration_creates_the_next(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    upsert(s, &k, "tick", every(), "beat", t).await?;
+    let fetched = k.fetch("tok-1", 1, t).await?;
+    ensure_eq!(
+        fetched_ids(&fetched),
+        vec![iteration("tick", t).0],
+        "the fetch at the first tick"
+    );
+    let next = k
+        .try_get(&iteration("tick", t + EVERY))
+        .await?
+        .ok_or_else(|| TestError::msg("the fetch did not create the next iteration"))?;
+    ensure_eq!(next.state, JobState::Delayed, "state of the next iteration");
+    ensure_eq!(
+        next.due_at,
+        Some(t + EVERY),
+        "due time of the next iteration"
+    );
+    ensure_eq!(
+        get(s, &k, "tick").await?.next_run,
+        Some(t + EVERY),
+        "next run"
+    );
+    // Finish the first and fetch the second in one call, at its due time.
+    let finished = k
+        .store
+        .job_finish(FinishJobs {
+            queue: k.queue.clone(),
+            now: t + EVERY,
+            items: vec![oxq_core::backend::Finish {
+                job_id: fetched.jobs[0].record.id.clone(),
+                token: LockToken("tok-1".to_owned()),
+                end: AttemptEnd::Completed {
+                    return_value: "null".to_owned(),
+                    keep: KeepJobs::All,
+                },
+                memo: fetched.jobs[0].memo.clone(),
+            }],
+            fetch_next: Some(Kit::fetch_spec("tok-2", 1, super::kit::LOCK)),
+        })
+        .await?;
+    ensure_eq!(
+        fetched_ids(&finished.fetched),
+        vec![iteration("tick", t + EVERY).0],
+        "the fetch-next of the finish"
+    );
+    ensure!(
+        k.try_get(&iteration("tick", t + 2 * EVERY))
+            .await?
+            .is_some(),
+        "the fetch-next did not create the third iteration"
+    );
+    ensure_eq!(get(s, &k, "tick").await?.iterations, 3, "iterations");
+    Ok(())
+}
+
+/// Three fetchers and two upserters race on every tick for ten ticks (the upserters re-upsert
+/// the same schedule): each tick's iteration is created and taken exactly once, and exactly
+/// one iteration is pending at the end.
+pub async fn racing_fetches_and_upserts_make_one_job_per_tick(h: &Harness) -> CaseResult {
+    let k = Arc::new(Kit::new(h));
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    upsert(s, &k, "race", every(), "beat", t).await?;
+    let mut taken: Vec<String> = Vec::new();
+    for tick in 0..10u64 {
+        let now = t + tick * EVERY;
+        let fetchers = (0..3).map(|w| {
+            let k = k.clone();
+            async move { k.fetch(&format!("w{w}-{tick}"), 5, now).await }
+        });
+        let upserters = (0..2).map(|_| upsert(s, &k, "race", every(), "beat", now));
+        let (fetched, upserted) = futures::future::join(
+            futures::future::join_all(fetchers),
+            futures::future::join_all(upserters),
+        )
+        .await;
+        for f in fetched {
+            taken.extend(fetched_ids(&f?));
+        }
+        for u in upserted {
+            u?;
+        }
+    }
+    // Whatever is still runnable at the last tick is taken now.
+    taken.extend(k.fetch_ids("last", 100, t + 9 * EVERY).await?);
+    let mut sorted = taken.clone();
+    sorted.sort();
+    sorted.dedup();
+    ensure_eq!(
+        sorted.len(),
+        taken.len(),
+        "iterations taken twice: {taken:?}"
+    );
+    let expected: Vec<String> = (0..10)
+        .map(|n| iteration("race", t + n * EVERY).0)
+        .collect();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    ensure_eq!(sorted, expected_sorted, "iterations taken, one per tick");
+    let counts = k
+        .store
+        .jobs_count(OfQueue {
+            queue: k.queue.clone(),
+        })
+        .await?;
+    ensure_eq!(
+        (counts.waiting, counts.delayed, counts.active),
+        (0, 1, 10),
+        "waiting, delayed and active jobs after ten ticks"
+    );
+    Ok(())
+}
+
+/// Removing a scheduler deletes it and its pending iteration; a second remove answers that it
+/// did not exist, and fetching creates nothing more.
+pub async fn a_remove_deletes_the_scheduler_and_its_pending_run(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    upsert(s, &k, "gone", every(), "beat", t).await?;
+    k.fetch("tok", 1, t).await?;
+    let remove = || {
+        s.scheduler_remove(RemoveScheduler {
+            queue: k.queue.clone(),
+            id: "gone".to_owned(),
+            now: t + 1,
+        })
+    };
+    ensure!(remove().await?.existed, "the first remove found nothing");
+    ensure!(
+        !remove().await?.existed,
+        "the second remove found the scheduler"
+    );
+    ensure!(
+        k.try_get(&iteration("gone", t + EVERY)).await?.is_none(),
+        "the pending iteration was kept"
+    );
+    ensure!(
+        k.try_get(&iteration("gone", t)).await?.is_some(),
+        "the started iteration was removed"
+    );
+    ensure!(
+        k.fetch_ids("tok-2", 10, t + 5 * EVERY).await?.is_empty(),
+        "a removed scheduler still made jobs"
+    );
+    ensure_eq!(
+        s.schedulers_count(OfQueue {
+            queue: k.queue.clone()
+        })
+        .await?,
+        0,
+        "schedulers left"
+    );
+    Ok(())
+}
+
+/// Listing pages through schedulers by next run, in either direction; count counts them.
+pub async fn schedulers_are_listed_by_next_run_and_counted(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    for (id, start) in [("c", 3), ("a", 1), ("b", 2)] {
+        upsert(s, &k, id, every().start_at(t + start * EVERY), id, t).await?;
+    }
+    let page = |offset, limit, ascending| {
+        s.schedulers_list(ListSchedulers {
+            queue: k.queue.clone(),
+            offset,
+            limit,
+            ascending,
+        })
+    };
+    let ids = |list: Vec<JobScheduler>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    ensure_eq!(ids(page(0, 10, true).await?), ["a", "b", "c"], "ascending");
+    ensure_eq!(ids(page(1, 1, true).await?), ["b"], "second page of one");
+    ensure_eq!(ids(page(0, 2, false).await?), ["c", "b"], "descending, two");
+    let first = page(0, 1, true).await?;
+    ensure_eq!(
+        first[0].next_run,
+        Some(t + EVERY),
+        "next run of the first listed"
+    );
+    ensure_eq!(
+        s.schedulers_count(OfQueue {
+            queue: k.queue.clone()
+        })
+        .await?,
+        3,
+        "count"
+    );
+    Ok(())
+}
+
+/// The store refuses a bad schedule itself (the seam has callers other than `Queue`) and
+/// writes nothing.
+pub async fn the_store_refuses_a_bad_schedule(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    for (repeat, problem) in [
+        (Repeat::cron("99 * * * *"), "invalid cron pattern"),
+        (
+            Repeat::cron("0 9 * * *").tz("Nowhere/Town"),
+            "unknown time zone",
+        ),
+        (Repeat::every(Duration::ZERO), "every"),
+    ] {
+        match upsert(s, &k, "bad", repeat, "x", k.t0).await {
+            Err(Error::InvalidSchedule(message)) if message.contains(problem) => {}
+            other => {
+                return Err(TestError::msg(format!(
+                    "expected a refusal naming {problem:?}, got {other:?}"
+                )));
+            }
+        }
+    }
+    ensure_eq!(
+        s.schedulers_count(OfQueue {
+            queue: k.queue.clone()
+        })
+        .await?,
+        0,
+        "schedulers stored"
+    );
+    Ok(())
+}
