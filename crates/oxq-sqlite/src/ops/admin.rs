@@ -42,6 +42,11 @@ pub(crate) fn set_paused(ctx: &mut WriteCtx<'_>, req: SetPaused) -> StoreResult<
     row.save(ctx)
 }
 
+/// Excludes each job scheduler's pending run (`repeat:<id>:<next_run>`) from a drain or a
+/// clean of unfinished jobs, as BullMQ does: removing it would stop the scheduler.
+const NOT_A_PENDING_ITERATION: &str = "id NOT IN (SELECT 'repeat:' || s.id || ':' || s.next_run \
+    FROM job_schedulers s WHERE s.qid = ?1 AND s.next_run IS NOT NULL)";
+
 pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<DrainedJobs> {
     let conn = ctx.conn;
     let Some(queue) = QueueRow::load(conn, &req.queue)? else {
@@ -53,12 +58,13 @@ pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<Drai
         "(0, 1)"
     };
     conn.prepare_cached(&format!(
-        "DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1 AND state IN {states})"
+        "DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1 AND state IN {states} \
+         AND {NOT_A_PENDING_ITERATION})"
     ))?
     .execute([queue.qid])?;
     let removed = conn
         .prepare_cached(&format!(
-            "DELETE FROM jobs WHERE qid = ?1 AND state IN {states}"
+            "DELETE FROM jobs WHERE qid = ?1 AND state IN {states} AND {NOT_A_PENDING_ITERATION}"
         ))?
         .execute([queue.qid])?;
     queue.save(ctx)?;
@@ -80,8 +86,10 @@ pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Clea
         "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
          AND score < ?5 ORDER BY timestamp, jid LIMIT ?4 + 0"
     } else {
-        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
-         ORDER BY timestamp, jid LIMIT ?4 + 0"
+        &format!(
+            "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
+             AND {NOT_A_PENDING_ITERATION} ORDER BY timestamp, jid LIMIT ?4 + 0"
+        )
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let code = state_code(req.state);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxq_core::backend::{
-    AttemptEnd, FinishJobs, GetScheduler, JobScheduler, ListSchedulers, OfQueue, RemoveScheduler,
-    SchedulerTemplate, Schedulers, UpsertScheduler,
+    AttemptEnd, CleanQueue, DrainQueue, FinishJobs, GetScheduler, JobScheduler, ListSchedulers,
+    OfQueue, RemoveScheduler, SchedulerTemplate, Schedulers, UpsertScheduler,
 };
 use oxq_core::repeat::iteration_job_id;
 use oxq_core::{Error, JobId, JobOptions, JobState, KeepJobs, LockToken, Repeat};
@@ -329,6 +329,67 @@ pub async fn the_store_refuses_a_bad_schedule(h: &Harness) -> CaseResult {
         .await?,
         0,
         "schedulers stored"
+    );
+    Ok(())
+}
+
+/// A drain (delayed jobs included) and a clean of delayed jobs remove plain jobs but keep each
+/// scheduler's pending run, as BullMQ does: removing it would stop the scheduler.
+pub async fn a_drain_and_a_clean_keep_each_schedulers_pending_run(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    upsert(s, &k, "kept", every().start_at(t + EVERY), "beat", t).await?;
+    k.add_at(
+        "plain",
+        JobOptions::new().delay(Duration::from_millis(10)),
+        t,
+    )
+    .await?;
+    k.add_at("plain-waiting", JobOptions::new(), t).await?;
+    let drained = k
+        .store
+        .queue_drain(DrainQueue {
+            queue: k.queue.clone(),
+            include_delayed: true,
+        })
+        .await?;
+    ensure_eq!(drained.count, 2, "jobs drained");
+    let pending = iteration("kept", t + EVERY);
+    ensure!(
+        k.try_get(&pending).await?.is_some(),
+        "the drain removed the scheduler's pending run"
+    );
+    k.add_at(
+        "old-delayed",
+        JobOptions::new().delay(Duration::from_secs(60)),
+        t,
+    )
+    .await?;
+    let cleaned = k
+        .store
+        .queue_clean(CleanQueue {
+            queue: k.queue.clone(),
+            state: JobState::Delayed,
+            grace: Duration::ZERO,
+            limit: 100,
+            now: t + 1,
+        })
+        .await?;
+    ensure_eq!(
+        cleaned.ids.len(),
+        1,
+        "delayed jobs cleaned: {:?}",
+        cleaned.ids
+    );
+    ensure!(
+        k.try_get(&pending).await?.is_some(),
+        "the clean removed the scheduler's pending run"
+    );
+    ensure_eq!(
+        get(s, &k, "kept").await?.next_run,
+        Some(t + EVERY),
+        "next run"
     );
     Ok(())
 }
