@@ -41,6 +41,10 @@ struct Args {
     /// On close, how long running jobs may finish before they are abandoned to another worker.
     #[arg(long)]
     close_timeout_ms: Option<u64>,
+    /// Exit with the cause after this many store calls in a row were refused for good (a
+    /// read-only file, a full disk, a Redis that refuses writes); 0 keeps retrying forever.
+    #[arg(long, default_value_t = 10)]
+    stop_after_store_errors: u32,
 }
 
 #[derive(Debug)]
@@ -92,6 +96,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let mut options = WorkerOptions::new();
         if let Some(ms) = args.close_timeout_ms {
             options = options.close_timeout(Duration::from_millis(ms));
+        }
+        if args.stop_after_store_errors > 0 {
+            options = options.stop_after_permanent_errors(args.stop_after_store_errors);
         }
         options
             .concurrency(args.concurrency)

@@ -2,7 +2,9 @@
 //!
 //! Stores map their own failures (SQLite busy, a Redis connection reset, ...) onto these
 //! variants so that the runtime can decide "wait and resume" or "fail fast" from the type
-//! ([`Error::is_transient`]), never from message text.
+//! ([`Error::is_transient`]), never from message text. [`Error::is_permanent`] marks the store
+//! failures retrying alone will not mend: the worker still retries them (an operator may fix
+//! the cause), but says so at `ERROR` and can be told to stop after several in a row.
 
 use std::time::Duration;
 
@@ -70,8 +72,19 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    /// The store failed in a way retrying will not mend (a bug, corrupted data, a refused
-    /// write), or the runtime around it did (a signal handler that cannot be installed).
+    /// The store is reachable but refuses to work until an operator acts: a read-only database
+    /// file or Redis replica, a full disk, a server out of memory, missing permissions, refused
+    /// credentials. `action` says what to do about it.
+    #[error("the store refuses the call: {message}; {action}")]
+    Refused {
+        message: String,
+        action: &'static str,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The store failed in a way retrying will not mend (a bug, corrupted data), or the runtime
+    /// around it did (a signal handler that cannot be installed).
     #[error("store error: {message}")]
     Store {
         message: String,
@@ -95,6 +108,30 @@ impl Error {
     /// True when the same call may succeed later (connection lost, database busy).
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Unavailable { .. })
+    }
+
+    /// True when the store failed in a way the same call will keep failing until someone acts
+    /// ([`Error::Refused`], [`Error::Store`], or a store that was [`Error::Closed`]). Answers
+    /// about one job or one request (not found, lock lost, invalid options) are neither
+    /// transient nor permanent.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Error::Refused { .. } | Error::Store { .. } | Error::Closed
+        )
+    }
+
+    /// An [`Error::Refused`] caused by `source`, with what an operator should do.
+    pub fn refused(
+        message: impl Into<String>,
+        action: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Refused {
+            message: message.into(),
+            action,
+            source: Some(source.into()),
+        }
     }
 
     /// An [`Error::Store`] with no underlying error.

@@ -2,8 +2,16 @@
 //!
 //! The classification comes from redis-rs (`RedisError::retry_method`, `is_timeout`, ...),
 //! never from message text: anything the client would retry (a dropped connection, a refused
-//! connect, a timeout, `LOADING`, `TRYAGAIN`, a failover's `READONLY`) becomes
+//! connect, a timeout, `LOADING`, `TRYAGAIN`) becomes
 //! [`oxq_core::Error::Unavailable`], so the runtime waits and resumes while producers fail fast.
+//!
+//! A server that answers but refuses the work until an operator acts becomes
+//! [`oxq_core::Error::Refused`], with what to do: `READONLY` (a replica, or a primary demoted
+//! by a failover a plain `redis://` url does not follow), `OOM` (`maxmemory` reached under
+//! `noeviction`), `NOPERM` (an ACL without a command or key oxq needs), `MISCONF` (writes
+//! stopped because snapshots fail), `NOAUTH`/`WRONGPASS` (credentials changed under a running
+//! worker). These are told apart by the error code Redis sends (its protocol's error kind),
+//! not by message text. The worker keeps retrying them, loudly, so a fix resumes it.
 //!
 //! On connect only, two failures that retrying cannot fix are singled out so that
 //! [`connect`](crate::connect) fails at once with a clear message: refused credentials
@@ -86,8 +94,37 @@ impl RedisStoreError {
         }
     }
 
+    /// What an operator should do, when the server answered but refuses the work until then
+    /// (see the module docs); `None` for any other error.
+    pub fn refusal(&self) -> Option<&'static str> {
+        let RedisStoreError::Redis(e) = self else {
+            return None;
+        };
+        match e.code()? {
+            "READONLY" => Some(
+                "the server is a read-only replica: point the url at the primary, or run REPLICAOF NO ONE on it",
+            ),
+            "OOM" => Some(
+                "the server reached maxmemory: raise maxmemory or free memory (keep the noeviction policy; evicting would lose jobs)",
+            ),
+            "NOPERM" => Some(
+                "the ACL user lacks a command or key oxq needs: allow it the queue's keys and the scripting commands",
+            ),
+            "MISCONF" => Some(
+                "the server stopped accepting writes because it cannot save snapshots: fix its disk or persistence settings (see its log)",
+            ),
+            "NOAUTH" | "WRONGPASS" => Some(
+                "the server no longer accepts this connection's credentials: fix the user name and password in the url or on the server",
+            ),
+            _ => None,
+        }
+    }
+
     /// True when the same call may succeed later (connection lost, server busy or failing over).
     pub fn is_transient(&self) -> bool {
+        if self.refusal().is_some() {
+            return false;
+        }
         match self {
             RedisStoreError::Redis(e) => {
                 e.is_timeout()
@@ -112,6 +149,9 @@ impl From<RedisStoreError> for Error {
     /// itself where there is one, else this store's error.
     fn from(e: RedisStoreError) -> Self {
         let message = e.to_string();
+        if let Some(action) = e.refusal() {
+            return Error::refused(message, action, e.into_source());
+        }
         if e.is_transient() {
             return Error::unavailable(message, None, Some(e.into_source()));
         }
@@ -174,6 +214,29 @@ mod tests {
             reason: "y".into(),
         };
         assert!(matches!(Error::from(url), Error::InvalidUrl { .. }));
+    }
+
+    #[test]
+    fn a_server_that_refuses_writes_is_a_refusal_that_says_what_to_do() {
+        for (code, hint) in [
+            ("READONLY", "replica"),
+            ("OOM", "maxmemory"),
+            ("NOPERM", "ACL"),
+            ("MISCONF", "snapshots"),
+            ("WRONGPASS", "credentials"),
+        ] {
+            // the error reply as the server sends it
+            let reply = format!("-{code} the server says no\r\n");
+            let refused = match redis::parse_redis_value(reply.as_bytes()) {
+                Ok(redis::Value::ServerError(e)) => redis::RedisError::from(e),
+                Err(e) => e,
+                Ok(other) => panic!("{code}: parsed as {other:?}"),
+            };
+            let err = Error::from(RedisStoreError::from(refused));
+            assert!(matches!(err, Error::Refused { .. }), "{code}: {err:?}");
+            assert!(err.is_permanent() && !err.is_transient(), "{code}");
+            assert!(err.to_string().contains(hint), "{code}: {err}");
+        }
     }
 
     #[test]

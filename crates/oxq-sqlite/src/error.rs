@@ -8,7 +8,10 @@
 //!
 //! * `SQLITE_BUSY` / `SQLITE_LOCKED` (another process held the write lock past the busy
 //!   timeout) → [`oxq_core::Error::Unavailable`], which the runtime treats as transient;
-//! * I/O, full disk, corrupt file, a schema newer than this build → [`oxq_core::Error::Store`];
+//! * a read-only file (`SQLITE_READONLY`), a full disk (`SQLITE_FULL`), a file it may not
+//!   open or lock (`SQLITE_PERM`, `SQLITE_CANTOPEN`) → [`oxq_core::Error::Refused`], naming
+//!   what the operator should fix;
+//! * I/O, corrupt file, a schema newer than this build → [`oxq_core::Error::Store`];
 //! * the writer thread gone → [`oxq_core::Error::Closed`].
 
 use std::time::Duration;
@@ -66,12 +69,32 @@ impl StoreError {
         }
     }
 
+    /// What an operator should do, when SQLite refuses the work for a reason outside the
+    /// store (a read-only file, a full disk, permissions); `None` for any other error.
+    pub fn refusal(&self) -> Option<&'static str> {
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return None;
+        };
+        match e.code {
+            ErrorCode::ReadOnly => Some(
+                "make the database file, its -wal and -shm files and their directory writable by this process, then restart it if it opened the file read-only",
+            ),
+            ErrorCode::DiskFull => Some("free space on the volume that holds the database file"),
+            ErrorCode::PermissionDenied | ErrorCode::CannotOpen => Some(
+                "check that the database path exists and that this process may read and write it",
+            ),
+            _ => None,
+        }
+    }
+
     /// The core error for a failure shared by several callers (a lost batch): the same kind
     /// as [`From`] gives, each holding the one underlying error as its source.
     pub(crate) fn shared(err: &std::sync::Arc<StoreError>) -> oxq_core::Error {
         let source: BoxError = Box::new(std::sync::Arc::clone(err));
         if err.is_busy() {
             oxq_core::Error::unavailable(err.to_string(), Some(BUSY_RETRY_AFTER), Some(source))
+        } else if let Some(action) = err.refusal() {
+            oxq_core::Error::refused(err.to_string(), action, source)
         } else {
             oxq_core::Error::store_caused(err.to_string(), source)
         }
@@ -83,6 +106,9 @@ impl From<StoreError> for oxq_core::Error {
         if err.is_busy() {
             let message = err.to_string();
             return oxq_core::Error::unavailable(message, Some(BUSY_RETRY_AFTER), Some(cause(err)));
+        }
+        if let Some(action) = err.refusal() {
+            return oxq_core::Error::refused(err.to_string(), action, cause(err));
         }
         match err {
             StoreError::Core(core) => core,
@@ -107,6 +133,27 @@ fn cause(err: StoreError) -> BoxError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_read_only_file_is_a_refusal_that_says_what_to_do() {
+        let read_only = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            Some("attempt to write a readonly database".to_owned()),
+        );
+        let core: oxq_core::Error = StoreError::from(read_only).into();
+        assert!(core.is_permanent(), "{core:?}");
+        let text = core.to_string();
+        assert!(
+            text.contains("readonly") && text.contains("writable"),
+            "{text}"
+        );
+        let corrupt = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            None,
+        );
+        let core: oxq_core::Error = StoreError::from(corrupt).into();
+        assert!(matches!(core, oxq_core::Error::Store { .. }), "{core:?}");
+    }
+
     use std::error::Error as _;
 
     use super::*;
@@ -138,7 +185,8 @@ mod tests {
             None,
         );
         let core: oxq_core::Error = StoreError::from(full).into();
-        assert!(matches!(core, oxq_core::Error::Store { .. }));
+        assert!(matches!(core, oxq_core::Error::Refused { .. }), "{core:?}");
+        assert!(core.is_permanent() && !core.is_transient());
         let source = core.source().expect("a source");
         assert!(source.downcast_ref::<rusqlite::Error>().is_some());
 

@@ -82,6 +82,10 @@ struct LoopState {
     error_backoff: Duration,
     /// A store call failed: no call goes out before this instant.
     retry_at: Option<Instant>,
+    /// Store calls failed with a permanent error since the last one that succeeded.
+    permanent_errors: u32,
+    /// `stop_after_permanent_errors` was reached: the worker stops with this error.
+    gave_up: Option<crate::Error>,
     fetches: u64,
 }
 
@@ -113,6 +117,12 @@ impl LoopState {
         self.pending.push(done);
     }
 
+    /// A store call succeeded: the next failure backs off from the start again.
+    fn succeeded(&mut self) {
+        self.error_backoff = FIRST_ERROR_BACKOFF;
+        self.permanent_errors = 0;
+    }
+
     fn closing(&self) -> bool {
         self.closing != Closing::No
     }
@@ -140,8 +150,10 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         self.attempts.clock.now_ms()
     }
 
-    /// Runs until the worker is closed and every held job is recorded (or abandoned).
-    pub(crate) async fn run(mut self) -> Closed {
+    /// Runs until the worker is closed and every held job is recorded (or abandoned); or until
+    /// `stop_after_permanent_errors` store calls in a row failed for good, which abandons the
+    /// running jobs and answers the error.
+    pub(crate) async fn run(mut self) -> crate::Result<Closed> {
         let mut clock_moves = self.attempts.clock.moves();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<FinishedAttempt>();
         let mut calls: FuturesUnordered<Call> = FuturesUnordered::new();
@@ -154,6 +166,8 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             next_due_at: None,
             error_backoff: FIRST_ERROR_BACKOFF,
             retry_at: None,
+            permanent_errors: 0,
+            gave_up: None,
             fetches: 0,
         };
         let mut close_open = true;
@@ -161,8 +175,12 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             // Seen here, not only when the select below polls the channel: no call may start
             // after a close was asked, even when another branch won the last select.
             state.closing = state.closing.max(*self.close.borrow());
+            if let Some(error) = state.gave_up.take() {
+                self.abandon(state, calls, done_rx).await;
+                return Err(error);
+            }
             if state.closing == Closing::Abandon {
-                return self.abandon(state, calls, done_rx).await;
+                return Ok(self.abandon(state, calls, done_rx).await);
             }
             while let Ok(done) = done_rx.try_recv() {
                 state.attempt_returned(done);
@@ -193,7 +211,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 && state.pending.is_empty()
                 && calls.is_empty()
             {
-                return Closed::default();
+                return Ok(Closed::default());
             }
             let free = self.free_slots(&state);
             // (pending outcomes fetch with their finish call)
@@ -240,14 +258,14 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 woke = self.attempts.backend.queue_wait(WaitForJobs { queue: self.attempts.queue.clone(), timeout: wait_timeout, now: self.attempts.clock.now_ms() }), if can_wait => {
                     match woke {
                         Ok(wakeup) => {
-                            state.error_backoff = FIRST_ERROR_BACKOFF;
+                            state.succeeded();
                             match wakeup {
                                 Wakeup::DueAt(at) if at > self.now() => state.next_due_at = Some(at),
                                 _ => state.idle = false,
                             }
                         }
                         Err(e) => {
-                            self.pause_after_error(&e, &mut state);
+                            self.pause_after_error(e, &mut state);
                             // A wake-up may have been lost with the store (popped by a wait whose
                             // answer never came, or never persisted): look before waiting again.
                             state.idle = false;
@@ -319,10 +337,10 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 state.requested -= sent.max_jobs;
                 match result {
                     Ok(fetched) => {
-                        state.error_backoff = FIRST_ERROR_BACKOFF;
+                        state.succeeded();
                         self.start_jobs(fetched, &sent.token, state, done_tx);
                     }
-                    Err(e) => self.pause_after_error(&e, state),
+                    Err(e) => self.pause_after_error(e, state),
                 }
             }
             CallDone::Finish {
@@ -335,7 +353,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                 }
                 match result {
                     Ok(result) => {
-                        state.error_backoff = FIRST_ERROR_BACKOFF;
+                        state.succeeded();
                         self.finished(batch, result.items);
                         if let Some(sent) = fetch {
                             self.start_jobs(result.fetched, &sent.token, state, done_tx);
@@ -346,7 +364,7 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
                         let mut retry = batch;
                         retry.append(&mut state.pending);
                         state.pending = retry;
-                        self.pause_after_error(&e, state);
+                        self.pause_after_error(e, state);
                     }
                 }
             }
@@ -447,15 +465,44 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         }
     }
 
-    /// Logs and reports a failed store call, and holds the next call back for the backoff.
-    fn pause_after_error(&self, error: &crate::Error, state: &mut LoopState) {
-        tracing::warn!(queue = %self.queue(), error = %error, retry_in_ms = state.error_backoff.as_millis() as u64, "store call failed; retrying");
-        notify(
-            self.options(),
-            &WorkerEvent::Error {
-                message: error.to_string(),
-            },
-        );
+    /// Logs and reports a failed store call, and holds the next call back for the backoff. A
+    /// permanent error is an `ERROR` (the message says what to fix) and counts towards
+    /// `stop_after_permanent_errors`.
+    fn pause_after_error(&self, error: crate::Error, state: &mut LoopState) {
+        let retry_in_ms = state.error_backoff.as_millis() as u64;
+        if error.is_permanent() {
+            state.permanent_errors += 1;
+            let consecutive = state.permanent_errors;
+            tracing::error!(queue = %self.queue(), error = %error, consecutive, retry_in_ms, "the store refuses the worker's calls; retrying until the cause is fixed");
+            notify(
+                self.options(),
+                &WorkerEvent::StoreFailing {
+                    message: error.to_string(),
+                    consecutive,
+                },
+            );
+            if self
+                .options()
+                .stop_after_permanent_errors
+                .is_some_and(|limit| consecutive >= limit)
+            {
+                tracing::error!(queue = %self.queue(), error = %error, consecutive, "stopping the worker: too many permanent store errors in a row (stop_after_permanent_errors)");
+                state.gave_up = Some(crate::Error::Store {
+                    message: format!(
+                        "worker stopped after {consecutive} permanent store errors in a row; the last: {error}"
+                    ),
+                    source: Some(Box::new(error)),
+                });
+            }
+        } else {
+            tracing::warn!(queue = %self.queue(), error = %error, retry_in_ms, "store call failed; retrying");
+            notify(
+                self.options(),
+                &WorkerEvent::Error {
+                    message: error.to_string(),
+                },
+            );
+        }
         state.retry_at = Some(Instant::now() + state.error_backoff);
         state.error_backoff = (state.error_backoff * 2).min(MAX_ERROR_BACKOFF);
     }

@@ -26,6 +26,13 @@ pub enum WorkerEvent {
     LockLost { job_id: JobId },
     /// Jobs recovered from workers that stopped renewing their locks.
     Stalled { job_ids: Vec<JobId> },
-    /// A store call failed; the worker retries by itself.
+    /// A store call failed in a way that may pass by itself (a dropped connection, a busy
+    /// database); the worker retries by itself.
     Error { message: String },
+    /// A store call failed with a [permanent](crate::Error::is_permanent) error, the
+    /// `consecutive`-th in a row of that duty (fetching and recording, renewing locks, the
+    /// stalled check): the store refuses the work until someone acts (`message` says what).
+    /// The worker keeps retrying unless the fetch loop's count reaches
+    /// [`stop_after_permanent_errors`](crate::WorkerOptions::stop_after_permanent_errors).
+    StoreFailing { message: String, consecutive: u32 },
 }

@@ -1,7 +1,7 @@
 //! The worker's background duties: renewing the locks of running jobs and recovering jobs
 //! whose workers died (stalled-job check). Both run on their own timers until the worker
 //! closes, and also whenever a [`ManualClock`](crate::clock::ManualClock) is moved; a failed
-//! store call is logged and tried again on the next tick.
+//! store call is logged (at `ERROR` when it is permanent) and tried again on the next tick.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -86,6 +86,7 @@ pub(crate) async fn renew_locks(duties: Duties, locks: HeldLocks, mut stop: watc
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut moves = clock.moves();
+    let mut refused = 0;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -104,19 +105,19 @@ pub(crate) async fn renew_locks(duties: Duties, locks: HeldLocks, mut stop: watc
         };
         match backend.locks_extend(request).await {
             Ok(extended) => {
+                refused = 0;
                 for job_id in still_running(&locks, &held, extended.lost) {
                     tracing::warn!(queue = %queue, job_id = %job_id, "lock lost while the job was running; another worker may run it again");
                     notify(&options, &WorkerEvent::LockLost { job_id });
                 }
             }
             Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "could not renew locks");
-                notify(
-                    &options,
-                    &WorkerEvent::Error {
-                        message: e.to_string(),
-                    },
-                );
+                if e.is_permanent() {
+                    tracing::error!(queue = %queue, error = %e, "could not renew locks: the store refuses the call");
+                } else {
+                    tracing::warn!(queue = %queue, error = %e, "could not renew locks");
+                }
+                report(&options, &e, &mut refused);
             }
         }
     }
@@ -134,6 +135,7 @@ pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool
     let mut ticker = tokio::time::interval(options.stalled_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut moves = clock.moves();
+    let mut refused = 0;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -147,8 +149,9 @@ pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool
             now: clock.now_ms(),
         };
         match backend.stalled_recover(request).await {
-            Ok(recovered) if recovered.job_ids.is_empty() => {}
+            Ok(recovered) if recovered.job_ids.is_empty() => refused = 0,
             Ok(recovered) => {
+                refused = 0;
                 tracing::warn!(queue = %queue, count = recovered.job_ids.len(), "recovered stalled jobs");
                 notify(
                     &options,
@@ -158,16 +161,31 @@ pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool
                 );
             }
             Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "stalled-job check failed");
-                notify(
-                    &options,
-                    &WorkerEvent::Error {
-                        message: e.to_string(),
-                    },
-                );
+                if e.is_permanent() {
+                    tracing::error!(queue = %queue, error = %e, "stalled-job check failed: the store refuses the call");
+                } else {
+                    tracing::warn!(queue = %queue, error = %e, "stalled-job check failed");
+                }
+                report(&options, &e, &mut refused);
             }
         }
     }
+}
+
+/// Reports a failed duty call: [`WorkerEvent::StoreFailing`] with the duty's own count of
+/// permanent errors in a row, or [`WorkerEvent::Error`].
+fn report(options: &WorkerOptions, error: &crate::Error, refused: &mut u32) {
+    let message = error.to_string();
+    let event = if error.is_permanent() {
+        *refused += 1;
+        WorkerEvent::StoreFailing {
+            message,
+            consecutive: *refused,
+        }
+    } else {
+        WorkerEvent::Error { message }
+    };
+    notify(options, &event);
 }
 
 pub(crate) fn notify(options: &WorkerOptions, event: &WorkerEvent) {

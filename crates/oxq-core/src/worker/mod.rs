@@ -72,12 +72,14 @@ pub struct Worker {
     id: String,
     close_tx: watch::Sender<Closing>,
     close_timeout: Option<Duration>,
+    /// Turns true when the dispatcher ended (closed, or stopped by itself).
+    stopped: watch::Receiver<bool>,
     tasks: Mutex<Option<Tasks>>,
 }
 
 #[derive(Debug)]
 struct Tasks {
-    dispatcher: JoinHandle<shutdown::Closed>,
+    dispatcher: JoinHandle<Result<Closed>>,
     renewer: JoinHandle<()>,
     stalled: JoinHandle<()>,
 }
@@ -162,6 +164,7 @@ impl Worker {
             options,
             clock,
         };
+        let stopped = stop_rx.clone();
         let renewer = maintenance::renew_locks(duties.clone(), locks, stop_rx.clone());
         let stalled = maintenance::check_stalled(duties, stop_rx);
         let tasks = Tasks {
@@ -177,6 +180,7 @@ impl Worker {
             id,
             close_tx,
             close_timeout,
+            stopped,
             tasks: Mutex::new(Some(tasks)),
         }
     }
@@ -195,10 +199,15 @@ impl Worker {
     }
 
     /// Runs until SIGINT or SIGTERM, then closes gracefully; a second signal while running jobs
-    /// finish abandons them at once.
+    /// finish abandons them at once. Returns an error at once when the worker stopped by itself
+    /// (see [`WorkerOptions::stop_after_permanent_errors`]).
     pub async fn run_until_signal(&self) -> Result<Closed> {
         let mut signals = Signals::listen()?;
-        signals.recv().await;
+        let mut stopped = self.stopped.clone();
+        tokio::select! {
+            () = signals.recv() => {}
+            _ = stopped.wait_for(|stopped| *stopped) => return self.close().await,
+        }
         tracing::info!(worker = %self.id, close_timeout_ms = self.close_timeout.map(|d| d.as_millis() as u64), "signal received; finishing running jobs (a second signal abandons them)");
         self.close_or_abandon(async move {
             signals.recv().await;
@@ -240,13 +249,13 @@ impl Worker {
         tasks.stalled.abort();
         let _ = tasks.renewer.await;
         let _ = tasks.stalled.await;
-        dispatched.map_err(|e| Error::store_caused("worker loop ended abnormally", e))
+        dispatched.map_err(|e| Error::store_caused("worker loop ended abnormally", e))?
     }
 
     async fn abandon(
         &self,
-        dispatcher: &mut JoinHandle<Closed>,
-    ) -> std::result::Result<Closed, tokio::task::JoinError> {
+        dispatcher: &mut JoinHandle<Result<Closed>>,
+    ) -> std::result::Result<Result<Closed>, tokio::task::JoinError> {
         let _ = self.close_tx.send(Closing::Abandon);
         dispatcher.await
     }

@@ -25,6 +25,7 @@ pub type WorkerListener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
 /// | `max_stalled_count` | 1 |
 /// | `drain_delay` | 5 s (longest wait in the store before looking again) |
 /// | `close_timeout` | 30 s (then [`close`](crate::Worker::close) abandons the jobs still running; `None`: wait for them) |
+/// | `stop_after_permanent_errors` | off (see the field) |
 /// | `remove_on_complete` / `remove_on_fail` | keep all (a job's own option wins) |
 #[derive(Clone)]
 pub struct WorkerOptions {
@@ -36,6 +37,16 @@ pub struct WorkerOptions {
     /// How long [`close`](crate::Worker::close) lets running jobs finish before it abandons
     /// them (releases their locks so another worker runs them at once); `None` waits forever.
     pub close_timeout: Option<Duration>,
+    /// Stop the worker after this many store calls in a row failed with a
+    /// [permanent](crate::Error::is_permanent) error (a read-only file, a full disk, a Redis
+    /// that refuses writes): [`run_until_signal`](crate::Worker::run_until_signal) and
+    /// [`close`](crate::Worker::close) then return an error naming the cause. Off by default:
+    /// a library cannot know whether its process has a supervisor that restarts it or an
+    /// operator about to fix the store, and a worker that keeps retrying resumes by itself once
+    /// the cause is fixed; every such error is logged at `ERROR` and reported as
+    /// [`WorkerEvent::StoreFailing`] either way. Programs run under a supervisor set it, so that
+    /// the process exits with the cause.
+    pub stop_after_permanent_errors: Option<u32>,
     pub remove_on_complete: KeepJobs,
     pub remove_on_fail: KeepJobs,
     /// Shown as the job's `processed_by`.
@@ -53,6 +64,7 @@ impl Default for WorkerOptions {
             max_stalled_count: 1,
             drain_delay: Duration::from_secs(5),
             close_timeout: Some(Duration::from_secs(30)),
+            stop_after_permanent_errors: None,
             remove_on_complete: KeepJobs::All,
             remove_on_fail: KeepJobs::All,
             name: None,
@@ -71,6 +83,10 @@ impl fmt::Debug for WorkerOptions {
             .field("max_stalled_count", &self.max_stalled_count)
             .field("drain_delay", &self.drain_delay)
             .field("close_timeout", &self.close_timeout)
+            .field(
+                "stop_after_permanent_errors",
+                &self.stop_after_permanent_errors,
+            )
             .field("remove_on_complete", &self.remove_on_complete)
             .field("remove_on_fail", &self.remove_on_fail)
             .field("name", &self.name)
@@ -116,6 +132,12 @@ impl WorkerOptions {
     /// See [`WorkerOptions::close_timeout`](#structfield.close_timeout).
     pub fn close_timeout(mut self, d: Duration) -> Self {
         self.close_timeout = Some(d);
+        self
+    }
+
+    /// See [`WorkerOptions::stop_after_permanent_errors`](#structfield.stop_after_permanent_errors).
+    pub fn stop_after_permanent_errors(mut self, n: u32) -> Self {
+        self.stop_after_permanent_errors = Some(n);
         self
     }
 
