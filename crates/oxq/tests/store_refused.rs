@@ -1,0 +1,88 @@
+//! A worker process on a Redis that refuses writes: `echo_worker` (whose
+//! `--stop-after-store-errors` is on by default) exits non-zero with a message naming the cause
+//! and what to do, instead of retrying silently forever. The test's own `redis-server` is made
+//! a replica of a port nobody listens on, so every write answers `-READONLY`.
+
+mod support;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oxq::prelude::*;
+use support::example;
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct RedisServer(Child);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn start_redis() -> (RedisServer, u16) {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (apt-get install redis-server)");
+    let server = RedisServer(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        // the server process is starting; nothing to wait on but its port
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (server, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_on_a_read_only_replica_exits_non_zero_naming_the_cause() {
+    let (_server, port) = start_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    let queue: Queue = Queue::connect(&url, "refused").await.expect("connect");
+    queue
+        .add("n", serde_json::json!({}), JobOptions::new())
+        .await
+        .expect("add");
+    let replica_of = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "REPLICAOF", "127.0.0.1"])
+        .arg(free_port().to_string())
+        .output()
+        .expect("redis-cli");
+    assert!(replica_of.status.success(), "{replica_of:?}");
+
+    let worker = Command::new(example("echo_worker"))
+        .args(["--url", &url, "--queue", "refused"])
+        .args(["--stop-after-store-errors", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echo_worker");
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || worker.wait_with_output()),
+    )
+    .await
+    .expect("the worker exits by itself")
+    .expect("join")
+    .expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exit status {:?}", output.status);
+    assert!(
+        stderr.contains("3 permanent store errors") && stderr.contains("read-only replica"),
+        "stderr: {stderr}"
+    );
+}
