@@ -70,7 +70,7 @@ async fn examples_work_on_redis_as_on_the_embedded_store() {
     let expected = [
         json!({"added": JOBS}),
         json!({"added": 1}),
-        json!({"completed": JOBS, "failed": 1}),
+        json!({"abandoned": 0, "completed": JOBS, "failed": 1}),
     ];
     assert_eq!(embedded, expected, "on the embedded store");
     assert_eq!(on_redis, expected, "on Redis");
