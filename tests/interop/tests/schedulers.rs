@@ -137,7 +137,11 @@ async fn a_scheduler_oxq_upserts_is_listed_by_node_and_run_by_a_node_worker() {
     assert_eq!(node_every["every"], json!(EVERY_MS), "{node_every}");
     assert_eq!(node_every["name"], "tock", "{node_every}");
     assert_eq!(node_every["next"], json!(every.next_run), "{node_every}");
-    assert_eq!(node_every["template"]["data"], json!({"from": "oxq"}), "{node_every}");
+    assert_eq!(
+        node_every["template"]["data"],
+        json!({"from": "oxq"}),
+        "{node_every}"
+    );
     let node_daily = by_key("oxq-daily");
     assert_eq!(node_daily["pattern"], "0 9 * * *", "{node_daily}");
     assert_eq!(node_daily["tz"], "Asia/Seoul", "{node_daily}");
@@ -166,7 +170,11 @@ async fn a_scheduler_oxq_upserts_is_listed_by_node_and_run_by_a_node_worker() {
     let starts: Vec<&Value> = seen
         .iter()
         .filter(|l| event_is(l, "start"))
-        .filter(|l| l["id"].as_str().is_some_and(|id| id.starts_with("repeat:oxq-tick:")))
+        .filter(|l| {
+            l["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("repeat:oxq-tick:"))
+        })
         .collect();
     let ids: BTreeSet<&str> = starts.iter().filter_map(|l| l["id"].as_str()).collect();
     assert_eq!(ids.len(), starts.len(), "a run started twice: {starts:?}");

@@ -19,9 +19,9 @@
 //! Fetched jobs carry no [`StoreMemo`](oxq_core::backend::StoreMemo)
 //! ([`FetchedJob::plain`]): the finish reads what it needs from the row.
 
+use oxq_core::JobState;
 use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
-use oxq_core::JobState;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::{
