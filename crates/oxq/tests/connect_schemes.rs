@@ -2,46 +2,13 @@
 //! `redis://`, `valkey://`, `unix://` and `redis+unix://` against a real `redis-server` this test
 //! starts (TCP on a free loopback port and a Unix socket), `sqlite://` on a temporary file.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
 
 use oxq::prelude::*;
 use serde_json::{Value, json};
-
-/// A `redis-server` listening on a free port and on a Unix socket, killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis(socket: &Path) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port");
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--unixsocket", &socket.display().to_string()])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (apt-get install redis-server)");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() || !socket.exists() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        // the server process is starting; nothing to wait on but its port and socket
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, port)
-}
+use support::redis::RedisServer;
 
 /// Opens `url` through the facade, adds a job and reads it back.
 async fn round_trip(url: &str, store: &str) {
@@ -66,7 +33,8 @@ async fn round_trip(url: &str, store: &str) {
 async fn every_declared_scheme_opens_a_working_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     let socket = dir.path().join("redis.sock");
-    let (_server, port) = start_redis(&socket);
+    let server = RedisServer::with_unix_socket(&socket);
+    let port = server.port;
     for url in [
         format!("redis://127.0.0.1:{port}"),
         format!("valkey://127.0.0.1:{port}"),

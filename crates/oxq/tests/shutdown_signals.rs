@@ -6,13 +6,13 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use oxq::prelude::*;
 use oxq::worker::RELEASE_BUDGET;
+use support::redis::RedisServer;
 use support::{example, signal, spawn, summary, wait_until};
 
 /// An `echo_worker` whose stderr (its logs at `info`) is also sent, line by line, to the
@@ -130,42 +130,10 @@ async fn a_second_sigterm_abandons_a_hung_job_to_another_worker_at_once() {
     );
 }
 
-/// A `redis-server` on a free loopback port, killed on drop.
-struct RedisServer(Child);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (RedisServer, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port");
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (apt-get install redis-server)");
-    let server = RedisServer(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        // the server process is starting; nothing to wait on but its port
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_the_store_down_exits_within_the_close_timeout() {
-    let (server, port) = start_redis();
-    let url = format!("redis://127.0.0.1:{port}");
+    let server = RedisServer::start();
+    let url = server.url();
     let queue: Queue = Queue::connect(&url, "signals").await.expect("connect");
     queue
         .add("hangs", serde_json::json!({}), JobOptions::new())

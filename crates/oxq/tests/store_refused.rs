@@ -7,53 +7,18 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use oxq::prelude::*;
 use support::example;
-
-/// A `redis-server` on a free loopback port, killed on drop.
-struct RedisServer(Child);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn start_redis() -> (RedisServer, u16) {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (apt-get install redis-server)");
-    let server = RedisServer(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        // the server process is starting; nothing to wait on but its port
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, port)
-}
+use support::redis::{RedisServer, free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_on_a_read_only_replica_exits_non_zero_naming_the_cause() {
-    let (_server, port) = start_redis();
-    let url = format!("redis://127.0.0.1:{port}");
+    let server = RedisServer::start();
+    let port = server.port;
+    let url = server.url();
     let queue: Queue = Queue::connect(&url, "refused").await.expect("connect");
     queue
         .add("n", serde_json::json!({}), JobOptions::new())
