@@ -64,7 +64,7 @@ pub(crate) struct Dispatcher<T> {
 /// An attempt whose processor has not returned: what abandoning it needs.
 struct Running {
     abort: AbortHandle,
-    token: LockToken,
+    /// Handed back with the job if it is abandoned (its lock token is in the held-locks map).
     memo: StoreMemo,
 }
 
@@ -458,7 +458,6 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             });
             let running = Running {
                 abort: task.abort_handle(),
-                token: token.clone(),
                 memo,
             };
             state.running.insert(job_id, running);
@@ -535,11 +534,17 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
             end: AttemptEnd::Delayed { until: now },
             memo,
         };
-        let mut releases: Vec<Finish> = state
-            .running
-            .drain()
-            .map(|(job_id, r)| release(job_id, r.token, r.memo))
-            .collect();
+        let mut releases: Vec<Finish> = {
+            let held = lock_held(&self.locks);
+            state
+                .running
+                .drain()
+                .filter_map(|(job_id, r)| {
+                    let token = held.get(&job_id)?.token.clone();
+                    Some(release(job_id, token, r.memo))
+                })
+                .collect()
+        };
         while !calls.is_empty() {
             let Ok(Some(call)) = tokio::time::timeout_at(budget, calls.next()).await else {
                 break;
