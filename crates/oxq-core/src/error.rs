@@ -63,6 +63,21 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A child's parent (`prefix:queue:id`) does not exist; nothing was written.
+    #[error(
+        "parent job {parent} not found; add the parent first (or the whole tree with a FlowProducer)"
+    )]
+    ParentNotFound { parent: String },
+
+    /// A parent cannot complete while children it waits for are unfinished (return
+    /// `Outcome::WaitForChildren` to wait for them). The attempt fails.
+    #[error("job {job_id} cannot complete: {pending} of its children are not finished")]
+    PendingDependencies { job_id: String, pending: u64 },
+
+    /// A parent cannot complete: a child whose failure fails its parent failed.
+    #[error("job {job_id} cannot complete: child {child} failed")]
+    FailedDependency { job_id: String, child: String },
+
     /// The store cannot be reached or timed out; retrying later may succeed.
     #[error("store unavailable: {message}")]
     Unavailable {

@@ -41,7 +41,7 @@ const RESERVED_JOB_IDS: &[&str] = &[
 ];
 
 /// A queue: its key prefix and its name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct QueueRef {
     pub prefix: String,
     pub name: String,

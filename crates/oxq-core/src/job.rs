@@ -164,6 +164,11 @@ impl<T> Job<T> {
         &self.record
     }
 
+    /// The store this job lives in.
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     /// The lock token of the worker running this job (`None` outside a processor).
     pub fn token(&self) -> Option<&LockToken> {
         self.token.as_ref()

@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod flow;
 pub mod ids;
 pub mod job;
 pub mod options;
@@ -25,6 +26,9 @@ pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use events::{Event, EventId, StoredEvent};
+pub use flow::{
+    ChildFailure, ChildKey, FlowAdded, FlowJob, FlowProducer, FlowQuery, FlowTree, ParentLink,
+};
 pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
 pub use job::Job;
 pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};

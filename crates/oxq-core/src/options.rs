@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
+use crate::flow::ParentLink;
 use crate::ids::JobId;
 
 /// Highest priority number BullMQ accepts (`2^21 - 1`); 1 is the most urgent, 0 means none.
@@ -69,6 +70,9 @@ pub struct JobOptions {
     pub remove_on_complete: Option<KeepJobs>,
     /// Retention once failed for good; `None` uses the worker's setting.
     pub remove_on_fail: Option<KeepJobs>,
+    /// The job this one is a child of: the parent waits for it (see [`crate::flow`]). The
+    /// parent must exist when the child is added.
+    pub parent: Option<ParentLink>,
 }
 
 impl Default for JobOptions {
@@ -83,6 +87,7 @@ impl Default for JobOptions {
             timeout: None,
             remove_on_complete: None,
             remove_on_fail: None,
+            parent: None,
         }
     }
 }
@@ -135,6 +140,12 @@ impl JobOptions {
 
     pub fn remove_on_fail(mut self, keep: KeepJobs) -> Self {
         self.remove_on_fail = Some(keep);
+        self
+    }
+
+    /// Makes the job a child of `parent`, which then cannot complete before it is done.
+    pub fn parent(mut self, parent: ParentLink) -> Self {
+        self.parent = Some(parent);
         self
     }
 

@@ -178,6 +178,9 @@ where
         let mut payloads = Vec::with_capacity(jobs.len());
         for (name, data, options) in jobs {
             options.validate()?;
+            if options.parent.is_some() {
+                crate::flow::flows_of(self.backend.as_ref())?;
+            }
             let json = serde_json::to_string(&data).map_err(Error::Encode)?;
             if json.len() > self.options.max_payload_bytes {
                 return Err(Error::PayloadTooLarge {

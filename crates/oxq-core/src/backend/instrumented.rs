@@ -5,6 +5,7 @@
 //! call logs its error at `DEBUG` inside the span (the runtime decides what deserves a warning).
 //! Each optional facet of the seam gets its own file beside this one when it lands.
 
+mod flows;
 mod schedulers;
 
 use std::future::Future;
@@ -67,6 +68,10 @@ macro_rules! traced_backend {
 
             fn schedulers(&self) -> Option<&dyn Schedulers> {
                 self.inner.schedulers().map(|_| self as &dyn Schedulers)
+            }
+
+            fn flows(&self) -> Option<&dyn Flows> {
+                self.inner.flows().map(|_| self as &dyn Flows)
             }
 
             $(

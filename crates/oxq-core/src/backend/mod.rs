@@ -33,6 +33,7 @@
 //! its own under `instrumented/` and answers `Some(self)` exactly when the store it wraps does.
 //! [`Capabilities`] is only for facts about the core calls, not for features.
 //!
+mod flows;
 mod instrumented;
 pub mod requests;
 mod schedulers;
@@ -44,6 +45,7 @@ use crate::events::{EventId, StoredEvent};
 use crate::ids::QueueRef;
 use crate::record::{JobCounts, JobRecord};
 
+pub use flows::Flows;
 pub use instrumented::Instrumented;
 pub use requests::*;
 pub use schedulers::Schedulers;
@@ -79,6 +81,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Job schedulers, when the store keeps them.
     fn schedulers(&self) -> Option<&dyn Schedulers> {
+        None
+    }
+
+    /// Parent/child jobs (flows), when the store keeps them.
+    fn flows(&self) -> Option<&dyn Flows> {
         None
     }
 

@@ -6,6 +6,7 @@
 
 mod admin;
 mod events;
+mod flows;
 mod jobs;
 mod memo;
 mod schedulers;
@@ -13,6 +14,7 @@ mod worker;
 
 pub use admin::*;
 pub use events::*;
+pub use flows::*;
 pub use jobs::*;
 pub use memo::StoreMemo;
 pub use schedulers::*;

@@ -101,6 +101,11 @@ pub enum AttemptEnd {
     /// delayed, its lock is released, and the attempt does not count (attempts made is not
     /// incremented, no error is recorded). BullMQ's `moveToDelayed` + `DelayedError`.
     Delayed { until: u64 },
+    /// The processor asked to wait for its children (BullMQ's `moveToWaitingChildren`): the job
+    /// goes to waiting-children while a dependency is pending, else back to the front of
+    /// waiting; its lock is released and the attempt does not count. Only for a store with the
+    /// [`Flows`](crate::backend::Flows) facet.
+    WaitForChildren,
 }
 
 /// What follows a failed attempt.
