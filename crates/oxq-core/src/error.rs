@@ -178,6 +178,23 @@ impl Error {
         }
     }
 
+    /// This error with `target` (where the store is, e.g. `redis at 127.0.0.1:6379` or
+    /// `the sqlite file /var/lib/q.db`) leading its message, when it is a failure of the store
+    /// itself ([`Error::Unavailable`], [`Error::Refused`], [`Error::Store`]) whose message does
+    /// not name it yet. Every other error is about a job or a request and is returned as it
+    /// is. Stores apply it to every error they answer, so an operator reading a log line or an
+    /// exit message knows which server or file failed; `target` must hold no secret.
+    pub fn at_target(mut self, target: &str) -> Self {
+        if let Error::Unavailable { message, .. }
+        | Error::Refused { message, .. }
+        | Error::Store { message, .. } = &mut self
+            && !message.contains(target)
+        {
+            *message = format!("{target}: {message}");
+        }
+        self
+    }
+
     /// Shorthand for an [`Error::InvalidOptions`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidOptions(message.into())
@@ -186,3 +203,36 @@ impl Error {
 
 /// `Result` with oxq's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_names_its_target_once_and_other_errors_stay_as_they_are() {
+        let target = "redis at 127.0.0.1:6390";
+        let down = Error::unavailable("connection refused", None, None).at_target(target);
+        assert_eq!(
+            down.to_string(),
+            "store unavailable: redis at 127.0.0.1:6390: connection refused"
+        );
+        assert!(down.is_transient());
+        let again = down.at_target(target);
+        assert_eq!(again.to_string().matches(target).count(), 1, "{again}");
+
+        let refused =
+            Error::refused("READONLY no writes", "use the primary", "READONLY").at_target(target);
+        assert!(refused.is_permanent());
+        assert_eq!(
+            refused.to_string(),
+            "the store refuses the call: redis at 127.0.0.1:6390: READONLY no writes; use the primary"
+        );
+        let broken = Error::store("bad reply").at_target(target);
+        assert!(broken.to_string().contains(target), "{broken}");
+
+        let not_found = Error::JobNotFound("7".into()).at_target(target);
+        assert_eq!(not_found.to_string(), "job 7 not found");
+        let lost = Error::LockLost("7".into()).at_target(target);
+        assert!(!lost.to_string().contains(target), "{lost}");
+    }
+}
