@@ -28,7 +28,13 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn every_example_answers_help_with_a_usage_line_and_does_nothing_else() {
     let dir = tempfile::tempdir().expect("temp dir");
-    for name in ["quickstart", "produce", "echo_worker", "bench"] {
+    for name in [
+        "quickstart",
+        "produce",
+        "echo_worker",
+        "bench",
+        "daily_digest",
+    ] {
         let output = run_in(dir.path(), name, &["--help"]);
         let stdout = text(&output.stdout);
         assert!(
