@@ -1,12 +1,13 @@
 //! [`RedisBackend`] and its [`Backend`] implementation, which hands each call to its module
-//! in `ops/`.
+//! in `ops/` and names the server (`redis at host:port`) in every store failure it answers
+//! ([`Error::at_target`](oxq_core::Error::at_target)).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use oxq_core::backend::*;
 use oxq_core::{
-    Backend, Capabilities, EventId, JobCounts, JobRecord, QueueRef, Result, StoredEvent,
+    Backend, Capabilities, Error, EventId, JobCounts, JobRecord, QueueRef, Result, StoredEvent,
 };
 use redis::Value;
 use redis::aio::ConnectionManager;
@@ -24,6 +25,8 @@ pub struct RedisBackend {
     pub(crate) scripts: Scripts,
     pub(crate) blocking: SharedPool,
     pub(crate) options: RedisOptions,
+    /// `redis at host:port`, for messages (never a password).
+    target: String,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -43,7 +46,12 @@ impl std::fmt::Debug for RedisBackend {
 /// when the server refuses the credentials or the TLS handshake fails
 /// ([`RedisStoreError::Auth`], [`RedisStoreError::Tls`]).
 pub async fn connect(url: &str, options: RedisOptions) -> Result<Arc<RedisBackend>> {
-    Ok(Arc::new(RedisBackend::open(url, options).await?))
+    let client = connection::client(url, &options)?;
+    let target = connection::target(&client);
+    match RedisBackend::open(client, options, target.clone()).await {
+        Ok(backend) => Ok(Arc::new(backend)),
+        Err(e) => Err(Error::from(e).at_target(&target)),
+    }
 }
 
 /// [`connect`] as the store-agnostic `Arc<dyn Backend>` a URL-picking facade hands out (not
@@ -55,8 +63,11 @@ pub async fn open_url(url: &str, options: RedisOptions) -> Result<Arc<dyn Backen
 }
 
 impl RedisBackend {
-    async fn open(url: &str, options: RedisOptions) -> StoreResult<Self> {
-        let client = connection::client(url, &options)?;
+    async fn open(
+        client: redis::Client,
+        options: RedisOptions,
+        target: String,
+    ) -> StoreResult<Self> {
         let blocking = Arc::new(BlockingPool::new(client.clone(), &options));
         // One attempt first: a wrong password or certificate fails here at once; an outage
         // falls through to the managed connection, which retries.
@@ -75,7 +86,13 @@ impl RedisBackend {
             scripts: Scripts::load(),
             blocking,
             options,
+            target,
         })
+    }
+
+    /// `result`, its error naming this server when it is a store failure.
+    pub(crate) fn named<T, E: Into<Error>>(&self, result: std::result::Result<T, E>) -> Result<T> {
+        result.map_err(|e| e.into().at_target(&self.target))
     }
 
     /// A handle on the managed connection (cheap: it is multiplexed).
@@ -111,35 +128,35 @@ impl Backend for RedisBackend {
     }
 
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
-        ops::add::add(self, req).await
+        self.named(ops::add::add(self, req).await)
     }
 
     async fn job_get(&self, req: GetJob) -> Result<Option<JobRecord>> {
-        Ok(ops::get_job::get(self, req).await?)
+        self.named(ops::get_job::get(self, req).await)
     }
 
     async fn jobs_list(&self, req: ListJobs) -> Result<Vec<JobRecord>> {
-        Ok(ops::list_jobs::list(self, req).await?)
+        self.named(ops::list_jobs::list(self, req).await)
     }
 
     async fn jobs_count(&self, req: OfQueue) -> Result<JobCounts> {
-        Ok(ops::counts::counts(self, &req.queue).await?)
+        self.named(ops::counts::counts(self, &req.queue).await)
     }
 
     async fn job_move_to_active(&self, req: FetchJobs) -> Result<Fetched> {
-        let mut fetched = ops::move_to_active::fetch(self, &req).await?;
+        let mut fetched = self.named(ops::move_to_active::fetch(self, &req).await)?;
         ops::schedulers::after_fetch(self, &req.queue, &mut fetched, req.now).await;
         Ok(fetched)
     }
 
     async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
-        Ok(ops::wait::wait(self, req).await?)
+        self.named(ops::wait::wait(self, req).await)
     }
 
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
         // Only a finish that fetches next can take a scheduler's run.
         let (queue, now) = (req.fetch_next.is_some().then(|| req.queue.clone()), req.now);
-        let mut finished = ops::finish::finish(self, req).await?;
+        let mut finished = self.named(ops::finish::finish(self, req).await)?;
         if let Some(queue) = queue {
             ops::schedulers::after_fetch(self, &queue, &mut finished.fetched, now).await;
         }
@@ -147,74 +164,74 @@ impl Backend for RedisBackend {
     }
 
     async fn locks_extend(&self, req: ExtendLocks) -> Result<ExtendedLocks> {
-        Ok(ops::extend_locks::extend(self, req).await?)
+        self.named(ops::extend_locks::extend(self, req).await)
     }
 
     async fn stalled_recover(&self, req: RecoverStalled) -> Result<RecoveredStalled> {
-        Ok(ops::recover_stalled::recover(self, req).await?)
+        self.named(ops::recover_stalled::recover(self, req).await)
     }
 
     async fn job_update_progress(&self, req: UpdateProgress) -> Result<()> {
-        ops::progress::update(self, req).await
+        self.named(ops::progress::update(self, req).await)
     }
 
     async fn job_log_add(&self, req: AddLog) -> Result<LogAdded> {
-        ops::logs::add(self, req).await
+        self.named(ops::logs::add(self, req).await)
     }
 
     async fn job_logs(&self, req: ReadLogs) -> Result<JobLogs> {
-        Ok(ops::logs::read(self, req).await?)
+        self.named(ops::logs::read(self, req).await)
     }
 
     async fn job_remove(&self, req: RemoveJob) -> Result<JobRemoved> {
-        ops::remove_job::remove(self, req).await
+        self.named(ops::remove_job::remove(self, req).await)
     }
 
     async fn job_promote(&self, req: JobAt) -> Result<()> {
-        ops::promote::promote(self, req).await
+        self.named(ops::promote::promote(self, req).await)
     }
 
     async fn job_retry(&self, req: JobAt) -> Result<()> {
-        ops::retry_job::retry(self, req).await
+        self.named(ops::retry_job::retry(self, req).await)
     }
 
     async fn jobs_retry(&self, req: RetryJobs) -> Result<MovedJobs> {
-        ops::move_jobs_to_wait::retry_many(self, req).await
+        self.named(ops::move_jobs_to_wait::retry_many(self, req).await)
     }
 
     async fn jobs_promote(&self, req: PromoteJobs) -> Result<MovedJobs> {
-        Ok(ops::move_jobs_to_wait::promote_many(self, req).await?)
+        self.named(ops::move_jobs_to_wait::promote_many(self, req).await)
     }
 
     async fn queue_set_paused(&self, req: SetPaused) -> Result<()> {
-        Ok(ops::pause::set_paused(self, req).await?)
+        self.named(ops::pause::set_paused(self, req).await)
     }
 
     async fn queue_status(&self, req: OfQueue) -> Result<QueueStatus> {
-        Ok(ops::pause::status(self, &req.queue).await?)
+        self.named(ops::pause::status(self, &req.queue).await)
     }
 
     async fn queue_drain(&self, req: DrainQueue) -> Result<DrainedJobs> {
-        Ok(ops::drain::drain(self, req).await?)
+        self.named(ops::drain::drain(self, req).await)
     }
 
     async fn queue_clean(&self, req: CleanQueue) -> Result<CleanedJobs> {
-        Ok(ops::clean::clean(self, req).await?)
+        self.named(ops::clean::clean(self, req).await)
     }
 
     async fn queue_obliterate(&self, req: ObliterateQueue) -> Result<()> {
-        ops::obliterate::obliterate(self, req).await
+        self.named(ops::obliterate::obliterate(self, req).await)
     }
 
     async fn queues_list(&self, req: ListQueues) -> Result<Vec<QueueRef>> {
-        Ok(ops::queues::list(self, &req.prefix).await?)
+        self.named(ops::queues::list(self, &req.prefix).await)
     }
 
     async fn events_latest(&self, req: OfQueue) -> Result<Option<EventId>> {
-        Ok(ops::events::latest(self, &req.queue).await?)
+        self.named(ops::events::latest(self, &req.queue).await)
     }
 
     async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {
-        Ok(ops::events::read(self, req).await?)
+        self.named(ops::events::read(self, req).await)
     }
 }

@@ -107,6 +107,12 @@ fn check_has_certificate(pem: &[u8], option: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Where `client` connects, for messages: `redis at host:port`, or `redis at <socket path>`.
+/// Built from the parsed address, so it never holds a user name or password.
+pub(crate) fn target(client: &Client) -> String {
+    format!("redis at {}", client.get_connection_info().addr())
+}
+
 /// `url` with the password, if any, replaced by `***`, for error messages.
 pub(crate) fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -320,6 +326,24 @@ mod tests {
         for scheme in crate::URL_SCHEMES {
             assert!(err.to_string().contains(&format!("{scheme}://")), "{err}");
         }
+    }
+
+    #[test]
+    fn the_target_names_host_and_port_or_socket_and_never_the_password() {
+        let target = |url: &str| target(&client(url, &defaults()).expect("a usable url"));
+        assert_eq!(
+            target("redis://oxq:hunter2@127.0.0.1:6390/3"),
+            "redis at 127.0.0.1:6390"
+        );
+        assert_eq!(target("redis://:hunter2@cache"), "redis at cache:6379");
+        assert_eq!(
+            target("rediss://cache.internal:6380"),
+            "redis at cache.internal:6380"
+        );
+        assert_eq!(
+            target("redis+unix:///run/redis.sock"),
+            "redis at /run/redis.sock"
+        );
     }
 
     #[test]

@@ -18,6 +18,12 @@
 //! ([`RedisStoreError::Auth`]) and a failed TLS handshake ([`RedisStoreError::Tls`]). Once
 //! connected, the same failures while reconnecting stay transient: the store keeps retrying
 //! while, say, a rotated password or certificate is being fixed.
+//!
+//! Messages are sentences: an error reply reads as Redis sent it (`READONLY You can't write
+//! against a read only replica.`), not in redis-rs's debug form (`ReadOnly: …`, `"OOM": …`).
+//! They do not say which server: [`RedisBackend`](crate::RedisBackend) puts `redis at
+//! host:port` in front of every store failure it answers ([`oxq_core::Error::at_target`]),
+//! which never shows a user name or password.
 
 use std::sync::Arc;
 
@@ -30,7 +36,7 @@ use redis::{ErrorKind, RetryMethod};
 #[non_exhaustive]
 pub enum RedisStoreError {
     /// The client or the server reported an error.
-    #[error("redis: {0}")]
+    #[error("{}", describe(.0))]
     Redis(#[from] redis::RedisError),
 
     /// The connection URL could not be used.
@@ -40,7 +46,8 @@ pub enum RedisStoreError {
     /// The server refused the connection's user name or password (Redis ACL), or it needs them
     /// and the URL has none.
     #[error(
-        "Redis refused the credentials; check the user name and password in the connection url: {0}"
+        "Redis refused the credentials; check the user name and password in the connection url: {}",
+        describe(.0)
     )]
     Auth(redis::RedisError),
 
@@ -174,6 +181,20 @@ impl RedisStoreError {
     }
 }
 
+/// A redis-rs error in words: an error reply as `the server answered CODE detail`, anything
+/// else as the client words it (`Connection refused (os error 111)`).
+fn describe(e: &redis::RedisError) -> String {
+    match (e.kind(), e.code(), e.detail()) {
+        (ErrorKind::Server(_) | ErrorKind::Extension, Some(code), Some(detail)) => {
+            format!("the server answered {code} {detail}")
+        }
+        (ErrorKind::Server(_) | ErrorKind::Extension, Some(code), None) => {
+            format!("the server answered {code}")
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// True when the TLS library rejected the handshake (an untrusted or mismatched certificate, an
 /// alert from the server, a peer that does not speak TLS). tokio-rustls reports it as an
 /// `io::Error` wrapping a `rustls::Error`, which redis-rs keeps behind an `Arc`; the types are
@@ -235,7 +256,14 @@ mod tests {
             let err = Error::from(RedisStoreError::from(refused));
             assert!(matches!(err, Error::Refused { .. }), "{code}: {err:?}");
             assert!(err.is_permanent() && !err.is_transient(), "{code}");
-            assert!(err.to_string().contains(hint), "{code}: {err}");
+            let text = err.to_string();
+            assert!(text.contains(hint), "{code}: {text}");
+            // the reply as Redis words it, not redis-rs's debug form of its kind
+            assert!(
+                text.contains(&format!("the server answered {code} the server says no")),
+                "{code}: {text}"
+            );
+            assert!(!text.contains('"'), "{code}: {text}");
         }
     }
 

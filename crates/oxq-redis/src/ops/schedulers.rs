@@ -459,54 +459,67 @@ async fn iteration_taken(
     .then_some(next))
 }
 
+/// The facet; each call's store failure names the server ([`RedisBackend::named`]).
 #[async_trait]
 impl Schedulers for RedisBackend {
     async fn scheduler_upsert(&self, req: UpsertScheduler) -> Result<JobScheduler> {
-        upsert(self, req).await
+        self.named(upsert(self, req).await)
     }
 
     async fn scheduler_get(&self, req: GetScheduler) -> Result<Option<JobScheduler>> {
-        read_scheduler(self, &QueueKeys::new(&req.queue), &req.id).await
+        self.named(read_scheduler(self, &QueueKeys::new(&req.queue), &req.id).await)
     }
 
     async fn schedulers_list(&self, req: ListSchedulers) -> Result<Vec<JobScheduler>> {
-        let k = QueueKeys::new(&req.queue);
-        let start = i64::try_from(req.offset).unwrap_or(i64::MAX);
-        let stop = if req.limit == 0 {
-            return Ok(Vec::new());
-        } else {
-            start.saturating_add(i64::try_from(req.limit).unwrap_or(i64::MAX) - 1)
-        };
-        let cmd = if req.ascending { "ZRANGE" } else { "ZREVRANGE" };
-        let ids: Vec<String> = redis::cmd(cmd)
-            .arg(k.key(Key::Repeat))
-            .arg(start)
-            .arg(stop)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(RedisStoreError::from)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(s) = read_scheduler(self, &k, &id).await? {
-                out.push(s);
-            }
-        }
-        Ok(out)
+        self.named(list(self, req).await)
     }
 
     async fn schedulers_count(&self, req: OfQueue) -> Result<u64> {
-        let k = QueueKeys::new(&req.queue);
-        let n: u64 = redis::cmd("ZCARD")
-            .arg(k.key(Key::Repeat))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(RedisStoreError::from)?;
-        Ok(n)
+        self.named(count(self, &req.queue).await)
     }
 
     async fn scheduler_remove(&self, req: RemoveScheduler) -> Result<SchedulerRemoved> {
-        let value = self.run(&req.queue, &RemoveCall { id: &req.id }).await?;
-        let existed = reply::int(&value, "scheduler_remove")? == 1;
-        Ok(SchedulerRemoved { existed })
+        self.named(remove(self, req).await)
     }
+}
+
+async fn list(backend: &RedisBackend, req: ListSchedulers) -> Result<Vec<JobScheduler>> {
+    let k = QueueKeys::new(&req.queue);
+    let start = i64::try_from(req.offset).unwrap_or(i64::MAX);
+    let stop = if req.limit == 0 {
+        return Ok(Vec::new());
+    } else {
+        start.saturating_add(i64::try_from(req.limit).unwrap_or(i64::MAX) - 1)
+    };
+    let cmd = if req.ascending { "ZRANGE" } else { "ZREVRANGE" };
+    let ids: Vec<String> = redis::cmd(cmd)
+        .arg(k.key(Key::Repeat))
+        .arg(start)
+        .arg(stop)
+        .query_async(&mut backend.conn())
+        .await
+        .map_err(RedisStoreError::from)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = read_scheduler(backend, &k, &id).await? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+async fn count(backend: &RedisBackend, queue: &QueueRef) -> Result<u64> {
+    let k = QueueKeys::new(queue);
+    let n: u64 = redis::cmd("ZCARD")
+        .arg(k.key(Key::Repeat))
+        .query_async(&mut backend.conn())
+        .await
+        .map_err(RedisStoreError::from)?;
+    Ok(n)
+}
+
+async fn remove(backend: &RedisBackend, req: RemoveScheduler) -> Result<SchedulerRemoved> {
+    let value = backend.run(&req.queue, &RemoveCall { id: &req.id }).await?;
+    let existed = reply::int(&value, "scheduler_remove")? == 1;
+    Ok(SchedulerRemoved { existed })
 }
