@@ -24,6 +24,11 @@ pub enum Event {
         job_id: JobId,
         prev: Option<JobState>,
     },
+    /// A parent waits for its children to finish (written so, or moved there by its
+    /// processor).
+    WaitingChildren {
+        job_id: JobId,
+    },
     /// Will run no earlier than `due_at` (ms since the epoch).
     Delayed {
         job_id: JobId,
@@ -80,6 +85,7 @@ impl Event {
         match self {
             Event::Added { .. } => "added",
             Event::Waiting { .. } => "waiting",
+            Event::WaitingChildren { .. } => "waiting-children",
             Event::Delayed { .. } => "delayed",
             Event::Active { .. } => "active",
             Event::Progress { .. } => "progress",
@@ -101,6 +107,7 @@ impl Event {
         match self {
             Event::Added { job_id, .. }
             | Event::Waiting { job_id, .. }
+            | Event::WaitingChildren { job_id }
             | Event::Delayed { job_id, .. }
             | Event::Active { job_id, .. }
             | Event::Progress { job_id, .. }

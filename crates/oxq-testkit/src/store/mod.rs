@@ -19,6 +19,7 @@ pub mod admin;
 pub mod events;
 pub mod fetch;
 pub mod finish;
+pub mod flows;
 pub mod job_admin;
 mod kit;
 pub mod locks_stalls;
