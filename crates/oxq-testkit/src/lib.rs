@@ -166,7 +166,9 @@ macro_rules! __for_each_store_case {
                 racing_fetches_and_upserts_make_one_job_per_tick,
                 a_remove_deletes_the_scheduler_and_its_pending_run,
                 schedulers_are_listed_by_next_run_and_counted, the_store_refuses_a_bad_schedule,
-                a_drain_and_a_clean_keep_each_schedulers_pending_run;
+                a_drain_and_a_clean_keep_each_schedulers_pending_run,
+                removing_the_pending_run_alone_is_refused,
+                a_stalled_scheduler_run_is_recovered_not_failed;
             locks_stalls: locks_extend_reports_the_locks_it_does_not_hold,
                 an_extended_lock_is_not_recovered_as_stalled,
                 an_expired_lock_is_recovered_once_to_the_front,

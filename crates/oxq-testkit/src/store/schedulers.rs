@@ -1,7 +1,9 @@
 //! The [`Schedulers`](oxq_core::backend::Schedulers) facet: upsert creates the first iteration
 //! (`repeat:<id>:<millis>`), taking the pending iteration creates the next in the same step
 //! (by a fetch, or a finish's fetch-next), racing fetches and upserts make one job per tick,
-//! remove, list and count, and the store's own refusal of bad schedules. Times are explicit
+//! remove, list and count, the store's own refusal of bad schedules, and BullMQ's two
+//! exceptions for a scheduler's runs (the pending run is not removed alone; a stalled run is
+//! not failed). Times are explicit
 //! `now`s; a store without the facet skips these cases.
 
 use std::sync::Arc;
@@ -9,7 +11,8 @@ use std::time::Duration;
 
 use oxq_core::backend::{
     AttemptEnd, CleanQueue, DrainQueue, FinishJobs, GetScheduler, JobScheduler, ListSchedulers,
-    OfQueue, RemoveScheduler, SchedulerTemplate, Schedulers, UpsertScheduler,
+    OfQueue, RecoverStalled, RemoveJob, RemoveScheduler, SchedulerTemplate, Schedulers,
+    UpsertScheduler,
 };
 use oxq_core::repeat::iteration_job_id;
 use oxq_core::{Error, JobId, JobOptions, JobState, KeepJobs, LockToken, Repeat};
@@ -390,6 +393,88 @@ pub async fn a_drain_and_a_clean_keep_each_schedulers_pending_run(h: &Harness) -
         get(s, &k, "kept").await?.next_run,
         Some(t + EVERY),
         "next run"
+    );
+    Ok(())
+}
+
+/// The pending run of a scheduler cannot be removed on its own (BullMQ's `removeJob` −8): that
+/// would stop the scheduler for good. The refusal is a conflict and the run stays; removing
+/// the scheduler removes it.
+pub async fn removing_the_pending_run_alone_is_refused(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let t = aligned(&k);
+    upsert(s, &k, "kept", every(), "beat", t).await?;
+    let run = iteration("kept", t);
+    let refused = k
+        .store
+        .job_remove(RemoveJob {
+            queue: k.queue.clone(),
+            job_id: run.clone(),
+            now: t,
+        })
+        .await;
+    ensure!(
+        matches!(refused, Err(Error::Conflict(_))),
+        "removing the pending run answered {refused:?}"
+    );
+    ensure!(
+        k.try_get(&run).await?.is_some(),
+        "the pending run was removed"
+    );
+    s.scheduler_remove(RemoveScheduler {
+        queue: k.queue.clone(),
+        id: "kept".to_owned(),
+        now: t,
+    })
+    .await?;
+    ensure!(
+        k.try_get(&run).await?.is_none(),
+        "the scheduler's removal kept its pending run"
+    );
+    Ok(())
+}
+
+/// A scheduler's run that stalls beyond the limit goes back to waiting without a deferred
+/// failure (BullMQ's exception for scheduler jobs): the schedule goes on. Real time, as in
+/// `store::locks_stalls`: Redis expires the lock on its own clock.
+pub async fn a_stalled_scheduler_run_is_recovered_not_failed(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let s = facet(&k)?;
+    let now = oxq_core::clock::now_ms();
+    upsert(s, &k, "beat", every(), "beat", now).await?;
+    let run = iteration("beat", now);
+    let fetched = k
+        .fetch_locked("t1", 1, Duration::from_millis(200), now)
+        .await?;
+    ensure_eq!(
+        fetched_ids(&fetched),
+        vec![run.0.clone()],
+        "the run fetched"
+    );
+    crate::support::wait_until(
+        &format!("run {run} to be recovered"),
+        crate::support::WAIT,
+        || async {
+            let recovered = k
+                .store
+                .stalled_recover(RecoverStalled {
+                    queue: k.queue.clone(),
+                    max_stalled_count: 0,
+                    interval: Duration::from_millis(1),
+                    now: oxq_core::clock::now_ms(),
+                })
+                .await?
+                .job_ids;
+            Ok(recovered.contains(&run))
+        },
+    )
+    .await?;
+    let job = k.get(&run).await?;
+    ensure_eq!(
+        (job.state, job.deferred_failure),
+        (JobState::Waiting, None),
+        "(state, deferred failure) of the stalled run"
     );
     Ok(())
 }
