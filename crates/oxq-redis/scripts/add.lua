@@ -18,21 +18,49 @@
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
---   3 number of jobs n, then 7 values per job:
+--   3 number of jobs n, then 9 values per job:
 --     custom id ('' for an automatic one), name, data (JSON), opts (BullMQ's encoded JSON),
---     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0')
+--     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0'),
+--     parent key ('' for none: the parent's job key "prefix:queue:id"), parent JSON ({id,
+--       queueKey, policy flag}, '' for none)
 -- Returns
 --   { id1, answer1, id2, answer2, ... }, in order: for a job written, answer is the key suffix
 --   it went to ('delayed', 'prioritized' or 'wait'); when the custom id existed (nothing was
 --   written for that job), answer is that job as get_job.lua reads it, { state, score, fields }
---   (include/read_job.lua)
+--   (include/read_job.lua).
+--   { -5, parent key } when a job's parent does not exist (nothing was written).
 -- Events
 --   added {jobId, name}; then waiting {jobId} or delayed {jobId, delay = due time};
 --   duplicated {jobId} for an existing custom id.
 -- Every job INCRs `id`, custom id or not (as BullMQ does).
+-- A child (BullMQ addStandardJob with a parent): every parent is checked before anything is
+-- written (it exists, or is a job of this call with a custom id written before the child); the
+-- child gets the `parentKey` and `parent` fields and its key joins `<parent key>:dependencies`.
+-- The parent is not moved (its processor waits for the child with moveToWaitingChildren). An
+-- existing custom id is answered as it is, not linked to the parent.
 
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
+local per = 9
+
+-- Whether one of the first n jobs of this call has the custom id that makes it `jobKey`.
+local function addedBefore(jobKey, n)
+  for j = 0, n - 1 do
+    local customId = ARGV[4 + j * per]
+    if customId ~= '' and base .. customId == jobKey then return true end
+  end
+  return false
+end
+
+-- every parent first: Lua does not roll back
+for i = 0, count - 1 do
+  local parentKey = ARGV[4 + i * per + 7]
+  if parentKey ~= '' and redis.call('EXISTS', parentKey) == 0
+      and not addedBefore(parentKey, i) then
+    return { -5, parentKey }
+  end
+end
+
 -- one read of the queue's settings
 local meta = redis.call('HMGET', k.meta, 'opts.maxLenEvents', 'paused', 'concurrency')
 local maxLen = maxEventsOf(meta[1])
@@ -40,9 +68,10 @@ local blocked = blockedBy(meta[2], meta[3], k.active)
 local runnable, delayed = false, false
 local out = {}
 for i = 0, count - 1 do
-  local a = 4 + i * 7
+  local a = 4 + i * per
   local customId, name, data, opts = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local delay, priority, lifo = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), ARGV[a + 6] == '1'
+  local parentKey = ARGV[a + 7]
   local counter = redis.call('INCR', k.id)
   local id = customId
   if id == '' then id = fmt(counter) end
@@ -53,8 +82,13 @@ for i = 0, count - 1 do
     out[#out + 1] = id
     out[#out + 1] = existing
   else
-    redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
-      'delay', delay, 'priority', priority)
+    if parentKey == '' then
+      redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
+        'delay', delay, 'priority', priority)
+    else
+      redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
+        'delay', delay, 'priority', priority, 'parentKey', parentKey, 'parent', ARGV[a + 8])
+    end
     emit(maxLen, 'added', 'jobId', id, 'name', name)
     local state
     if delay > 0 then
@@ -69,6 +103,7 @@ for i = 0, count - 1 do
       runnable = true
       if priority > 0 then state = 'prioritized' else state = 'wait' end
     end
+    if parentKey ~= '' then redis.call('SADD', parentKey .. ':dependencies', jobKey) end
     out[#out + 1] = id
     out[#out + 1] = state
   end

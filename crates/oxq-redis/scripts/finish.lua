@@ -15,6 +15,7 @@
 --   10 events
 --   11 marker
 --   12 limiter
+--   13 waiting-children
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
@@ -22,9 +23,10 @@
 --     job id, lock token,
 --     kind: 'completed' | 'retry' (failed, waiting again) | 'delay' (failed, delayed by its
 --       backoff) | 'failed' (for good) | 'postpone' (the processor asked to run again later:
---       delayed without using an attempt),
+--       delayed without using an attempt) | 'wait-children' (the processor asked to wait for
+--       its children, without using an attempt),
 --     value (return value JSON for completed, the error message for the failed kinds, '' for
---       postpone),
+--       postpone and wait-children),
 --     delay (ms, for 'delay' and 'postpone'), keep count (-1 all, 0 none, n newest), keep age
 --       (ms, 0 = none),
 --     note: the attempts made once this one ends (decimal text), from the note the job's fetch
@@ -35,19 +37,32 @@
 -- Returns
 --   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
 --   -2 the lock holds another token, or is gone and the job is no longer active, -3 the job is
---   not active though the caller's lock is still there; the fetched jobs and hint as in
---   move_to_active.lua (empty and -1 without fetch-next).
+--   not active though the caller's lock is still there, { -4, pending count } a completion of
+--   a parent whose children are pending, { -9, child key } a completion of a parent a child
+--   failed (its `:unsuccessful`); after -4 and -9 nothing was written (the job stays active
+--   under its lock). The fetched jobs and hint as in move_to_active.lua (empty and -1 without
+--   fetch-next).
 -- Events (per item)
 --   completed {jobId, returnvalue, prev active}
 --   retry: waiting {jobId, prev active};  delay and postpone: delayed {jobId, delay = due time}
 --   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
 --   atm >= opts.attempts; drained once when wait, active and prioritized are empty after an
---   item other than postpone applied (BullMQ's moveToDelayed emits none); plus fetch-next's
---   events.
+--   item other than postpone and wait-children applied (BullMQ's moveToDelayed and
+--   moveToWaitingChildren emit none); wait-children: waiting-children {jobId, prev active}, or
+--   waiting {jobId, prev active} when nothing is pending; plus fetch-next's events.
 -- Postpone (BullMQ `job.moveToDelayed(timestamp, token)`, skip-attempt): after the checks
 -- below, the lock is deleted, `atm` is left as it is and no error is recorded; `delay` is set
 -- to the delay (ms), the job goes to `delayed` due at now + delay, and the delay marker wakes a
--- blocked worker (Node or oxq) at that time. Parents of Node flows are updated (include/parent.lua).
+-- blocked worker (Node or oxq) at that time. A child's parent is updated (include/parent.lua).
+-- Wait-children (BullMQ moveToWaitingChildren, but never leaving the job active): after the
+-- checks below, the lock is deleted and `atm` left as it is; with a child pending (and none
+-- failed the job), the job goes to `waiting-children` (score now) until its last child is done;
+-- else to the front of its waiting jobs (prioritized with a priority), to run again at once (a
+-- job a child failed then fails at its fetch, through `defa`).
+-- Children of a completing job: a completion is refused (-4, -9) while the job has pending or
+-- failed children. One EXISTS over every completing item's `:dependencies` and
+-- `:unsuccessful` keys, per call, tells whether any item needs that check, so a queue without
+-- flows pays one call per script, not per job.
 -- Checks per item, before any write: the hash exists (unless a note stands for it, below);
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
@@ -62,6 +77,34 @@ local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
 local maxLen = maxEvents()
 
+-- Whether a completing item of this call may have children (see the header).
+local function completionsMayHaveChildren()
+  local keys = {}
+  for i = 0, count - 1 do
+    local a = 4 + i * 8
+    if ARGV[a + 2] == 'completed' then
+      local jobKey = base .. ARGV[a]
+      keys[#keys + 1] = jobKey .. ':dependencies'
+      keys[#keys + 1] = jobKey .. ':unsuccessful'
+    end
+  end
+  for i = 1, #keys, 1000 do
+    if redis.call('EXISTS', unpack(keys, i, math.min(i + 999, #keys))) > 0 then return true end
+  end
+  return false
+end
+-- set again when a child of this call fails for good: its parent may be a later item
+local checkChildren = completionsMayHaveChildren()
+
+-- A completing job's refusal for its children ({ -4, pending } or { -9, child key }), or nil.
+local function childrenRefusal(jobKey)
+  local pending = redis.call('SCARD', jobKey .. ':dependencies')
+  if pending > 0 then return { -4, pending } end
+  local failedChild = redis.call('ZRANGE', jobKey .. ':unsuccessful', 0, 0)[1]
+  if failedChild then return { -9, failedChild } end
+  return nil
+end
+
 local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, atmNext)
   local jobKey = base .. id
   local f
@@ -75,6 +118,11 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
   local lockKey = jobKey .. ':lock'
   local lock = redis.call('GET', lockKey)
   if lock and lock ~= token then return -2 end
+  -- (a job whose lock is gone is refused for its children only while it is still active)
+  if checkChildren and kind == 'completed' and (lock or redis.call('LPOS', k.active, id)) then
+    local refusal = childrenRefusal(jobKey)
+    if refusal then return refusal end
+  end
   if redis.call('LREM', k.active, '-1', id) == 0 then
     -- not active: with its lock gone the worker lost the job (recovered, maybe finished since)
     if lock then return -3 end
@@ -100,6 +148,20 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     -- not trimmed here: the script trims once before it returns
     redis.call('XADD', k.events, '*', 'event', 'completed', 'jobId', id, 'returnvalue', value,
       'prev', 'active')
+    return 0
+  end
+
+  if kind == 'wait-children' then
+    if redis.call('SCARD', jobKey .. ':dependencies') > 0
+        and redis.call('EXISTS', jobKey .. ':unsuccessful') == 0 then
+      redis.call('ZADD', k['waiting-children'], nowText, id)
+      emit(maxLen, 'waiting-children', 'jobId', id, 'prev', 'active')
+    else
+      local blocked = isBlocked()
+      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+      addBaseMarker(blocked)
+      emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
+    end
     return 0
   end
 
@@ -139,7 +201,10 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     addDelayMarker()
   else
     redis.call('HDEL', jobKey, 'defa')
-    if f[3] then childFailed(parentFrom(f[3], f[4]), jobKey, value, now) end
+    if f[3] then
+      childFailed(parentFrom(f[3], f[4]), jobKey, value, now)
+      checkChildren = true
+    end
     if f[5] then releaseDedupOnFinish(id, f[5]) end
     if keepCount == 0 then
       detachFromParent(jobKey)
@@ -164,8 +229,10 @@ for i = 0, count - 1 do
   local code = finishOne(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
     tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), ARGV[a + 7])
   codes[#codes + 1] = code
-  -- a postponed job emitted its (trimmed) event and counts for no `drained`
-  if code == 0 and ARGV[a + 2] ~= 'postpone' then applied = applied + 1 end
+  -- a postponed job or one waiting for its children emitted its (trimmed) event and counts
+  -- for no `drained`
+  local kind = ARGV[a + 2]
+  if code == 0 and kind ~= 'postpone' and kind ~= 'wait-children' then applied = applied + 1 end
 end
 applyTrims(now)
 

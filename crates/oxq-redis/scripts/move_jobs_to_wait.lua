@@ -22,7 +22,8 @@
 -- Events
 --   waiting {jobId, prev = source} per job
 -- Finished jobs lose finishedOn, processedOn and returnvalue / failedReason (attempt counters
--- stay); delayed jobs get delay 0. Prioritized jobs go back to prioritized.
+-- stay) and a child is pending again in its parent (include/parent.lua childPendingAgain);
+-- delayed jobs get delay 0. Prioritized jobs go back to prioritized.
 
 local source = ARGV[2]
 local ids = redis.call('ZRANGEBYSCORE', k[source], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
@@ -35,8 +36,10 @@ for _, id in ipairs(ids) do
   if redis.call('EXISTS', jobKey) == 1 then
     if source == 'failed' then
       redis.call('HDEL', jobKey, 'finishedOn', 'processedOn', 'failedReason')
+      childPendingAgain(jobKey, redis.call('HGET', jobKey, 'parentKey'))
     elseif source == 'completed' then
       redis.call('HDEL', jobKey, 'finishedOn', 'processedOn', 'returnvalue')
+      childPendingAgain(jobKey, redis.call('HGET', jobKey, 'parentKey'))
     else
       redis.call('HSET', jobKey, 'delay', 0)
     end

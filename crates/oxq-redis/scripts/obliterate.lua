@@ -34,6 +34,8 @@
 -- Events
 --   none (the stream itself is deleted)
 -- Keys outside this list (orphan job hashes, de:*, dn:*, repeat:*) are swept by the caller.
+-- A child whose parent lives on another queue leaves that parent's dependencies (which may
+-- release it, with its `waiting` event).
 
 local force = ARGV[2] == '1'
 local budget = tonumber(ARGV[3])
@@ -41,6 +43,8 @@ if not force and redis.call('LLEN', k.active) > 0 then return -2 end
 
 local function dropJobs(ids)
   for _, id in ipairs(ids) do
+    -- a child leaves a parent on another queue (this queue's parents go too)
+    detachFromParent(base .. id, base)
     deleteJobKeys(base .. id)
   end
   budget = budget - #ids

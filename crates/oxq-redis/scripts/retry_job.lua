@@ -18,8 +18,8 @@
 -- Events
 --   waiting {jobId, prev failed | completed}
 -- Keeps the attempt counters and the stacktrace; clears finishedOn, processedOn and the
--- returnvalue / failedReason of the finished state. A child goes back into its parent's
--- dependencies.
+-- returnvalue / failedReason of the finished state. A child is pending again in its parent
+-- (include/parent.lua childPendingAgain); the parent is not moved.
 
 local id = ARGV[2]
 local jobKey = base .. id
@@ -40,12 +40,6 @@ local lifo = type(opts) == 'table' and opts.lifo == true
 local blocked = isBlocked()
 enqueue(id, tonumber(m[1]) or 0, lifo)
 addBaseMarker(blocked)
-local parentKey = m[3]
-if parentKey and redis.call('EXISTS', parentKey) == 1 then
-  local a = redis.call('ZREM', parentKey .. ':unsuccessful', jobKey)
-  local b = redis.call('HDEL', parentKey .. ':failed', jobKey)
-  local c = redis.call('HDEL', parentKey .. ':processed', jobKey)
-  if a + b + c > 0 then redis.call('SADD', parentKey .. ':dependencies', jobKey) end
-end
+childPendingAgain(jobKey, m[3])
 emit(maxEvents(), 'waiting', 'jobId', id, 'prev', prev)
 return 0

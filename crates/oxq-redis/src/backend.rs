@@ -127,6 +127,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.named(ops::add::add(self, req).await)
     }

@@ -60,10 +60,14 @@
 //!   expired).
 //! * A worker that finishes a job after its lock expired is still honoured if nobody took the
 //!   job over (stricter than BullMQ, which refuses a missing lock).
-//! * Flows, schedulers, deduplication and rate limits are not offered through oxq's API yet
+//! * Deduplication and rate limits are not offered through oxq's API yet
 //!   ([`Capabilities`](oxq_core::Capabilities) says so), but jobs that Node creates with them
-//!   are processed correctly: children update their Node parents, `deid` keys are released,
-//!   and the queue-wide rate limit and concurrency Node sets in `meta` are honoured.
+//!   are processed correctly: `deid` keys are released, and the queue-wide rate limit and
+//!   concurrency Node sets in `meta` are honoured.
+//! * Flows (the [`Flows`](oxq_core::backend::Flows) facet) use BullMQ 6's layout, so Node and
+//!   oxq share trees both ways; a tree may span queues and prefixes, which its scripts reach by
+//!   keys built at run time: a single Redis node, not a Cluster. A completion checks for
+//!   children with one `EXISTS` per finish call, not per job.
 //! * Not yet: Redis Cluster URLs, the durable-add mode (`WAIT`/`WAITAOF`), Bull Board's
 //!   worker list (`CLIENT SETNAME`).
 //!

@@ -143,13 +143,15 @@ local function releaseDedupOnFinish(id, deid)
   end
 end
 
--- Releases a deduplication key owned by a job that is being removed.
-local function releaseDedupOnRemoval(jobKey, id)
+-- Releases a deduplication key owned by a job that is being removed; `jobBase` is the job's
+-- queue's "prefix:name:" when it is not this script's queue.
+local function releaseDedupOnRemoval(jobKey, id, jobBase)
   local deid = redis.call('HGET', jobKey, 'deid')
   if not deid then return end
-  local dedupKey = base .. 'de:' .. deid
+  local b = jobBase or base
+  local dedupKey = b .. 'de:' .. deid
   if redis.call('GET', dedupKey) == id then
-    redis.call('DEL', dedupKey, base .. 'dn:' .. deid)
+    redis.call('DEL', dedupKey, b .. 'dn:' .. deid)
   end
 end
 

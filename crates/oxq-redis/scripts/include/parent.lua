@@ -1,12 +1,40 @@
--- include/parent.lua: flows created by Node's FlowProducer (a child in `:dependencies` of a
--- parent that waits in its queue's `waiting-children`). Needs include/common.lua first.
+-- include/parent.lua: flows (bullmq-v5-model.md §8). A child carries `parentKey` (the parent's
+-- job key "prefix:queue:id") and `parent` (JSON {id, queueKey, fpof|idof|rdof|cpof}); a parent
+-- names its children by their job keys in `<parentKey>:dependencies` (pending, a set),
+-- `:processed` (hash of return values), `:failed` (hash of ignored failures) and
+-- `:unsuccessful` (zset of failures that fail it). A parent waits in its queue's
+-- `waiting-children`. Parent and child may live in different queues, so these helpers build
+-- the other queue's keys themselves. Needs include/common.lua first.
 
--- The keys of another queue from its root "prefix:name".
+-- The keys of a queue from its root "prefix:name".
 local function queueKeysOf(queueKey)
   local p = queueKey .. ':'
-  return { wait = p .. 'wait', active = p .. 'active', prioritized = p .. 'prioritized',
-    pc = p .. 'pc', delayed = p .. 'delayed', meta = p .. 'meta', events = p .. 'events',
-    marker = p .. 'marker', ['waiting-children'] = p .. 'waiting-children', failed = p .. 'failed' }
+  return { base = p, id = p .. 'id', wait = p .. 'wait', paused = p .. 'paused',
+    active = p .. 'active', prioritized = p .. 'prioritized', pc = p .. 'pc',
+    delayed = p .. 'delayed', completed = p .. 'completed', failed = p .. 'failed',
+    ['waiting-children'] = p .. 'waiting-children', stalled = p .. 'stalled', meta = p .. 'meta',
+    events = p .. 'events', marker = p .. 'marker', ['repeat'] = p .. 'repeat' }
+end
+
+-- A job key "prefix:queue:id" split on its last colon: the id and the queue's root.
+local function splitJobKey(jobKey)
+  local id = string.match(jobKey, '([^:]*)$')
+  return id, string.sub(jobKey, 1, #jobKey - #id - 1)
+end
+
+-- The event stream's target length of another queue (meta opts.maxLenEvents, set to 10000 when
+-- missing), read once per queue table.
+local function maxEventsAt(q)
+  if not q.maxLen then
+    local text = redis.call('HGET', q.meta, 'opts.maxLenEvents')
+    if text then
+      q.maxLen = fmt(math.max(0, math.floor(tonumber(text) or 10000)))
+    else
+      redis.call('HSET', q.meta, 'opts.maxLenEvents', '10000')
+      q.maxLen = '10000'
+    end
+  end
+  return q.maxLen
 end
 
 -- A parent from a child's `parentKey` and `parent` (JSON) fields: its key, id and queue keys
@@ -18,8 +46,7 @@ local function parentFrom(parentKey, parentJson)
   if type(info) == 'table' and info.id and info.queueKey then
     parentId, queueKey = tostring(info.id), info.queueKey
   else
-    parentId = string.match(parentKey, '([^:]+)$')
-    queueKey = string.sub(parentKey, 1, #parentKey - #parentId - 1)
+    parentId, queueKey = splitJobKey(parentKey)
     info = {}
   end
   return { key = parentKey, id = parentId, q = queueKeysOf(queueKey), flags = info }
@@ -29,10 +56,6 @@ end
 local function parentOf(jobKey)
   local m = redis.call('HMGET', jobKey, 'parentKey', 'parent')
   return parentFrom(m[1], m[2])
-end
-
-local function maxEventsOf(q)
-  return tonumber(redis.call('HGET', q.meta, 'opts.maxLenEvents')) or 10000
 end
 
 -- Moves a parent out of waiting-children (or delayed, when `fromDelayed`) per its own delay
@@ -47,11 +70,11 @@ local function releaseParent(parent, now, fromDelayed)
   end
   local m = redis.call('HMGET', parent.key, 'priority', 'delay')
   local priority, delay = tonumber(m[1]) or 0, tonumber(m[2]) or 0
-  local maxLen = maxEventsOf(q)
+  local maxLen = maxEventsAt(q)
   if delay > 0 then
     local due = now + delay
     redis.call('ZADD', q.delayed, due * 4096, parent.id)
-    emitTo(q.events, maxLen, 'delayed', 'jobId', parent.id, 'delay', due)
+    emitTo(q.events, maxLen, 'delayed', 'jobId', parent.id, 'delay', fmt(due))
     delayMarkerAt(q.marker, q.delayed)
   else
     local blocked = blockedAt(q.meta, q.active)
@@ -76,13 +99,14 @@ local function childCompleted(parent, jobKey, returnValue, now)
 end
 
 -- A child failed for good: apply its parent's (from parentFrom; nil for none) failure policy
--- (fpof, cpof, idof, rdof; none = the parent keeps waiting for it).
+-- (fpof, cpof, idof, rdof; none = the parent keeps waiting for it). Only a pending child
+-- counts: one its parent no longer waits for changes nothing.
 local function childFailed(parent, jobKey, reason, now)
   if not parent then return end
   local flags = parent.flags
-  local deps = parent.key .. ':dependencies'
+  if not (flags.fpof or flags.cpof or flags.idof or flags.rdof) then return end
+  if redis.call('SREM', parent.key .. ':dependencies', jobKey) == 0 then return end
   if flags.fpof then
-    redis.call('SREM', deps, jobKey)
     redis.call('ZADD', parent.key .. ':unsuccessful', now, jobKey)
     if redis.call('EXISTS', parent.key) == 0 then return end
     local message = 'child ' .. jobKey .. ' failed'
@@ -96,24 +120,23 @@ local function childFailed(parent, jobKey, reason, now)
       redis.call('HSET', parent.key, 'defa', message)
     end
   elseif flags.cpof then
-    redis.call('SREM', deps, jobKey)
     redis.call('HSET', parent.key .. ':failed', jobKey, reason)
     releaseParent(parent, now, false)
   elseif flags.idof then
-    redis.call('SREM', deps, jobKey)
     redis.call('HSET', parent.key .. ':failed', jobKey, reason)
     releaseParentIfDone(parent, now)
-  elseif flags.rdof then
-    redis.call('SREM', deps, jobKey)
+  else
     releaseParentIfDone(parent, now)
   end
 end
 
 -- A child is deleted (removal, immediate retention): drop it from its parent's dependencies and
--- release the parent to the front of its wait list when nothing else is pending.
-local function detachFromParent(jobKey)
+-- release the parent to the front of its wait list when nothing else is pending. A parent
+-- whose key starts with `skipBase` (one being deleted by the same call) is left alone.
+local function detachFromParent(jobKey, skipBase)
   local parent = parentOf(jobKey)
   if not parent then return end
+  if skipBase and string.sub(parent.key, 1, #skipBase) == skipBase then return end
   if redis.call('SREM', parent.key .. ':dependencies', jobKey) == 0 then return end
   if redis.call('SCARD', parent.key .. ':dependencies') > 0 then return end
   local q = parent.q
@@ -121,5 +144,15 @@ local function detachFromParent(jobKey)
   local blocked = blockedAt(q.meta, q.active)
   redis.call('RPUSH', q.wait, parent.id)
   baseMarkerAt(q.marker, blocked)
-  emitTo(q.events, maxEventsOf(q), 'waiting', 'jobId', parent.id, 'prev', 'waiting-children')
+  emitTo(q.events, maxEventsAt(q), 'waiting', 'jobId', parent.id, 'prev', 'waiting-children')
+end
+
+-- A child retried from completed or failed is pending again in its parent (when the parent
+-- still exists): its recorded value or failure is forgotten. The parent is not moved.
+local function childPendingAgain(jobKey, parentKey)
+  if not parentKey or redis.call('EXISTS', parentKey) == 0 then return end
+  redis.call('ZREM', parentKey .. ':unsuccessful', jobKey)
+  redis.call('HDEL', parentKey .. ':failed', jobKey)
+  redis.call('HDEL', parentKey .. ':processed', jobKey)
+  redis.call('SADD', parentKey .. ':dependencies', jobKey)
 end

@@ -1,7 +1,9 @@
 //! `job_add_bulk` ↔ `scripts/add.lua`: jobs go out in batches of `add_batch` per script call,
 //! each batch atomic, in order. The script answers each job's state (its rule: delayed,
 //! prioritized or waiting) or, for a custom id that exists, that job as it read it in the same
-//! call.
+//! call. A call with a child (a job with [`JobOptions::parent`](oxq_core::JobOptions::parent))
+//! goes out as one batch, so a missing parent refuses all of it
+//! ([`Error::ParentNotFound`]) before anything is written.
 
 use oxq_core::backend::{AddJobs, AddedJob, AddedJobs, NewJob};
 use oxq_core::clock::millis;
@@ -14,6 +16,7 @@ use crate::keys::Key;
 use crate::reply;
 use crate::scripts::{Argv, ScriptCall};
 use crate::wire;
+use crate::wire::parent::ParentFields;
 
 pub(crate) struct AddCall<'a> {
     pub now: u64,
@@ -49,6 +52,10 @@ impl ScriptCall for AddCall<'_> {
                 .arg(o.delay.map_or(0, millis))
                 .arg(o.priority)
                 .arg(if o.lifo { "1" } else { "0" });
+            match o.parent.as_ref().map(ParentFields::of) {
+                Some(parent) => inv.arg(parent.key).arg(parent.json),
+                None => inv.arg("").arg(""),
+            };
         }
     }
 }
@@ -60,12 +67,20 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> Result<AddedJob
         job.options.validate()?;
     }
     let mut added = Vec::with_capacity(req.jobs.len());
-    for batch in req.jobs.chunks(backend.options.add_batch.max(1)) {
+    let batch_size = if req.jobs.iter().any(|job| job.options.parent.is_some()) {
+        req.jobs.len()
+    } else {
+        backend.options.add_batch
+    };
+    for batch in req.jobs.chunks(batch_size.max(1)) {
         let call = AddCall {
             now: req.now,
             jobs: batch,
         };
         let items = reply::array(backend.run(&req.queue, &call).await?, "add")?;
+        if let Some(parent) = missing_parent(&items)? {
+            return Err(Error::ParentNotFound { parent });
+        }
         if items.len() != batch.len() * 2 {
             return Err(RedisStoreError::reply("add", "one answer per job expected").into());
         }
@@ -75,6 +90,14 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> Result<AddedJob
         }
     }
     Ok(AddedJobs { jobs: added })
+}
+
+/// The parent key of the script's refusal `{ -5, parent key }`, if that is the answer.
+fn missing_parent(items: &[Value]) -> StoreResult<Option<String>> {
+    match items {
+        [Value::Int(-5), key] => Ok(Some(reply::string(key, "add")?)),
+        _ => Ok(None),
+    }
 }
 
 /// One job's answer: the state suffix of a new job, or `{state, score, fields}` of the job

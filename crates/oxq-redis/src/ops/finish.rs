@@ -1,11 +1,13 @@
 //! `job_finish` ↔ `scripts/finish.lua`: many attempt ends and the next fetch of the same queue
-//! in one call, each item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`).
+//! in one call, each item answered on its own (`JobNotFound`, `LockLost`, `JobNotInState`, and
+//! for a parent's completion `PendingDependencies` / `FailedDependency`).
 //! An item whose memo holds the [`FetchNote`] its fetch took skips the script's hash read when
 //! it completes; without one (another process fetched the job) the script reads the hash.
 
-use oxq_core::Error;
 use oxq_core::backend::{Fetch, Finish, FinishJobs, FinishResult};
 use oxq_core::clock::millis;
+use oxq_core::{Error, JobId};
+use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::error::{RedisStoreError, StoreResult};
@@ -44,6 +46,7 @@ impl ScriptCall for FinishCall<'_> {
         Key::Events,
         Key::Marker,
         Key::Limiter,
+        Key::WaitingChildren,
     ];
 
     fn args<A: Argv>(&self, inv: &mut A) {
@@ -123,11 +126,7 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
                 let (code, item) = codes
                     .next()
                     .ok_or_else(|| RedisStoreError::reply("finish", "missing code"))?;
-                Ok(job_code(
-                    reply::int(code, "finish")?,
-                    &item.finish.job_id,
-                    "active",
-                ))
+                item_answer(code, &item.finish.job_id)
             }
         })
         .collect::<StoreResult<Vec<_>>>()?;
@@ -136,4 +135,26 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
         items: results,
         fetched,
     })
+}
+
+/// One item's code: an integer ([`job_code`]), or a parent's refused completion
+/// `{ -4, pending }` / `{ -9, child key }`.
+fn item_answer(code: &Value, job_id: &JobId) -> StoreResult<Result<(), Error>> {
+    let Value::Array(parts) = code else {
+        return Ok(job_code(reply::int(code, "finish")?, job_id, "active"));
+    };
+    match parts.as_slice() {
+        [Value::Int(-4), pending] => Ok(Err(Error::PendingDependencies {
+            job_id: job_id.to_string(),
+            pending: u64::try_from(reply::int(pending, "finish")?).unwrap_or(0),
+        })),
+        [Value::Int(-9), child] => Ok(Err(Error::FailedDependency {
+            job_id: job_id.to_string(),
+            child: reply::string(child, "finish")?,
+        })),
+        _ => Err(RedisStoreError::reply(
+            "finish",
+            format!("unexpected item answer {parts:?}"),
+        )),
+    }
 }

@@ -1,7 +1,9 @@
-//! `job_remove` ↔ `scripts/remove_job.lua`.
+//! `job_remove` ↔ `scripts/remove_job.lua`: one job, or a parent with its whole subtree
+//! (children on any queue), refused whole while a worker holds any of them.
 
 use oxq_core::backend::{JobRemoved, RemoveJob};
 use oxq_core::{Error, JobId};
+use redis::Value;
 
 use crate::backend::RedisBackend;
 use crate::keys::Key;
@@ -36,10 +38,19 @@ impl ScriptCall for RemoveCall<'_> {
 
 pub(crate) async fn remove(backend: &RedisBackend, req: RemoveJob) -> Result<JobRemoved, Error> {
     let id = &req.job_id;
-    let code = reply::int(
-        &backend.run(&req.queue, &RemoveCall { job_id: id }).await?,
-        "remove_job",
-    )?;
+    let answer = backend.run(&req.queue, &RemoveCall { job_id: id }).await?;
+    if let Value::Array(parts) = &answer {
+        return match parts.as_slice() {
+            [Value::Int(-2), held] => Err(Error::Conflict(format!(
+                "job {id} cannot be removed: job {} of its subtree is locked by a worker",
+                reply::string(held, "remove_job")?
+            ))),
+            _ => Err(Error::store(format!(
+                "remove_job: unexpected answer {parts:?}"
+            ))),
+        };
+    }
+    let code = reply::int(&answer, "remove_job")?;
     match code {
         1 => Ok(JobRemoved { existed: true }),
         0 => Ok(JobRemoved { existed: false }),

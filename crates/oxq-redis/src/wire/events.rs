@@ -1,7 +1,7 @@
 //! Entries of a queue's `events` stream (`bullmq-v5-model.md` §5.1) as [`Event`]s.
 //!
-//! Entries oxq has no variant for (`waiting-children`, `deduplicated`, custom events, ...)
-//! decode to `None`, and the reader skips them.
+//! Entries oxq has no variant for (`deduplicated`, custom events, ...) decode to `None`, and
+//! the reader skips them.
 
 use std::collections::HashMap;
 
@@ -29,6 +29,7 @@ pub(crate) fn decode_event(fields: &HashMap<String, String>) -> Option<Event> {
             job_id: job_id()?,
             prev: prev(),
         },
+        "waiting-children" => Event::WaitingChildren { job_id: job_id()? },
         "delayed" => Event::Delayed {
             job_id: job_id()?,
             due_at: number("delay").unwrap_or(0),
@@ -110,6 +111,16 @@ mod tests {
             Some(Event::Waiting {
                 job_id: JobId::from("7"),
                 prev: Some(JobState::Delayed)
+            })
+        );
+        assert_eq!(
+            decode_event(&entry(&[
+                ("event", "waiting-children"),
+                ("jobId", "p"),
+                ("prev", "active")
+            ])),
+            Some(Event::WaitingChildren {
+                job_id: JobId::from("p")
             })
         );
         assert_eq!(decode_event(&entry(&[("event", "deduplicated")])), None);

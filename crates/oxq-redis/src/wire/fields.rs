@@ -19,7 +19,9 @@ pub const FAILED_REASON: &str = "failedReason";
 pub const STACKTRACE: &str = "stacktrace";
 pub const PROGRESS: &str = "progress";
 pub const DEFERRED_FAILURE: &str = "defa";
-/// The key of a Node flow's parent job.
+/// A child's parent job key `prefix:queue:id`.
 pub const PARENT_KEY: &str = "parentKey";
+/// A child's parent as JSON `{id, queueKey, <policy flag>}` (see `wire::parent`).
+pub const PARENT: &str = "parent";
 /// The deduplication id the job was added with.
 pub const DEDUP_ID: &str = "deid";

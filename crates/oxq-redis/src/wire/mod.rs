@@ -5,7 +5,8 @@
 //! | module | owns |
 //! |---|---|
 //! | [`fields`] | the names of a job hash's fields (`atm`, `defa`, `parentKey`, ...) |
-//! | [`opts`] | the `opts` JSON: attempts, delay, priority, backoff, retention, oxq's `timeout` |
+//! | [`opts`] | the `opts` JSON: attempts, delay, priority, backoff, retention, parent, oxq's `timeout` |
+//! | [`parent`] | a flow's links: a child's `parentKey` / `parent` fields, `opts.parent` and its policy flag, child keys |
 //! | [`record`] | a job hash as a [`JobRecord`](oxq_core::JobRecord), and when it cannot be run |
 //! | [`outcome`] | how an attempt ended, as `finish.lua` reads it |
 //! | [`events`] | event stream entries as [`Event`](oxq_core::Event)s |
@@ -23,6 +24,7 @@ pub(crate) mod fields;
 mod numbers;
 pub(crate) mod opts;
 pub(crate) mod outcome;
+pub(crate) mod parent;
 pub(crate) mod record;
 pub(crate) mod scores;
 

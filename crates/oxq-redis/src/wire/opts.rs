@@ -2,10 +2,10 @@
 //!
 //! Written: `attempts`, `delay`, `priority`, `lifo`, `jobId`, `backoff {type, delay, jitter}`,
 //! `removeOnComplete` / `removeOnFail` as `true` (remove), `false` (keep), a count, or
-//! `{age (seconds), count}`; oxq's own `timeout` lives under `oxq.timeout` (ms), a key Node
-//! passes through untouched. Read: the same, plus Node's spellings (`attempts: 0`, a bare
-//! number as a fixed backoff, a custom backoff type); what is missing or malformed takes its
-//! default.
+//! `{age (seconds), count}`, a child's `parent {id, queue}` and its policy flag (see
+//! [`super::parent`]); oxq's own `timeout` lives under `oxq.timeout` (ms), a key Node passes
+//! through untouched. Read: the same, plus Node's spellings (`attempts: 0`, a bare number as a
+//! fixed backoff, a custom backoff type); what is missing or malformed takes its default.
 
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use oxq_core::{Backoff, JobId, JobOptions, KeepJobs, MAX_PRIORITY};
 use serde_json::{Map, Value, json};
 
 use super::numbers::{clamp_ms, clamp_u32};
+use super::parent;
 
 /// Keys of the `opts` JSON.
 mod key {
@@ -54,6 +55,9 @@ pub(crate) fn encode_opts(options: &JobOptions) -> String {
     }
     if let Some(keep) = options.remove_on_fail {
         obj.insert(key::REMOVE_ON_FAIL.into(), keep_to_json(keep));
+    }
+    if let Some(link) = &options.parent {
+        parent::insert_into_opts(&mut obj, link);
     }
     if let Some(timeout) = options.timeout {
         obj.insert(
@@ -106,6 +110,7 @@ pub(crate) fn decode_opts(job_id: &str, text: Option<&str>) -> JobOptions {
         .map(clamp_ms)
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis);
+    options.parent = parent::from_opts(&obj);
     options
 }
 
@@ -232,6 +237,24 @@ mod tests {
             })
         );
         assert_eq!(decode_opts("order-7", Some(&text)), options);
+    }
+
+    #[test]
+    fn a_child_writes_opts_parent_and_its_flag() {
+        let link = oxq_core::ParentLink::new(
+            oxq_core::QueueRef::new("parents").expect("queue"),
+            JobId("p1".into()),
+        )
+        .on_failure(oxq_core::ChildFailure::ContinueParent);
+        let options = JobOptions::new().parent(link);
+        let text = encode_opts(&options);
+        let value: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(
+            value["parent"],
+            json!({"id": "p1", "queue": "bull:parents"})
+        );
+        assert_eq!(value["cpof"], json!(true));
+        assert_eq!(decode_opts("c", Some(&text)), options);
     }
 
     #[test]

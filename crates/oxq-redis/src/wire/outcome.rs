@@ -20,7 +20,8 @@ pub(crate) struct FinishArgs {
 /// Kinds: `completed`; `retry` (failed, waiting again now); `delay` (failed, delayed by its
 /// backoff, an attempt used); `failed` (for good); `postpone` (the processor asked to run
 /// again at `until`: delayed for `until - now` ms, or 0 when `until` has passed, no attempt
-/// used; BullMQ's `moveToDelayed` with skip-attempt).
+/// used; BullMQ's `moveToDelayed` with skip-attempt); `wait-children` (the processor waits for
+/// its children, no attempt used; BullMQ's `moveToWaitingChildren`).
 pub(crate) fn finish_args(end: &AttemptEnd, now: u64) -> Option<FinishArgs> {
     Some(match end {
         AttemptEnd::Completed { return_value, keep } => {
@@ -56,6 +57,13 @@ pub(crate) fn finish_args(end: &AttemptEnd, now: u64) -> Option<FinishArgs> {
             keep_count: -1,
             keep_age_ms: 0,
         },
+        AttemptEnd::WaitForChildren => FinishArgs {
+            kind: "wait-children",
+            value: String::new(),
+            delay_ms: 0,
+            keep_count: -1,
+            keep_age_ms: 0,
+        },
         _ => return None,
     })
 }
@@ -82,6 +90,8 @@ mod tests {
         assert_eq!((postpone.kind, postpone.delay_ms), ("postpone", 500));
         let overdue = finish_args(&AttemptEnd::Delayed { until: 9_000 }, 10_000).expect("known");
         assert_eq!(overdue.delay_ms, 0, "a time already passed is due now");
+        let wait = finish_args(&AttemptEnd::WaitForChildren, 10_000).expect("known");
+        assert_eq!((wait.kind, wait.delay_ms), ("wait-children", 0));
         let backoff = AttemptEnd::Failed {
             reason: "boom".into(),
             retry: Retry::After(Duration::from_millis(250)),

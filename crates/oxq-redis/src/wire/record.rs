@@ -1,5 +1,5 @@
 //! A job hash as a [`JobRecord`], and [`unrunnable`]: whether a fetched hash can be run as
-//! written.
+//! written. A child's parent comes from its `parentKey` / `parent` fields ([`super::parent`]).
 //!
 //! Everything read from Redis is untrusted: a hash whose `opts` or `stacktrace` is not valid
 //! JSON, or whose numbers do not parse, decodes with defaults and a `tracing::warn!` instead of
@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::fields;
 use super::numbers::saturate;
 use super::opts::decode_opts;
+use super::parent;
 use super::scores::due_from_delayed_score;
 
 /// A job record from its hash fields. `state` comes from the key that holds the id; `score`
@@ -27,7 +28,11 @@ pub(crate) fn decode_record(
     score: Option<f64>,
     mut hash: HashMap<String, String>,
 ) -> JobRecord {
-    let options = decode_opts(id, hash.get(fields::OPTS).map(String::as_str));
+    let mut options = decode_opts(id, hash.get(fields::OPTS).map(String::as_str));
+    // the hash fields are what the scripts act on: a child Node detached has none
+    options.parent = hash
+        .get(fields::PARENT_KEY)
+        .and_then(|key| parent::from_hash(key, hash.get(fields::PARENT).map(String::as_str)));
     let name = hash.remove(fields::NAME).unwrap_or_default();
     let data = hash.remove(fields::DATA).unwrap_or_else(|| "{}".to_owned());
     let number = |name: &str| -> Option<u64> {
@@ -204,6 +209,25 @@ mod tests {
             .as_deref(),
             Some("malformed job hash: `timestamp` is not a number (found \"abc\")")
         );
+    }
+
+    #[test]
+    fn a_child_reads_its_parent_from_the_hash_fields() {
+        let opts = r#"{"attempts":0,"parent":{"id":"p","queue":"bull:up"},"fpof":true}"#;
+        let child = hash(&[
+            ("opts", opts),
+            ("parentKey", "bull:up:p"),
+            ("parent", r#"{"id":"p","queueKey":"bull:up","fpof":true}"#),
+        ]);
+        let link = decode_record("c", JobState::Waiting, None, child)
+            .options
+            .parent
+            .expect("a parent");
+        assert_eq!(link.key().to_string(), "bull:up:p");
+        assert_eq!(link.on_failure, oxq_core::ChildFailure::FailParent);
+        // detached by Node (`removeChildDependency`): opts.parent stays, the fields are gone
+        let detached = decode_record("c", JobState::Waiting, None, hash(&[("opts", opts)]));
+        assert_eq!(detached.options.parent, None);
     }
 
     #[test]
