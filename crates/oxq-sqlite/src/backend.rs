@@ -1,5 +1,6 @@
 //! [`SqliteBackend`]: opening the store, and the [`Backend`] implementation that routes each
-//! call to the writer thread (state changes) or the reader pool (reads and waits).
+//! call to the writer thread (state changes) or the reader pool (reads and waits). Every store
+//! failure it answers names the database file ([`StoreError::at_file`]).
 
 mod schedulers;
 
@@ -12,6 +13,7 @@ use oxq_core::{Backend, EventId, JobCounts, JobRecord, QueueRef, Result, StoredE
 
 use crate::checkpoint::Checkpointer;
 use crate::error::{StoreError, StoreResult};
+use crate::file_watch::{FileWatch, Watcher};
 use crate::ops::{
     add, admin, events, fetch, finish, list, locks, logs, moves, schedulers as sched, stalled,
 };
@@ -30,41 +32,48 @@ pub struct SqliteBackend {
     readers: Arc<Readers>,
     signals: Arc<Signals>,
     _checkpointer: Checkpointer,
+    _watcher: Watcher,
 }
 
 impl SqliteBackend {
-    /// Opens (creating and migrating if needed) the database file at `path`.
+    /// Opens (creating and migrating if needed) the database file at `path`. Errors name the
+    /// file.
     pub async fn open(
         path: impl AsRef<Path>,
         options: SqliteOptions,
     ) -> Result<Arc<SqliteBackend>> {
         let path = path.as_ref().to_path_buf();
+        match Self::start(path.clone(), options).await {
+            Ok(backend) => Ok(Arc::new(backend)),
+            Err(e) => Err(e.at_file(&path)),
+        }
+    }
+
+    async fn start(path: PathBuf, options: SqliteOptions) -> StoreResult<SqliteBackend> {
         let opened = {
             let (path, options) = (path.clone(), options.clone());
-            tokio::task::spawn_blocking(move || schema::open_writer(&path, &options)).await
+            tokio::task::spawn_blocking(move || {
+                let conn = schema::open_writer(&path, &options)?;
+                // the file's identity, taken once it surely exists
+                Ok::<_, StoreError>((conn, Arc::new(FileWatch::new(&path))))
+            })
+            .await
         };
-        let conn = opened
-            .map_err(StoreError::from)
-            .and_then(|r| r)
-            .map_err(|e| match oxq_core::Error::from(e) {
-                oxq_core::Error::Store { message, source } => oxq_core::Error::Store {
-                    message: format!("cannot open sqlite database {}: {message}", path.display()),
-                    source,
-                },
-                other => other,
-            })?;
+        let (conn, watch) = opened??;
+        let watcher = Watcher::start(watch.clone())?;
         let checkpointer = Checkpointer::start(&path, &options)?;
         let signals = Arc::new(Signals::default());
-        let writer = Writer::start(conn, signals.clone(), options.max_events)?;
-        let readers = Arc::new(Readers::new(path.clone(), options.clone()));
-        Ok(Arc::new(SqliteBackend {
+        let writer = Writer::start(conn, signals.clone(), watch.clone(), options.max_events)?;
+        let readers = Arc::new(Readers::new(path.clone(), options.clone(), watch));
+        Ok(SqliteBackend {
             path,
             options,
             writer,
             readers,
             signals,
             _checkpointer: checkpointer,
-        }))
+            _watcher: watcher,
+        })
     }
 
     /// Opens the database a `sqlite:` URL names (see [`parse_url`](crate::parse_url)), with
@@ -96,7 +105,10 @@ impl SqliteBackend {
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        Ok(self.writer.run(work).await?)
+        self.writer
+            .run(work)
+            .await
+            .map_err(|e| e.at_file(&self.path))
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>
@@ -104,7 +116,10 @@ impl SqliteBackend {
         F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        Ok(self.readers.run(read).await?)
+        self.readers
+            .run(read)
+            .await
+            .map_err(|e| e.at_file(&self.path))
     }
 }
 
@@ -152,7 +167,9 @@ impl Backend for SqliteBackend {
 
     async fn queue_wait(&self, req: WaitForJobs) -> Result<Wakeup> {
         let poll = self.options.poll_interval;
-        Ok(wait::queue_wait(&self.readers, &self.signals, poll, req).await?)
+        wait::queue_wait(&self.readers, &self.signals, poll, req)
+            .await
+            .map_err(|e| e.at_file(&self.path))
     }
 
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
@@ -241,6 +258,8 @@ impl Backend for SqliteBackend {
 
     async fn events_read(&self, req: ReadEvents) -> Result<Vec<StoredEvent>> {
         let poll = self.options.poll_interval;
-        Ok(wait::events_read(&self.readers, &self.signals, poll, req).await?)
+        wait::events_read(&self.readers, &self.signals, poll, req)
+            .await
+            .map_err(|e| e.at_file(&self.path))
     }
 }

@@ -57,6 +57,15 @@
 //!   finish reads what it needs from the row, so it may come from any process.
 //! * Cross-process wakeups cost up to `poll_interval` of latency; in-process ones are immediate.
 //! * Not for network file systems (SQLite's WAL needs shared memory on one machine).
+//! * Deleting or replacing the file under a running process (`rm`, `mv restored.db q.db`)
+//!   is noticed within 100 ms and every call then fails, permanently, with an error naming the
+//!   file and saying to restart; the store never reopens the path by itself (module
+//!   `file_watch` says why).
+//!
+//! # Errors
+//! Every store failure is a sentence naming the file (`the sqlite file /var/lib/q.db is
+//! read-only (attempt to write a readonly database); make the database file, …`); see
+//! [`StoreError`] for the kinds.
 //!
 //! # Spans and metrics
 //! None here: the runtime instruments every `Backend` call once, at the seam.
@@ -65,6 +74,7 @@ mod backend;
 mod checkpoint;
 mod codec;
 mod error;
+mod file_watch;
 mod ops;
 mod options;
 mod readers;
@@ -75,7 +85,7 @@ mod wait;
 mod writer;
 
 pub use backend::SqliteBackend;
-pub use error::StoreError;
+pub use error::{FileLost, StoreError};
 pub use options::{SqliteOptions, Synchronous};
 pub use url::{URL_SCHEMES, open_url, parse_url};
 

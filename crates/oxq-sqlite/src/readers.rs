@@ -5,7 +5,9 @@
 //! (`tokio::task::spawn_blocking`) with an idle read-only connection, inside one read
 //! transaction so it sees a single snapshot. WAL lets readers run while the writer commits.
 //! Up to `read_connections` idle connections are kept; more are opened under load and closed
-//! when returned to a full pool.
+//! when returned to a full pool. Once the database file was found deleted or replaced
+//! ([`crate::file_watch`]), no read runs (a new connection would open whatever is at the path
+//! now): every read fails with that.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 use crate::error::StoreResult;
+use crate::file_watch::FileWatch;
 use crate::options::SqliteOptions;
 use crate::schema;
 use crate::writer::control;
@@ -21,14 +24,16 @@ use crate::writer::control;
 pub(crate) struct Readers {
     path: PathBuf,
     options: SqliteOptions,
+    watch: Arc<FileWatch>,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl Readers {
-    pub(crate) fn new(path: PathBuf, options: SqliteOptions) -> Self {
+    pub(crate) fn new(path: PathBuf, options: SqliteOptions, watch: Arc<FileWatch>) -> Self {
         Self {
             path,
             options,
+            watch,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -44,6 +49,7 @@ impl Readers {
     }
 
     fn run_blocking<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.watch.ensure_present()?;
         let conn = self.take()?;
         control(&conn, "BEGIN")?;
         let result = read(&conn);

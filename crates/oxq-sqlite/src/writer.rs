@@ -13,7 +13,9 @@
 //! writes wait (up to the busy timeout) behind it. When `BEGIN` or `COMMIT` fails (e.g. the
 //! busy timeout ran out), every command of the batch fails with the same (transient) error,
 //! each caller's error holding the one SQLite error as its source, and nothing of the batch is
-//! applied. A panicking command is caught, rolled back and reported.
+//! applied. A panicking command is caught, rolled back and reported. Once the database file
+//! was found deleted or replaced ([`crate::file_watch`]), no batch runs: every command fails
+//! with that (one atomic load per batch).
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,6 +26,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::{StoreError, StoreResult};
+use crate::file_watch::FileWatch;
 use crate::signals::{QueueKey, Signals};
 
 /// Commands run in one transaction at most.
@@ -101,12 +104,13 @@ impl Writer {
     pub(crate) fn start(
         conn: Connection,
         signals: Arc<Signals>,
+        watch: Arc<FileWatch>,
         max_events: u64,
     ) -> StoreResult<Writer> {
         let (tx, rx) = mpsc::channel::<Box<dyn Pending>>();
         std::thread::Builder::new()
             .name("oxq-sqlite-writer".to_owned())
-            .spawn(move || writer_loop(conn, rx, signals, max_events))
+            .spawn(move || writer_loop(conn, rx, signals, &watch, max_events))
             .map_err(|source| StoreError::Thread {
                 what: "writer",
                 source,
@@ -137,6 +141,7 @@ fn writer_loop(
     conn: Connection,
     rx: mpsc::Receiver<Box<dyn Pending>>,
     signals: Arc<Signals>,
+    watch: &FileWatch,
     max_events: u64,
 ) {
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
@@ -149,14 +154,17 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let commit = run_batch(&conn, &mut batch, &mut touched, max_events).map_err(Arc::new);
+        let commit = watch
+            .ensure_present()
+            .and_then(|()| run_batch(&conn, &mut batch, &mut touched, max_events))
+            .map_err(Arc::new);
         if commit.is_ok() {
             signals.notify(touched.iter());
         }
         touched.clear();
         for pending in batch.drain(..) {
             let shared = commit.as_ref().map(|_| ());
-            pending.answer(shared.map_err(|e| StoreError::Core(StoreError::shared(e))));
+            pending.answer(shared.map_err(|e| StoreError::Batch(Arc::clone(e))));
         }
     }
     tracing::debug!("sqlite writer thread stopping");
