@@ -9,6 +9,8 @@
 //! | `lock_duration` | 100 ms ..= 24 h | locks expire before they are renewed: jobs run again as stalled |
 //! | `stalled_interval` | 100 ms ..= 24 h | 0 stops the stalled-job check (a Tokio interval of 0 panics) |
 //! | `drain_delay` | 10 ms ..= 1 h | 0 polls the store in a busy loop |
+//! | `close_timeout` | 100 ms ..= 24 h, or unset (no deadline) | shorter, a close abandons jobs about to finish and they run again elsewhere; longer is no deadline at all: leave it unset |
+//! | `stop_after_permanent_errors` | 1 or more, or unset (never stop) | 0 would stop at the first error, as 1 does, when it reads as "never" |
 //! | `name` | not empty, when set | an empty `processed_by` |
 //! | `max_payload_bytes` | 1 B ..= 512 MiB | 0 refuses every job; Redis stores no string over 512 MiB |
 
@@ -24,6 +26,8 @@ pub const MIN_LOCK_DURATION: Duration = Duration::from_millis(100);
 pub const MIN_STALLED_INTERVAL: Duration = Duration::from_millis(100);
 /// The shortest idle wait in the store.
 pub const MIN_DRAIN_DELAY: Duration = Duration::from_millis(10);
+/// The shortest deadline a close may give running jobs.
+pub const MIN_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
 /// The longest lock, stalled interval or idle wait accepted.
 const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 const MAX_DRAIN_DELAY: Duration = Duration::from_secs(60 * 60);
@@ -31,11 +35,22 @@ const MAX_DRAIN_DELAY: Duration = Duration::from_secs(60 * 60);
 pub const MAX_PAYLOAD_LIMIT: usize = 512 * 1024 * 1024;
 
 fn in_range(option: &str, value: Duration, min: Duration, max: Duration) -> Result<()> {
+    in_range_or(option, value, min, max, "")
+}
+
+/// [`in_range`] whose error ends with `alternative` (", or leave it unset ...").
+fn in_range_or(
+    option: &str,
+    value: Duration,
+    min: Duration,
+    max: Duration,
+    alternative: &str,
+) -> Result<()> {
     if (min..=max).contains(&value) {
         return Ok(());
     }
     Err(Error::invalid(format!(
-        "worker option `{option}` is {}; use {} ..= {}",
+        "worker option `{option}` is {}; use {} ..= {}{alternative}",
         human(value),
         human(min),
         human(max)
@@ -82,6 +97,20 @@ impl WorkerOptions {
             MIN_DRAIN_DELAY,
             MAX_DRAIN_DELAY,
         )?;
+        if let Some(close_timeout) = self.close_timeout {
+            in_range_or(
+                "close_timeout",
+                close_timeout,
+                MIN_CLOSE_TIMEOUT,
+                MAX_INTERVAL,
+                ", or leave it unset to wait without a deadline",
+            )?;
+        }
+        if self.stop_after_permanent_errors == Some(0) {
+            return Err(Error::invalid(
+                "worker option `stop_after_permanent_errors` is 0; use 1 or more, or leave it unset to keep retrying",
+            ));
+        }
         if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid(
                 "worker option `name` is empty; give a name or leave it unset",
@@ -175,6 +204,47 @@ mod tests {
         ] {
             let options = WorkerOptions::new().drain_delay(d);
             rejected(options.validate(), "drain_delay", "use 10 ms ..= 1 h");
+        }
+    }
+
+    #[test]
+    fn close_timeout_out_of_range_is_rejected() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_millis(99),
+            Duration::from_secs(86_401),
+        ] {
+            let options = WorkerOptions::new().close_timeout(d);
+            rejected(
+                options.validate(),
+                "close_timeout",
+                "use 100 ms ..= 24 h, or leave it unset",
+            );
+        }
+        for d in [MIN_CLOSE_TIMEOUT, MAX_INTERVAL] {
+            assert!(WorkerOptions::new().close_timeout(d).validate().is_ok());
+        }
+        let mut unset = WorkerOptions::new();
+        unset.close_timeout = None;
+        assert!(unset.validate().is_ok(), "no deadline is valid");
+    }
+
+    #[test]
+    fn zero_permanent_errors_before_stopping_is_rejected() {
+        rejected(
+            WorkerOptions::new()
+                .stop_after_permanent_errors(0)
+                .validate(),
+            "stop_after_permanent_errors",
+            "use 1 or more, or leave it unset",
+        );
+        for n in [1, u32::MAX] {
+            assert!(
+                WorkerOptions::new()
+                    .stop_after_permanent_errors(n)
+                    .validate()
+                    .is_ok()
+            );
         }
     }
 
