@@ -33,10 +33,12 @@ struct Args {
     sleep_ms: u64,
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
-    /// Lock duration; a crashed worker's jobs are recovered after it expires.
-    #[arg(long, default_value_t = 30_000)]
+    /// Lock duration in ms (the library's default unless given): a crashed worker's jobs run
+    /// again once it expires.
+    #[arg(long, default_value_t = library_default_ms(|o| o.lock_duration))]
     lock_ms: u64,
-    #[arg(long, default_value_t = 30_000)]
+    /// How often to look for jobs whose lock expired, in ms (the library's default unless given).
+    #[arg(long, default_value_t = library_default_ms(|o| o.stalled_interval))]
     stalled_interval_ms: u64,
     /// On close, how long running jobs may finish before they are abandoned to another worker.
     #[arg(long)]
@@ -45,6 +47,11 @@ struct Args {
     /// read-only file, a full disk, a Redis that refuses writes); 0 keeps retrying forever.
     #[arg(long, default_value_t = 10)]
     stop_after_store_errors: u32,
+}
+
+/// A duration of the library's default [`WorkerOptions`], in ms, as a flag's default.
+fn library_default_ms(option: fn(&WorkerOptions) -> Duration) -> u64 {
+    u64::try_from(option(&WorkerOptions::new()).as_millis()).unwrap_or(u64::MAX)
 }
 
 #[derive(Debug)]

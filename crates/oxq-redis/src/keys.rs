@@ -8,7 +8,8 @@
 
 use oxq_core::{JobState, QueueRef};
 
-/// A queue-level key of BullMQ's layout (`bullmq-v5-model.md` §1.2), by its suffix.
+/// A queue-level key of BullMQ's layout (`bullmq-v5-model.md` §1.2), or oxq's one key of its
+/// own ([`Key::OxqStalledCheck`]), by its suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Key {
     /// Counter of automatic job ids.
@@ -29,6 +30,9 @@ pub(crate) enum Key {
     Stalled,
     /// Present while a stalled check is not due.
     StalledCheck,
+    /// oxq's own gate for its one-pass stalled check (not BullMQ's; see
+    /// `scripts/recover_stalled.lua`): present while that check is not due.
+    OxqStalledCheck,
     Meta,
     Events,
     /// Wake-up markers for blocked workers.
@@ -62,6 +66,7 @@ impl Key {
             Key::WaitingChildren => "waiting-children",
             Key::Stalled => "stalled",
             Key::StalledCheck => "stalled-check",
+            Key::OxqStalledCheck => "stalled-check:oxq",
             Key::Meta => "meta",
             Key::Events => "events",
             Key::Marker => "marker",

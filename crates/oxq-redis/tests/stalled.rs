@@ -1,7 +1,8 @@
-//! Locks and stalled jobs as Redis keeps them: lock keys with a `PX` expiry, the `stalled` set
-//! of suspects (a check marks the active jobs, the next recovers those whose lock key is gone
-//! and pushes them where workers pop next), and the `stalled-check` gate key. What recovery
-//! does is the store contract (`oxq-testkit`, `store::locks_stalls`).
+//! Locks and stalled jobs as Redis keeps them: lock keys with a `PX` expiry, oxq's one-pass
+//! check (every active job whose lock key is gone is pushed where workers pop next) behind its
+//! own gate key `stalled-check:oxq`, and BullMQ's keys that oxq leaves to Node's checker (the
+//! `stalled` set of suspects, which a renewal still clears, and the `stalled-check` gate).
+//! What recovery does is the store contract (`oxq-testkit`, `store::locks_stalls`).
 
 mod support;
 
@@ -22,7 +23,9 @@ fn recover(w: &World, interval: Duration) -> RecoverStalled {
 
 /// One stalled check, the gate deleted first so checks need not be an interval apart.
 async fn check(w: &World) -> Vec<String> {
-    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("stalled-check"))).await;
+    let _: i64 = w
+        .cmd(redis::cmd("DEL").arg(w.key("stalled-check:oxq")))
+        .await;
     let recovered = w
         .backend
         .stalled_recover(recover(w, Duration::from_millis(1)))
@@ -37,18 +40,20 @@ async fn suspects(w: &World) -> Vec<String> {
     ids
 }
 
+/// Marks ids as suspects, as Node's checker does with every active job.
+async fn suspect(w: &World, ids: &[&str]) {
+    let _: i64 = w
+        .cmd(redis::cmd("SADD").arg(w.key("stalled")).arg(ids))
+        .await;
+}
+
 #[tokio::test]
 async fn extending_a_lock_sets_its_ttl_and_clears_the_suspect() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
     w.add("a", "2", JobOptions::new()).await;
     w.fetch("t", 2).await;
-    check(&w).await;
-    assert_eq!(
-        suspects(&w).await,
-        ["1", "2"],
-        "a check marks the active jobs"
-    );
+    suspect(&w, &["1", "2"]).await;
     let extended = w
         .backend
         .locks_extend(ExtendLocks {
@@ -73,24 +78,50 @@ async fn extending_a_lock_sets_its_ttl_and_clears_the_suspect() {
 }
 
 #[tokio::test]
-async fn a_check_marks_suspects_and_the_next_recovers_those_without_a_lock_key() {
+async fn one_check_recovers_the_active_jobs_without_a_lock_key() {
     let w = World::new().await;
     w.add("a", "1", JobOptions::new()).await;
     w.add("a", "2", JobOptions::new()).await;
-    w.fetch("t", 1).await; // job 1 active
-    assert!(check(&w).await.is_empty(), "the first check only marks");
-    assert_eq!(suspects(&w).await, ["1"]);
-    assert!(check(&w).await.is_empty(), "the lock key is still there");
-    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await; // the worker died
-    assert_eq!(check(&w).await, ["1"]);
+    w.add("a", "3", JobOptions::new()).await;
+    w.fetch("t", 2).await; // jobs 1 and 2 active
+    assert!(check(&w).await.is_empty(), "both lock keys are there");
+    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await; // its worker died
+    assert_eq!(check(&w).await, ["1"], "the first check after the death");
     let wait: Vec<String> = w
         .cmd(redis::cmd("LRANGE").arg(w.key("wait")).arg(0).arg(-1))
         .await;
-    assert_eq!(wait, ["2", "1"], "RPUSHed: workers pop it next");
+    assert_eq!(wait, ["3", "1"], "RPUSHed: workers pop it next");
+    let active: Vec<String> = w
+        .cmd(redis::cmd("LRANGE").arg(w.key("active")).arg(0).arg(-1))
+        .await;
+    assert_eq!(active, ["2"]);
 }
 
 #[tokio::test]
-async fn the_gate_is_a_key_that_expires_after_the_interval() {
+async fn the_check_leaves_nodes_suspects_and_gate_alone() {
+    let w = World::new().await;
+    w.add("a", "1", JobOptions::new()).await;
+    w.fetch("t", 1).await;
+    suspect(&w, &["1", "gone"]).await;
+    // Node checked a moment ago: its gate does not hold oxq's check back
+    let _: () = w
+        .cmd(
+            redis::cmd("SET")
+                .arg(w.key("stalled-check"))
+                .arg(1)
+                .arg("PX")
+                .arg(60_000),
+        )
+        .await;
+    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("1:lock"))).await;
+    assert_eq!(check(&w).await, ["1"]);
+    assert_eq!(suspects(&w).await, ["1", "gone"], "Node's suspects");
+    let node_gate: i64 = w.cmd(redis::cmd("PTTL").arg(w.key("stalled-check"))).await;
+    assert!(node_gate > 50_000, "Node's gate: {node_gate}");
+}
+
+#[tokio::test]
+async fn the_gate_is_oxqs_own_key_that_expires_after_the_interval() {
     let w = World::new().await;
     let recovered = w
         .backend
@@ -98,6 +129,12 @@ async fn the_gate_is_a_key_that_expires_after_the_interval() {
         .await
         .expect("recover");
     assert!(recovered.job_ids.is_empty());
-    let gate: i64 = w.cmd(redis::cmd("PTTL").arg(w.key("stalled-check"))).await;
+    let gate: i64 = w
+        .cmd(redis::cmd("PTTL").arg(w.key("stalled-check:oxq")))
+        .await;
     assert!(gate > 50_000 && gate <= 60_000, "{gate}");
+    let node_gate: i64 = w
+        .cmd(redis::cmd("EXISTS").arg(w.key("stalled-check")))
+        .await;
+    assert_eq!(node_gate, 0, "BullMQ's gate is Node's to set");
 }

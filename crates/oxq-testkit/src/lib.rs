@@ -172,6 +172,8 @@ macro_rules! __for_each_store_case {
             locks_stalls: locks_extend_reports_the_locks_it_does_not_hold,
                 an_extended_lock_is_not_recovered_as_stalled,
                 an_expired_lock_is_recovered_once_to_the_front,
+                an_expired_lock_is_recovered_by_the_first_check,
+                a_job_being_fetched_is_never_recovered,
                 stalling_beyond_the_limit_defers_a_failure, the_stalled_check_runs_once_per_interval,
                 an_expired_lock_nobody_took_is_still_honoured,
                 an_active_job_whose_lock_expired_can_be_removed;

@@ -2,6 +2,14 @@
 //! whose workers died (stalled-job check). Both run on their own timers until the worker
 //! closes, and also whenever a [`ManualClock`](crate::clock::ManualClock) is moved; a failed
 //! store call is logged (at `ERROR` when it is permanent) and tried again on the next tick.
+//!
+//! Together they bound crash recovery: a worker killed outright stops renewing, its locks
+//! expire at most `lock_duration` later, and the next stalled check (any live worker's, at
+//! most `stalled_interval` later) puts those jobs back in line in one pass — every active job
+//! whose lock expired, on both stores. What they cost the store does not grow with the number
+//! of jobs a worker runs: one bulk renewal call per worker per quarter of `lock_duration`
+//! (carrying the jobs it holds at that moment, so a job shorter than the period is seldom in
+//! one), and one check per `stalled_interval` per queue, whichever worker runs it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -123,6 +131,15 @@ pub(crate) async fn renew_locks(duties: Duties, locks: HeldLocks, mut stop: watc
     }
 }
 
+/// The once-per-interval gate the worker asks the store to keep: a tenth shorter than
+/// `stalled_interval`. With a gate as long as the interval, a tick that comes a few ms early
+/// against the last check (timer jitter, or the previous call's latency, which moves the
+/// gate's start) finds it still shut, and the check, with any recovery, waits a whole interval
+/// more. Workers out of phase then check at most every nine tenths of the interval.
+fn check_gate(stalled_interval: Duration) -> Duration {
+    stalled_interval - stalled_interval / 10
+}
+
 /// Runs the stalled-job check at start, then every `stalled_interval` and whenever the clock
 /// is moved.
 pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool>) {
@@ -145,7 +162,7 @@ pub(crate) async fn check_stalled(duties: Duties, mut stop: watch::Receiver<bool
         let request = RecoverStalled {
             queue: queue.clone(),
             max_stalled_count: options.max_stalled_count,
-            interval: options.stalled_interval,
+            interval: check_gate(options.stalled_interval),
             now: clock.now_ms(),
         };
         match backend.stalled_recover(request).await {
@@ -197,6 +214,18 @@ pub(crate) fn notify(options: &WorkerOptions, event: &WorkerEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_gate_is_a_tenth_shorter_than_the_interval() {
+        assert_eq!(
+            check_gate(Duration::from_secs(3)),
+            Duration::from_millis(2700)
+        );
+        assert_eq!(
+            check_gate(Duration::from_millis(100)),
+            Duration::from_millis(90)
+        );
+    }
 
     #[test]
     fn only_jobs_still_running_under_the_sent_token_count_as_lost() {

@@ -1,4 +1,8 @@
-//! `stalled_recover` ↔ `scripts/recover_stalled.lua` (BullMQ's two-check stall protocol).
+//! `stalled_recover` ↔ `scripts/recover_stalled.lua`: one pass over `active` recovers every job
+//! whose lock key is gone (why that is safe beside Node BullMQ workers, whose own two-check
+//! protocol it leaves alone, is argued in the script's header). The check runs at most once
+//! per `interval` per queue among oxq processes, gated by oxq's own key
+//! ([`Key::OxqStalledCheck`]) so that Node's gate and oxq's do not hold each other back.
 
 use oxq_core::JobId;
 use oxq_core::backend::{RecoverStalled, RecoveredStalled};
@@ -13,14 +17,14 @@ use crate::scripts::{Argv, ScriptCall};
 pub(crate) struct RecoverCall {
     pub now: u64,
     pub max_stalled_count: u32,
+    /// The gate's expiry: no other oxq check of the queue runs before it.
     pub interval_ms: u64,
 }
 
 impl ScriptCall for RecoverCall {
     const NAME: &'static str = "recover_stalled";
     const KEYS: &'static [Key] = &[
-        Key::Stalled,
-        Key::StalledCheck,
+        Key::OxqStalledCheck,
         Key::Active,
         Key::Wait,
         Key::Meta,

@@ -1,7 +1,12 @@
-//! `stalled_recover`: gives jobs whose worker stopped renewing their lock back to the line.
+//! `stalled_recover`: gives jobs whose worker stopped renewing their lock back to the line, in
+//! one pass: every active job whose lock expired is recovered by the check that finds it (as
+//! on Redis; there is no second sighting to wait for, since a fetch makes a job active and
+//! locks it in the same transaction).
 //!
 //! The check runs at most once per `interval` per queue, whichever process asks: the time of
-//! the last check lives in the queue's row and is read and written under the write lock.
+//! the last check lives in the queue's row and is read and written under the write lock. Its
+//! cost is an index range (`jobs_by_state`: active jobs by `lock_until`) over the expired jobs
+//! only, whatever the number of active jobs.
 //! Every active job whose `lock_until < now` goes back to `waiting` at the FRONT of the line
 //! (whatever its priority, as BullMQ's `RPUSH` does), loses its lock, gets `stalled_count + 1`
 //! and emits `waiting{prev: active}` and `stalled`. A job recovered more than

@@ -4,18 +4,20 @@
 //!
 //! Real time: Redis expires lock keys and the stalled-check gate on its own clock (`PX`), not
 //! the caller's `now`, so these cases take short locks (tens to hundreds of ms) and let them
-//! expire (`outlive_lock`) or poll `stalled_recover` until a recovery shows (a Redis check
-//! only recovers jobs an earlier check saw active, so it takes two). Every `now` they pass is
-//! the real time, which a store that judges locks by the caller's `now` (SQLite) reads the same.
+//! expire (`outlive_lock`) or poll `stalled_recover` until a recovery shows. Every `now` they
+//! pass is the real time, which a store that judges locks by the caller's `now` (SQLite) reads
+//! the same. One check recovers every active job whose lock expired (no earlier check needs to
+//! have seen it active): a fetch makes a job active and locks it in one step.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use oxq_core::backend::{ExtendLocks, RecoverStalled, RemoveJob};
+use oxq_core::backend::{ExtendLocks, FinishJobs, RecoverStalled, RemoveJob};
 use oxq_core::clock::now_ms;
 use oxq_core::{Error, Event, JobId, JobOptions, JobState, LockToken};
 
-use super::kit::{Kit, completed, expect_err, failed_for_good, fetched_ids, outlive_lock};
+use super::kit::{Kit, LOCK, completed, expect_err, failed_for_good, fetched_ids, outlive_lock};
 use crate::support::{WAIT, lock, wait_until};
 use crate::{CaseResult, Harness, ensure, ensure_eq};
 
@@ -176,6 +178,110 @@ pub async fn an_expired_lock_is_recovered_once_to_the_front(h: &Harness) -> Case
         "LockLost for the old holder",
         |e| matches!(e, Error::LockLost(_)),
     )?;
+    Ok(())
+}
+
+/// One check is enough: the first stalled check of a queue recovers the active job whose lock
+/// expired (no earlier check saw it active) and leaves the one whose lock is live.
+pub async fn an_expired_lock_is_recovered_by_the_first_check(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let alive = k.add("alive", JobOptions::new()).await?;
+    let expired = k.add("expired", JobOptions::new()).await?;
+    k.fetch("long", 1, now_ms()).await?;
+    k.fetch_locked("short", 1, SHORT, now_ms()).await?;
+    // the lock was taken before this moment, on any store's clock
+    let locked_by = now_ms();
+    outlive_lock(locked_by, SHORT).await;
+    let first = k
+        .store
+        .stalled_recover(recover(&k, 1, Duration::from_secs(60)))
+        .await?;
+    ensure_eq!(
+        first.job_ids,
+        vec![expired.clone()],
+        "recovered by the queue's first check"
+    );
+    ensure_eq!(
+        (k.get(&expired).await?.state, k.get(&alive).await?.state),
+        (JobState::Waiting, JobState::Active),
+        "(the expired job, the job with a live lock)"
+    );
+    Ok(())
+}
+
+/// A job is locked in the same step that makes it active: stalled checks run back to back
+/// (a 1 ms gate) while jobs are being fetched, alone and by finishes' fetch-next, and never
+/// recover one of them.
+pub async fn a_job_being_fetched_is_never_recovered(h: &Harness) -> CaseResult {
+    const JOBS: usize = 100;
+    let k = Kit::new(h);
+    let jobs = (0..JOBS)
+        .map(|n| Kit::job(&format!("j{n}"), JobOptions::new()))
+        .collect();
+    k.add_jobs(jobs, now_ms()).await?;
+    let fetching = AtomicBool::new(true);
+    let fetches = async {
+        let result: CaseResult<usize> = async {
+            let mut taken = 0;
+            while taken < JOBS {
+                let fetched = k.fetch(&format!("t{taken}"), 1, now_ms()).await?;
+                let Some(job) = fetched.jobs.first() else {
+                    break;
+                };
+                taken += 1;
+                // every other job is finished with a fetch-next that takes the following one
+                if taken % 2 == 1 && taken < JOBS {
+                    let next = k
+                        .store
+                        .job_finish(FinishJobs {
+                            queue: k.queue.clone(),
+                            now: now_ms(),
+                            items: vec![oxq_core::backend::Finish {
+                                job_id: job.record.id.clone(),
+                                token: LockToken(format!("t{}", taken - 1)),
+                                end: completed(),
+                                memo: job.memo.clone(),
+                            }],
+                            fetch_next: Some(Kit::fetch_spec("next", 1, LOCK)),
+                        })
+                        .await?;
+                    taken += next.fetched.jobs.len();
+                }
+            }
+            Ok(taken)
+        }
+        .await;
+        fetching.store(false, Ordering::SeqCst);
+        result
+    };
+    let checks = async {
+        let mut recovered = Vec::new();
+        let mut checks = 0u32;
+        while fetching.load(Ordering::SeqCst) {
+            let found = k
+                .store
+                .stalled_recover(recover(&k, 1, Duration::from_millis(1)))
+                .await?
+                .job_ids;
+            recovered.extend(found);
+            checks += 1;
+        }
+        CaseResult::Ok((recovered, checks))
+    };
+    let (taken, checked) = tokio::join!(fetches, checks);
+    let (taken, (recovered, checks)) = (taken?, checked?);
+    ensure_eq!(taken, JOBS, "jobs fetched");
+    ensure!(
+        checks > 1,
+        "only {checks} stalled checks ran during the fetches"
+    );
+    ensure!(
+        recovered.is_empty(),
+        "{} jobs recovered while being fetched: {recovered:?}",
+        recovered.len()
+    );
+    let counts = k.counts().await?;
+    ensure_eq!(counts.waiting, 0, "jobs left waiting");
     Ok(())
 }
 
