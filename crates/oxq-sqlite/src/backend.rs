@@ -2,6 +2,7 @@
 //! call to the writer thread (state changes) or the reader pool (reads and waits). Every store
 //! failure it answers names the database file ([`StoreError::at_file`]).
 
+mod flows;
 mod schedulers;
 
 use std::path::{Path, PathBuf};
@@ -134,6 +135,10 @@ impl Backend for SqliteBackend {
     }
 
     fn schedulers(&self) -> Option<&dyn Schedulers> {
+        Some(self)
+    }
+
+    fn flows(&self) -> Option<&dyn Flows> {
         Some(self)
     }
 

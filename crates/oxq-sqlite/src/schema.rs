@@ -26,6 +26,7 @@ use crate::options::SqliteOptions;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_job_schedulers.sql"),
+    include_str!("../migrations/0003_flows.sql"),
 ];
 
 /// The schema version this build writes.

@@ -35,7 +35,8 @@
 //! active under its lock; the worker then fails the attempt), and while it has failed
 //! (`FailParent`) children with [`Error::FailedDependency`](crate::Error::FailedDependency)
 //! (the worker fails it for good). `WaitForChildren` moves it to waiting-children when a
-//! dependency is pending, and to the front of waiting otherwise; either way its lock is
+//! dependency is pending and none failed it, and to the front of waiting otherwise (where a
+//! deferred failure from a `FailParent` child fails it at once); either way its lock is
 //! released and the attempt is not counted.
 //!
 //! **Removal.** [`job_remove`](super::Backend::job_remove) of a parent removes its whole subtree

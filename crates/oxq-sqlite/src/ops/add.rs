@@ -8,6 +8,11 @@
 //! emitted, and the answer is [`AddedJob::Created`] with that state (the rule lives here, in
 //! the store, not in the runtime). Custom ids are validated before anything is written.
 //!
+//! A job whose options name a parent is refused, with the whole call, when that parent does
+//! not exist (`ParentNotFound`, checked before the duplicate check, as BullMQ does); once
+//! written it is a pending dependency of the parent, which stays where it is (see
+//! [`flows`](crate::ops::flows)).
+//!
 //! Rows are written with multi-row inserts ([`BulkInsert`]); options are encoded once per run
 //! of equal options, since a bulk add usually repeats one set.
 
@@ -16,6 +21,7 @@ use std::rc::Rc;
 
 use oxq_core::backend::{AddJobs, AddedJob, AddedJobs};
 use oxq_core::clock::millis;
+use oxq_core::flow::ChildKey;
 use oxq_core::{Error, JobId, JobOptions, JobRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -25,13 +31,14 @@ use crate::codec::{
 use crate::error::StoreResult;
 use crate::ops::bulk_insert::BulkInsert;
 use crate::ops::event_log::Kind;
+use crate::ops::flows;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
 
 static INSERT: BulkInsert = BulkInsert::new(
     "jobs (jid, qid, id, state, score, priority, lifo, max_attempts, custom_id, timestamp, \
-     name, data, options)",
-    13,
+     name, data, options, flow)",
+    14,
 );
 
 /// The job holding a custom id.
@@ -44,18 +51,21 @@ const EXISTING: &str = concat!(
 /// Rows buffered before they are written.
 const FLUSH_AT: usize = 1024;
 
-struct JobRow {
-    jid: i64,
-    id: String,
-    state: i64,
-    score: i64,
-    priority: i64,
-    lifo: bool,
-    max_attempts: i64,
-    custom: bool,
-    name: String,
-    data: String,
-    options: Option<Rc<str>>,
+/// One job as written.
+pub(crate) struct JobRow {
+    pub jid: i64,
+    pub id: String,
+    pub state: i64,
+    pub score: i64,
+    pub priority: i64,
+    pub lifo: bool,
+    pub max_attempts: i64,
+    pub custom: bool,
+    pub name: String,
+    pub data: String,
+    pub options: Option<Rc<str>>,
+    /// [`flows::CHILD`] / [`flows::PARENT`] bits.
+    pub flow: i64,
 }
 
 pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<AddedJobs> {
@@ -78,6 +88,15 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
     for job in req.jobs {
         let auto = queue.next_id()?;
         let opts = job.options;
+        let parent = match &opts.parent {
+            Some(link) => {
+                // A parent added earlier in this call is among the buffered rows.
+                insert(conn, queue.qid, timestamp, &rows)?;
+                rows.clear();
+                Some(flows::links::require_parent(conn, link)?)
+            }
+            None => None,
+        };
         let (id, custom) = match &opts.job_id {
             Some(id) => (id.0.clone(), true),
             None => (auto.to_string(), false),
@@ -123,6 +142,10 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
             id: JobId(id.clone()),
             state: created,
         });
+        if let Some(parent) = &parent {
+            let child = ChildKey::new(queue.queue_ref(), JobId(id.clone()));
+            flows::links::add_dependency(conn, parent, &child)?;
+        }
         rows.push(JobRow {
             jid: row_key(queue.qid, auto),
             id,
@@ -135,6 +158,7 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
             name: job.name,
             data: job.data,
             options,
+            flow: if parent.is_some() { flows::CHILD } else { 0 },
         });
         if rows.len() >= FLUSH_AT {
             insert(conn, queue.qid, timestamp, &rows)?;
@@ -147,7 +171,7 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
 }
 
 /// The stored job with custom id `id`, if there is one (one probe of the custom-id index).
-fn existing(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<JobRecord>> {
+pub(crate) fn existing(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<JobRecord>> {
     let record = conn
         .prepare_cached(EXISTING)?
         .query_row(params![qid, id], job_from_row)
@@ -155,7 +179,13 @@ fn existing(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<JobReco
     Ok(record)
 }
 
-fn insert(conn: &Connection, qid: i64, timestamp: i64, rows: &[JobRow]) -> StoreResult<()> {
+/// Writes `rows` of queue `qid`, added at `timestamp`.
+pub(crate) fn insert(
+    conn: &Connection,
+    qid: i64,
+    timestamp: i64,
+    rows: &[JobRow],
+) -> StoreResult<()> {
     INSERT.run(conn, rows, |stmt, at, row| {
         stmt.raw_bind_parameter(at, row.jid)?;
         stmt.raw_bind_parameter(at + 1, qid)?;
@@ -169,7 +199,8 @@ fn insert(conn: &Connection, qid: i64, timestamp: i64, rows: &[JobRow]) -> Store
         stmt.raw_bind_parameter(at + 9, timestamp)?;
         stmt.raw_bind_parameter(at + 10, row.name.as_str())?;
         stmt.raw_bind_parameter(at + 11, row.data.as_str())?;
-        stmt.raw_bind_parameter(at + 12, row.options.as_deref())
+        stmt.raw_bind_parameter(at + 12, row.options.as_deref())?;
+        stmt.raw_bind_parameter(at + 13, row.flow)
     })
 }
 

@@ -12,22 +12,29 @@
 //!   created again under the same name continues the ids (old cursors stay valid).
 //! * remove refuses ([`Error::Conflict`]) a job that is active with an unexpired lock; it emits
 //!   `removed{prev}` and deletes the job's logs. The lock's expiry is judged, and the event
-//!   stamped, at the caller's `now`.
+//!   stamped, at the caller's `now`. A parent goes with its whole subtree (refused while any
+//!   job of it is held).
+//!
+//! A child deleted by any of these leaves its parent's pending dependencies, which releases
+//! the parent when it was the last (see [`flows`](crate::ops::flows)); drain, clean and
+//! obliterate find the children among the jobs they delete by `jobs.flow`.
 
 use oxq_core::backend::{
     CleanQueue, CleanedJobs, DrainQueue, DrainedJobs, JobRemoved, ObliterateQueue, RemoveJob,
     SetPaused,
 };
-use oxq_core::clock::millis;
+use oxq_core::clock::{millis, now_ms};
+use oxq_core::flow::{ChildKey, ParentLink};
 use oxq_core::{Error, JobId};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use crate::codec::{ACTIVE, KEY_MAX, ms, row_key, state_code};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
+use crate::ops::find_job;
+use crate::ops::flows::{self, OtherQueues, links};
 use crate::ops::moves::sql_limit;
 use crate::ops::queue_row::QueueRow;
-use crate::ops::{delete_job, find_job};
 use crate::writer::WriteCtx;
 
 pub(crate) fn set_paused(ctx: &mut WriteCtx<'_>, req: SetPaused) -> StoreResult<()> {
@@ -49,7 +56,7 @@ const NOT_A_PENDING_ITERATION: &str = "id NOT IN (SELECT 'repeat:' || s.id || ':
 
 pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<DrainedJobs> {
     let conn = ctx.conn;
-    let Some(queue) = QueueRow::load(conn, &req.queue)? else {
+    let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
         return Ok(DrainedJobs::default());
     };
     let states = if req.include_delayed {
@@ -57,6 +64,11 @@ pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<Drai
     } else {
         "(0, 1)"
     };
+    let children = children_among(
+        conn,
+        &queue,
+        &format!("state IN {states} AND {NOT_A_PENDING_ITERATION}"),
+    )?;
     conn.prepare_cached(&format!(
         "DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1 AND state IN {states} \
          AND {NOT_A_PENDING_ITERATION})"
@@ -67,7 +79,11 @@ pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<Drai
             "DELETE FROM jobs WHERE qid = ?1 AND state IN {states} AND {NOT_A_PENDING_ITERATION}"
         ))?
         .execute([queue.qid])?;
+    let mut others = OtherQueues::default();
+    // A drain carries no `now`: a released parent's event is stamped with the store's clock.
+    detach_all(conn, &mut queue, &mut others, children, now_ms())?;
     queue.save(ctx)?;
+    others.save(ctx)?;
     Ok(DrainedJobs {
         count: u64::try_from(removed).unwrap_or(u64::MAX),
     })
@@ -80,46 +96,45 @@ pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Clea
     };
     let cutoff = ms(req.now.saturating_sub(millis(req.grace)));
     let sql = if req.state.is_finished() {
-        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
+        "SELECT jid, id, flow FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
          ORDER BY score, jid LIMIT ?4 + 0"
     } else if state_code(req.state) == ACTIVE {
-        "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
+        "SELECT jid, id, flow FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
          AND score < ?5 ORDER BY timestamp, jid LIMIT ?4 + 0"
     } else {
         &format!(
-            "SELECT jid, id FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
+            "SELECT jid, id, flow FROM jobs WHERE qid = ?1 AND state = ?2 AND timestamp <= ?3 \
              AND {NOT_A_PENDING_ITERATION} ORDER BY timestamp, jid LIMIT ?4 + 0"
         )
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let code = state_code(req.state);
     let limit = sql_limit(req.limit);
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
     let rows = if code == ACTIVE {
-        stmt.query_map(params![queue.qid, code, cutoff, limit, ms(req.now)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<(i64, String)>, _>>()?
+        stmt.query_map(params![queue.qid, code, cutoff, limit, ms(req.now)], row)?
+            .collect::<Result<Vec<(i64, String, i64)>, _>>()?
     } else {
-        stmt.query_map(params![queue.qid, code, cutoff, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<(i64, String)>, _>>()?
+        stmt.query_map(params![queue.qid, code, cutoff, limit], row)?
+            .collect::<Result<Vec<(i64, String, i64)>, _>>()?
     };
     drop(stmt);
     let mut ids = Vec::with_capacity(rows.len());
-    for (jid, id) in rows {
-        delete_job(conn, jid)?;
+    let mut others = OtherQueues::default();
+    for (jid, id, flow) in rows {
+        links::delete_job(conn, &mut queue, &mut others, jid, &id, flow, req.now)?;
         ids.push(JobId(id));
     }
     let count = ids.len().to_string();
     queue.emit(req.now, Kind::Cleaned, None, Some(&count));
     queue.save(ctx)?;
+    others.save(ctx)?;
     Ok(CleanedJobs { ids })
 }
 
 pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreResult<()> {
     let conn = ctx.conn;
-    let Some(queue) = QueueRow::load(conn, &req.queue)? else {
+    let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
         return Ok(());
     };
     if !req.force {
@@ -134,10 +149,16 @@ pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreR
             .into());
         }
     }
+    // Children leave parents on other queues (this queue's own jobs all go).
+    let children = children_among(conn, &queue, "1")?;
     conn.prepare_cached("DELETE FROM logs WHERE jid IN (SELECT jid FROM jobs WHERE qid = ?1)")?
         .execute([queue.qid])?;
     conn.prepare_cached("DELETE FROM jobs WHERE qid = ?1")?
         .execute([queue.qid])?;
+    let mut others = OtherQueues::default();
+    // As for a drain, the event of a released parent is stamped with the store's clock.
+    detach_all(conn, &mut queue, &mut others, children, now_ms())?;
+    others.save(ctx)?;
     conn.prepare_cached("DELETE FROM events WHERE eid BETWEEN ?1 AND ?2")?
         .execute(params![row_key(queue.qid, 0), row_key(queue.qid, KEY_MAX)])?;
     queue.retire(ctx)
@@ -160,9 +181,61 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobR
         ))
         .into());
     }
-    let prev = job.state()?;
-    delete_job(conn, job.jid)?;
-    row.emit(now, Kind::Removed, Some(id.as_str()), Some(prev.as_str()));
+    let mut others = OtherQueues::default();
+    if job.flow & flows::PARENT != 0 {
+        flows::subtree::remove(conn, &mut row, &mut others, job, id.as_str(), now)?;
+    } else {
+        let prev = job.state()?;
+        links::delete_job(
+            conn,
+            &mut row,
+            &mut others,
+            job.jid,
+            id.as_str(),
+            job.flow,
+            now,
+        )?;
+        row.emit(now, Kind::Removed, Some(id.as_str()), Some(prev.as_str()));
+    }
     row.save(ctx)?;
+    others.save(ctx)?;
     Ok(JobRemoved { existed: true })
+}
+
+/// The children (with their parent links) among the jobs of `queue` that `filter` (SQL over
+/// `jobs`, `?1` the queue's qid) selects, read before a bulk delete.
+fn children_among(
+    conn: &Connection,
+    queue: &QueueRow,
+    filter: &str,
+) -> StoreResult<Vec<(ChildKey, ParentLink)>> {
+    let (qid, queue) = (queue.qid, queue.queue_ref());
+    let found: Vec<(i64, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT jid, id FROM jobs WHERE qid = ?1 AND flow & {} != 0 AND {filter}",
+            flows::CHILD
+        ))?
+        .query_map([qid], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut children = Vec::with_capacity(found.len());
+    for (jid, id) in found {
+        if let Some(link) = links::link_of(conn, jid)? {
+            children.push((ChildKey::new(queue.clone(), JobId(id)), link));
+        }
+    }
+    Ok(children)
+}
+
+/// Tells the parents of deleted `children` (see [`links::child_removed`]).
+fn detach_all(
+    conn: &Connection,
+    queue: &mut QueueRow,
+    others: &mut OtherQueues,
+    children: Vec<(ChildKey, ParentLink)>,
+    now: u64,
+) -> StoreResult<()> {
+    for (child, link) in children {
+        links::child_removed(conn, queue, others, &child, &link, now)?;
+    }
+    Ok(())
 }

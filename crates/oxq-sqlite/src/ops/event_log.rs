@@ -42,6 +42,7 @@ pub(crate) enum Kind {
     Paused = 13,
     Resumed = 14,
     Cleaned = 15,
+    WaitingChildren = 16,
 }
 
 impl Kind {
@@ -63,6 +64,7 @@ impl Kind {
             13 => Paused,
             14 => Resumed,
             15 => Cleaned,
+            16 => WaitingChildren,
             _ => return None,
         })
     }

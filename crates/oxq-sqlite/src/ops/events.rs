@@ -116,6 +116,7 @@ fn decode(code: u8, job_id: Option<String>, value: Option<String>) -> Option<Eve
             job_id: job()?,
             prev: state(&value),
         },
+        Kind::WaitingChildren => Event::WaitingChildren { job_id: job()? },
         Kind::Delayed => Event::Delayed {
             job_id: job()?,
             due_at: number(),
@@ -182,6 +183,10 @@ mod tests {
                 job_id: job(),
                 due_at: 1234
             })
+        );
+        assert_eq!(
+            decode(Kind::WaitingChildren as u8, id(), None),
+            Some(Event::WaitingChildren { job_id: job() })
         );
         assert_eq!(
             decode(Kind::Cleaned as u8, None, v("3")),

@@ -12,6 +12,15 @@
 //! | `Failed { retry: After(d) }` | + 1 | delayed, due `now + d` | `delayed{due_at}` |
 //! | `Failed { retry: Never }` | + 1 | failed (`finished_on`) or deleted by `KeepJobs::None` | `failed`, and `retries-exhausted` when `attempts_made >= attempts` |
 //! | `Delayed { until }` | unchanged | delayed, due `until` | `delayed{due_at: until}` |
+//! | `WaitForChildren` | unchanged | waiting-children with a pending dependency, else waiting (front) | `waiting-children`, or `waiting{prev: active}` |
+//!
+//! A job of a flow (`jobs.flow != 0`) also keeps the rules of [`flows`]: the completion of
+//! a parent is refused per item while a dependency is pending or failed it
+//! (`PendingDependencies`, `FailedDependency`: nothing applied, the job stays active); a
+//! child's completion moves its value to its parent, and its final failure applies its
+//! policy; a child deleted by its retention leaves its parent's pending dependencies. The
+//! common completion is one `UPDATE ... AND flow = 0`: only when it matches nothing does the
+//! finish look further, so jobs outside flows pay nothing for them.
 //!
 //! Every failure records `failed_reason`, appends it to the stacktrace and clears
 //! `deferred_failure`. A delay (the processor asked to run again at `until`) records no error:
@@ -23,29 +32,49 @@
 
 use oxq_core::backend::{AttemptEnd, Fetched, Finish, FinishJobs, FinishResult, Retry};
 use oxq_core::clock::millis;
+use oxq_core::flow::ChildKey;
 use oxq_core::{Error, KeepJobs};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
 use crate::ops::event_log::Kind;
 use crate::ops::fetch::fetch;
+use crate::ops::flows::{self, OtherQueues};
 use crate::ops::queue_row::QueueRow;
-use crate::ops::{candidate_jid, delete_job, find_job, retention};
+use crate::ops::{JobRef, candidate_jid, find_job, retention};
 use crate::writer::WriteCtx;
 
-/// Completes a job the caller holds (`?1` jid, `?2` id, `?3` token).
-const COMPLETE: &str = "UPDATE jobs SET state = 5, score = ?4, return_value = ?5, \
-    attempts_made = attempts_made + 1, lock_token = NULL \
-    WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
+/// Completes a job the caller holds (`?1` jid, `?2` id, `?3` token), with an extra condition.
+macro_rules! complete_sql {
+    ($and:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 5, score = ?4, return_value = ?5, \
+             attempts_made = attempts_made + 1, lock_token = NULL \
+             WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3",
+            $and
+        )
+    };
+}
+
+/// Completes a held job outside any flow: the common case, one statement.
+const COMPLETE: &str = complete_sql!(" AND flow = 0");
+
+/// Completes a held job of a flow, once [`flows::attempt::complete`] allowed it.
+const COMPLETE_FLOW: &str = complete_sql!("");
 
 /// Delays a job the caller holds until `?4` (its due time is its score in `delayed`).
 const DELAY: &str = "UPDATE jobs SET state = 2, score = ?4, lock_token = NULL \
     WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
 
-/// Deletes a job the caller holds (`KeepJobs::None`).
+/// Deletes a job the caller holds (`KeepJobs::None`), outside any flow.
 const DELETE_HELD: &str =
-    "DELETE FROM jobs WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
+    "DELETE FROM jobs WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3 AND flow = 0";
+
+/// A held job of a flow, as [`find_job`] reads it (`?1` jid, `?2` id, `?3` token).
+const HELD_FLOW_JOB: &str = "SELECT jid, state, score, priority, lifo, max_attempts, \
+    attempts_made, lock_token, flow FROM jobs \
+    WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3 AND flow != 0";
 
 const FAIL: &str = "UPDATE jobs SET state = ?2, score = ?3, failed_reason = ?4, \
     stacktrace = CASE WHEN json_valid(stacktrace) THEN json_insert(stacktrace, '$[#]', ?4) \
@@ -69,8 +98,9 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
     let mut items = Vec::with_capacity(req.items.len());
     let mut trims: Vec<(i64, KeepJobs)> = Vec::new();
     let mut applied = 0usize;
+    let mut others = OtherQueues::default();
     for item in &req.items {
-        match finish_one(conn, &mut queue, item, req.now, &mut trims) {
+        match finish_one(conn, &mut queue, &mut others, item, req.now, &mut trims) {
             Ok(()) => {
                 applied += 1;
                 items.push(Ok(()));
@@ -80,7 +110,7 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
         }
     }
     for (state, keep) in trims {
-        retention::trim(conn, queue.qid, state, keep, req.now)?;
+        retention::trim(conn, &mut queue, &mut others, state, keep, req.now)?;
     }
     let fetched = match &req.fetch_next {
         Some(next) => fetch(conn, &mut queue, next, req.now)?,
@@ -91,12 +121,14 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
         queue.emit(req.now, Kind::Drained, None, None);
     }
     queue.save(ctx)?;
+    others.save(ctx)?;
     Ok(FinishResult { items, fetched })
 }
 
 fn finish_one(
     conn: &Connection,
     queue: &mut QueueRow,
+    others: &mut OtherQueues,
     item: &Finish,
     now: u64,
     trims: &mut Vec<(i64, KeepJobs)>,
@@ -132,7 +164,12 @@ fn finish_one(
                 ])?
             };
             if done == 0 {
-                return Err(refusal(conn, jid, id)?);
+                // A job of a flow, or a refusal.
+                let Some(job) = held_flow_job(conn, jid, id, token)? else {
+                    return Err(refusal(conn, jid, id)?);
+                };
+                flows::attempt::complete(conn, queue, others, &job, id, return_value, now)?;
+                complete_flow_job(conn, jid, id, token, return_value, *keep, now)?;
             }
             keep_policy(COMPLETED, *keep);
             queue.emit(now, Kind::Completed, Some(id), Some(return_value));
@@ -166,8 +203,16 @@ fn finish_one(
                     queue.emit(now, Kind::Delayed, Some(id), Some(&score.to_string()));
                 }
                 Retry::Never { keep } => {
+                    if job.flow & flows::CHILD != 0
+                        && let Some(link) = flows::links::link_of(conn, job.jid)?
+                    {
+                        let child = ChildKey::new(queue.queue_ref(), item.job_id.clone());
+                        flows::links::child_failed(
+                            conn, queue, others, &child, &link, reason, now,
+                        )?;
+                    }
                     if *keep == KeepJobs::None {
-                        delete_job(conn, job.jid)?;
+                        flows::links::delete_job(conn, queue, others, job.jid, id, job.flow, now)?;
                     }
                     keep_policy(FAILED, *keep);
                     queue.emit(now, Kind::Failed, Some(id), Some(reason));
@@ -179,6 +224,14 @@ fn finish_one(
                 }
             }
         }
+        AttemptEnd::WaitForChildren => {
+            let job =
+                find_job(conn, queue.qid, id)?.ok_or_else(|| Error::JobNotFound(id.to_owned()))?;
+            if job.state != ACTIVE || job.lock_token.as_deref() != Some(token) {
+                return Err(Error::LockLost(id.to_owned()).into());
+            }
+            flows::attempt::wait_for_children(conn, queue, &job, id, now)?;
+        }
         _ => {
             return Err(Error::Unsupported {
                 store: "sqlite",
@@ -186,6 +239,67 @@ fn finish_one(
             }
             .into());
         }
+    }
+    Ok(())
+}
+
+/// The job `jid` when the caller holds it and it is part of a flow.
+fn held_flow_job(
+    conn: &Connection,
+    jid: i64,
+    id: &str,
+    token: &str,
+) -> StoreResult<Option<JobRef>> {
+    let job = conn
+        .prepare_cached(HELD_FLOW_JOB)?
+        .query_row(params![jid, id, token], |r| {
+            Ok(JobRef {
+                jid: r.get(0)?,
+                state: r.get(1)?,
+                score: r.get(2)?,
+                priority: r.get(3)?,
+                lifo: r.get(4)?,
+                max_attempts: r.get(5)?,
+                attempts_made: r.get(6)?,
+                lock_token: r.get(7)?,
+                flow: r.get(8)?,
+            })
+        })
+        .optional()?;
+    Ok(job)
+}
+
+/// Writes the completion of a held flow job (kept, or deleted by `KeepJobs::None`; a parent's
+/// dependency rows go with it by trigger).
+fn complete_flow_job(
+    conn: &Connection,
+    jid: i64,
+    id: &str,
+    token: &str,
+    return_value: &str,
+    keep: KeepJobs,
+    now: u64,
+) -> StoreResult<()> {
+    let done = if keep == KeepJobs::None {
+        let deleted = conn
+            .prepare_cached(
+                "DELETE FROM jobs WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3",
+            )?
+            .execute(params![jid, id, token])?;
+        conn.prepare_cached("DELETE FROM logs WHERE jid = ?1")?
+            .execute([jid])?;
+        deleted
+    } else {
+        conn.prepare_cached(COMPLETE_FLOW)?.execute(params![
+            jid,
+            id,
+            token,
+            ms(now),
+            return_value
+        ])?
+    };
+    if done == 0 {
+        return Err(Error::store(format!("held job {id} could not be completed")).into());
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub(crate) mod event_log;
 pub(crate) mod events;
 pub(crate) mod fetch;
 pub(crate) mod finish;
+pub(crate) mod flows;
 pub(crate) mod list;
 pub(crate) mod locks;
 pub(crate) mod logs;
@@ -42,6 +43,8 @@ pub(crate) struct JobRef {
     pub max_attempts: i64,
     pub attempts_made: i64,
     pub lock_token: Option<String>,
+    /// Its part in a flow: [`flows::CHILD`] and [`flows::PARENT`] bits, 0 for none.
+    pub flow: i64,
 }
 
 impl JobRef {
@@ -73,8 +76,8 @@ pub(crate) fn find_job(conn: &Connection, qid: i64, id: &str) -> StoreResult<Opt
     };
     let job = conn
         .prepare_cached(
-            "SELECT jid, state, score, priority, lifo, max_attempts, attempts_made, lock_token \
-             FROM jobs WHERE jid = ?1 AND id = ?2",
+            "SELECT jid, state, score, priority, lifo, max_attempts, attempts_made, lock_token, \
+             flow FROM jobs WHERE jid = ?1 AND id = ?2",
         )?
         .query_row(params![jid, id], |r| {
             Ok(JobRef {
@@ -86,6 +89,7 @@ pub(crate) fn find_job(conn: &Connection, qid: i64, id: &str) -> StoreResult<Opt
                 max_attempts: r.get(5)?,
                 attempts_made: r.get(6)?,
                 lock_token: r.get(7)?,
+                flow: r.get(8)?,
             })
         })
         .optional()?;

@@ -8,15 +8,20 @@
 //! * `jobs_retry`: the same for up to `limit` jobs of one finished state, finished at or before
 //!   `finished_before`, oldest first, at the back of the line.
 //!
+//! A retried child is a pending dependency of its parent again (see
+//! [`flows`](crate::ops::flows)); the parent is not moved back.
+//!
 //! A `limit` of 0 means no limit, as BullMQ's `clean` reads it.
 
 use oxq_core::backend::{JobAt, MovedJobs, PromoteJobs, RetryJobs};
-use oxq_core::{Error, JobState};
+use oxq_core::flow::ChildKey;
+use oxq_core::{Error, JobId, JobState};
 use rusqlite::{Connection, params};
 
 use crate::codec::{COMPLETED, DELAYED, FAILED, ms, state_code};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
+use crate::ops::flows::{self, links};
 use crate::ops::queue_row::QueueRow;
 use crate::ops::{JobRef, find_job, set_runnable};
 use crate::writer::WriteCtx;
@@ -95,7 +100,7 @@ pub(crate) fn retry(ctx: &mut WriteCtx<'_>, req: JobAt) -> StoreResult<()> {
             .into());
         }
     };
-    let target = (job.jid, job.priority);
+    let target = (job.jid, job.priority, job.flow);
     requeue_finished(
         conn,
         &mut queue,
@@ -120,10 +125,10 @@ pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<
     let Some(mut queue) = QueueRow::load(conn, &req.queue)? else {
         return Ok(MovedJobs::default());
     };
-    let jobs: Vec<(i64, String, i64)> = conn
+    let jobs: Vec<(i64, String, i64, i64)> = conn
         .prepare_cached(
-            "SELECT jid, id, priority FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
-             ORDER BY score, jid LIMIT ?4 + 0",
+            "SELECT jid, id, priority, flow FROM jobs WHERE qid = ?1 AND state = ?2 \
+             AND score <= ?3 ORDER BY score, jid LIMIT ?4 + 0",
         )?
         .query_map(
             params![
@@ -132,14 +137,14 @@ pub(crate) fn retry_many(ctx: &mut WriteCtx<'_>, req: RetryJobs) -> StoreResult<
                 ms(req.finished_before),
                 sql_limit(req.limit)
             ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?
         .collect::<Result<_, _>>()?;
-    for (jid, id, priority) in &jobs {
+    for (jid, id, priority, flow) in &jobs {
         requeue_finished(
             conn,
             &mut queue,
-            (*jid, *priority),
+            (*jid, *priority, *flow),
             id,
             req.state,
             false,
@@ -156,15 +161,22 @@ fn moved(count: usize) -> MovedJobs {
     }
 }
 
+/// Moves finished job `(jid, priority, flow)` back to run; a child is pending again.
 fn requeue_finished(
     conn: &Connection,
     queue: &mut QueueRow,
-    (jid, priority): (i64, i64),
+    (jid, priority, flow): (i64, i64, i64),
     id: &str,
     prev: JobState,
     front: bool,
     now: u64,
 ) -> StoreResult<()> {
+    if flow & flows::CHILD != 0
+        && let Some(link) = links::link_of(conn, jid)?
+    {
+        let child = ChildKey::new(queue.queue_ref(), JobId(id.to_owned()));
+        links::child_retried(conn, &child, &link)?;
+    }
     let (state, score) = queue.enqueue_slot(priority, front);
     conn.prepare_cached(
         "UPDATE jobs SET state = ?2, score = ?3, processed_on = NULL, return_value = NULL, \

@@ -23,6 +23,9 @@ use crate::writer::WriteCtx;
 const SELECT: &str = "SELECT qid, paused, last_id, back_pos, front_pos, event_seq, \
     stalled_checked_at FROM queues WHERE prefix = ?1 AND name = ?2";
 
+const SELECT_BY_QID: &str = "SELECT qid, paused, last_id, back_pos, front_pos, event_seq, \
+    stalled_checked_at, prefix, name FROM queues WHERE qid = ?1";
+
 #[derive(Debug)]
 pub(crate) struct QueueRow {
     pub qid: i64,
@@ -58,6 +61,41 @@ impl QueueRow {
             })
             .optional()?;
         Ok(row)
+    }
+
+    /// The row of the queue with internal id `qid` (a parent or child on another queue).
+    pub(crate) fn load_qid(conn: &Connection, qid: i64) -> StoreResult<Option<QueueRow>> {
+        let row = conn
+            .prepare_cached(SELECT_BY_QID)?
+            .query_row([qid], |r| {
+                Ok(QueueRow {
+                    qid: r.get(0)?,
+                    paused: r.get(1)?,
+                    last_id: r.get(2)?,
+                    back_pos: r.get(3)?,
+                    front_pos: r.get(4)?,
+                    event_seq: r.get(5)?,
+                    loaded_event_seq: r.get(5)?,
+                    stalled_checked_at: r.get(6)?,
+                    events: EventBuffer::default(),
+                    key: (r.get(7)?, r.get(8)?),
+                })
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    /// The queue this row is.
+    pub(crate) fn queue_ref(&self) -> QueueRef {
+        QueueRef {
+            prefix: self.key.0.clone(),
+            name: self.key.1.clone(),
+        }
+    }
+
+    /// Whether this row is `queue`'s.
+    pub(crate) fn is(&self, queue: &QueueRef) -> bool {
+        self.key.0 == queue.prefix && self.key.1 == queue.name
     }
 
     /// The queue's row, created (with the event ids of a retired namesake) when missing.

@@ -5,7 +5,8 @@
 //! keeps the newest `n`; `Age { max_age, count }` removes jobs finished at or before
 //! `now - max_age`, then applies `count`. As in BullMQ, trimming only happens when a job
 //! finishes into that state; there is no timer. One trim removes at most [`TRIM_LIMIT`] jobs
-//! so a sudden policy change cannot stall the writer; later finishes remove the rest.
+//! so a sudden policy change cannot stall the writer; later finishes remove the rest. A child
+//! removed so leaves its parent's pending dependencies (see [`flows`](crate::ops::flows)).
 
 use oxq_core::KeepJobs;
 use oxq_core::clock::millis;
@@ -13,34 +14,47 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::ms;
 use crate::error::StoreResult;
-use crate::ops::delete_job;
+use crate::ops::flows::{OtherQueues, links};
+use crate::ops::queue_row::QueueRow;
 
 /// Jobs removed by one trim at most.
 pub(crate) const TRIM_LIMIT: i64 = 10_000;
 
-/// Applies `keep` to the jobs of `qid` in finished `state`; returns how many were removed.
+/// A job to remove: its key, id and flow bits.
+type Doomed = (i64, String, i64);
+
+/// Applies `keep` to the jobs of `queue` in finished `state`; returns how many were removed.
 pub(crate) fn trim(
     conn: &Connection,
-    qid: i64,
+    queue: &mut QueueRow,
+    others: &mut OtherQueues,
     state: i64,
     keep: KeepJobs,
     now: u64,
 ) -> StoreResult<usize> {
+    let qid = queue.qid;
+    let mut remove = |jobs: Vec<Doomed>| -> StoreResult<usize> {
+        for (jid, id, flow) in &jobs {
+            links::delete_job(conn, queue, others, *jid, id, *flow, now)?;
+        }
+        Ok(jobs.len())
+    };
     match keep {
         KeepJobs::All | KeepJobs::None => Ok(0),
-        KeepJobs::Count(n) => trim_count(conn, qid, state, n),
+        KeepJobs::Count(n) => remove(beyond_count(conn, qid, state, n)?),
         KeepJobs::Age { max_age, count } => {
             let cutoff = now.saturating_sub(millis(max_age));
-            let mut removed = trim_age(conn, qid, state, cutoff)?;
+            let mut removed = remove(older_than(conn, qid, state, cutoff)?)?;
             if let Some(n) = count {
-                removed += trim_count(conn, qid, state, n)?;
+                removed += remove(beyond_count(conn, qid, state, n)?)?;
             }
             Ok(removed)
         }
     }
 }
 
-fn trim_count(conn: &Connection, qid: i64, state: i64, keep: u32) -> StoreResult<usize> {
+/// The jobs beyond the newest `keep`, oldest first.
+fn beyond_count(conn: &Connection, qid: i64, state: i64, keep: u32) -> StoreResult<Vec<Doomed>> {
     // The newest job beyond the ones kept: it and everything older goes.
     let boundary: Option<(i64, i64)> = conn
         .prepare_cached(
@@ -52,32 +66,30 @@ fn trim_count(conn: &Connection, qid: i64, state: i64, keep: u32) -> StoreResult
         })
         .optional()?;
     let Some((score, jid)) = boundary else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
-    let jids: Vec<i64> = conn
+    let jobs = conn
         .prepare_cached(
-            "SELECT jid FROM jobs WHERE qid = ?1 AND state = ?2 AND (score, jid) <= (?3, ?4) \
-             ORDER BY score, jid LIMIT ?5 + 0",
+            "SELECT jid, id, flow FROM jobs WHERE qid = ?1 AND state = ?2 \
+             AND (score, jid) <= (?3, ?4) ORDER BY score, jid LIMIT ?5 + 0",
         )?
-        .query_map(params![qid, state, score, jid, TRIM_LIMIT], |r| r.get(0))?
+        .query_map(params![qid, state, score, jid, TRIM_LIMIT], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<Result<_, _>>()?;
-    delete_all(conn, &jids)
+    Ok(jobs)
 }
 
-fn trim_age(conn: &Connection, qid: i64, state: i64, cutoff: u64) -> StoreResult<usize> {
-    let jids: Vec<i64> = conn
+/// The jobs finished at or before `cutoff`, oldest first.
+fn older_than(conn: &Connection, qid: i64, state: i64, cutoff: u64) -> StoreResult<Vec<Doomed>> {
+    let jobs = conn
         .prepare_cached(
-            "SELECT jid FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
+            "SELECT jid, id, flow FROM jobs WHERE qid = ?1 AND state = ?2 AND score <= ?3 \
              ORDER BY score, jid LIMIT ?4 + 0",
         )?
-        .query_map(params![qid, state, ms(cutoff), TRIM_LIMIT], |r| r.get(0))?
+        .query_map(params![qid, state, ms(cutoff), TRIM_LIMIT], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<Result<_, _>>()?;
-    delete_all(conn, &jids)
-}
-
-fn delete_all(conn: &Connection, jids: &[i64]) -> StoreResult<usize> {
-    for jid in jids {
-        delete_job(conn, *jid)?;
-    }
-    Ok(jids.len())
+    Ok(jobs)
 }

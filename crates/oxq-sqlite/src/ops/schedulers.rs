@@ -159,10 +159,12 @@ fn validate(req: &UpsertScheduler) -> StoreResult<()> {
     validate_scheduler_id(&req.id)?;
     req.repeat.validate()?;
     req.template.options.validate()?;
-    if req.template.options.job_id.is_some() || req.template.options.delay.is_some() {
-        return Err(
-            Error::invalid("a scheduler's template cannot have a job id or a delay").into(),
-        );
+    let options = &req.template.options;
+    if options.job_id.is_some() || options.delay.is_some() || options.parent.is_some() {
+        return Err(Error::invalid(
+            "a scheduler's template cannot have a job id, a delay or a parent",
+        )
+        .into());
     }
     Ok(())
 }
