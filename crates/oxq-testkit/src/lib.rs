@@ -113,6 +113,14 @@ macro_rules! __for_each_case {
                 the_limit_and_the_end_date_stop_a_scheduler,
                 no_burst_of_missed_runs_after_the_clock_jumps_ahead,
                 daylight_saving_runs_a_daily_job_once, bad_schedules_are_refused_at_upsert;
+            flows: a_tree_runs_its_children_first_and_the_parent_reads_their_values,
+                a_failing_child_that_waits_leaves_its_parent_waiting,
+                a_failing_child_that_fails_its_parent_fails_it,
+                a_failing_child_that_is_ignored_lets_its_parent_read_the_failure,
+                a_failing_child_that_is_removed_lets_its_parent_run_without_it,
+                a_failing_child_that_continues_its_parent_runs_it_at_once,
+                get_flow_reads_a_tree_to_the_depth_and_width_asked,
+                removing_a_parent_removes_its_subtree;
             progress_logs: progress_number_and_object, logs_are_kept_in_order;
             events: completed_lifecycle_events_in_order, failed_lifecycle_events, queue_admin_events,
                 worker_listener_reports_outcomes;

@@ -6,6 +6,7 @@ pub mod bad_input;
 pub mod concurrency;
 pub mod delays;
 pub mod events;
+pub mod flows;
 pub mod job_admin;
 pub mod listing;
 pub mod order;
