@@ -24,6 +24,10 @@
 --   8 the scheduler hash's fields as a JSON object of strings (name, pattern or every, tz,
 --     limit, startDate, endDate, offset, opts, data; absent ones omitted)
 --   9 the iterations' opts JSON (template opts, repeatJobKey, repeat)
+--   10 the run after the current one ('' = none), when the current one was taken (a worker
+--      fetched it and its hook has not created the next yet, or it ran and was removed): the
+--      upsert creates that one instead, so a run never lands between two ticks; the hook then
+--      finds the score moved and creates nothing
 -- Returns
 --   { 'retry' } when the score changed since the client read it (nothing written);
 --   { 'taken', millis } when a job of that time exists already (nothing written);
@@ -49,7 +53,11 @@ end
 local iterations = tonumber(redis.call('HGET', schedulerKey, 'ic')) or 0
 if pending and iterations > 0 then iterations = iterations - 1 end
 local nextRun = ARGV[5]
-if pending then nextRun = ARGV[6] end
+if pending then
+  nextRun = ARGV[6]
+elseif score then
+  nextRun = ARGV[10]
+end
 if ARGV[7] ~= '' and iterations >= tonumber(ARGV[7]) then nextRun = '' end
 if nextRun ~= '' then
   local nextId = iterationId(id, tonumber(nextRun))

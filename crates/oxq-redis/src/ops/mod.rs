@@ -258,6 +258,7 @@ mod tests {
                     read_score: None,
                     fresh: Some(1),
                     replaced: None,
+                    after_taken: None,
                     limit: None,
                     fields: "{}",
                     iteration_opts: "{}",

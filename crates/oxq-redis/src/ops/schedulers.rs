@@ -68,6 +68,9 @@ pub(crate) struct UpsertCall<'a> {
     pub read_score: Option<u64>,
     pub fresh: Option<u64>,
     pub replaced: Option<u64>,
+    /// The run after the scheduler's current one, for when that one was taken but its next was
+    /// not created yet (the hook runs after the fetch): the upsert creates it, on the grid.
+    pub after_taken: Option<u64>,
     pub limit: Option<u64>,
     pub fields: &'a str,
     pub iteration_opts: &'a str,
@@ -89,7 +92,8 @@ impl ScriptCall for UpsertCall<'_> {
             .arg(opt(self.replaced))
             .arg(opt(self.limit))
             .arg(self.fields)
-            .arg(self.iteration_opts);
+            .arg(self.iteration_opts)
+            .arg(opt(self.after_taken));
     }
 }
 
@@ -324,9 +328,13 @@ pub(crate) async fn upsert(backend: &RedisBackend, req: UpsertScheduler) -> Resu
             (Some(prev), true) => req.repeat.first_run(req.now, Some(prev))?,
             _ => fresh,
         };
-        let (fresh_arg, replaced_arg) = match override_time {
-            Some(t) => (t, t),
-            None => (fresh, replaced),
+        let after_taken = match (score, same_rule) {
+            (Some(prev), true) => req.repeat.next_run(prev, req.now)?,
+            _ => fresh,
+        };
+        let (fresh_arg, replaced_arg, after_taken_arg) = match override_time {
+            Some(t) => (t, t, t),
+            None => (fresh, replaced, after_taken),
         };
         let call = UpsertCall {
             now: req.now,
@@ -334,6 +342,7 @@ pub(crate) async fn upsert(backend: &RedisBackend, req: UpsertScheduler) -> Resu
             read_score: score,
             fresh: fresh_arg,
             replaced: replaced_arg,
+            after_taken: after_taken_arg,
             limit: req.repeat.limit,
             fields: &fields,
             iteration_opts: &opts,
