@@ -164,6 +164,20 @@ pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreR
     queue.retire(ctx)
 }
 
+/// Whether `id` is a job scheduler's pending run (`repeat:<id>:<next_run>`), which BullMQ's
+/// `removeJob` refuses (−8): removing it alone would stop the scheduler.
+fn is_pending_iteration(conn: &Connection, qid: i64, id: &str) -> StoreResult<bool> {
+    let Some((scheduler, at)) = oxq_core::repeat::parse_iteration_job_id(id) else {
+        return Ok(false);
+    };
+    let found = conn
+        .prepare_cached(
+            "SELECT 1 FROM job_schedulers WHERE qid = ?1 AND id = ?2 AND next_run = ?3",
+        )?
+        .exists(params![qid, scheduler, ms(at)])?;
+    Ok(found)
+}
+
 pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobRemoved> {
     let conn = ctx.conn;
     let id = &req.job_id;
@@ -175,6 +189,13 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobR
         return Ok(gone);
     };
     let now = req.now;
+    if is_pending_iteration(conn, row.qid, id.as_str())? {
+        return Err(Error::Conflict(format!(
+            "job {id} is the pending run of a job scheduler and cannot be removed on its own; \
+             remove the scheduler instead"
+        ))
+        .into());
+    }
     if job.state == ACTIVE && job.score >= ms(now) {
         return Err(Error::Conflict(format!(
             "job {id} is locked by a worker; it can be removed once it finishes or its lock expires"

@@ -12,12 +12,15 @@
 //! and emits `waiting{prev: active}` and `stalled`. A job recovered more than
 //! `max_stalled_count` times is marked with `deferred_failure = "job stalled more than
 //! allowable limit"`: it stays runnable and the next worker to fetch it fails it (BullMQ ≥ 5.53).
+//! A run of a job scheduler that still exists is never marked (BullMQ's exception): failing it
+//! for stalling would lose that tick for a worker's fault, not the job's.
 //!
 //! Caveat: a job may run twice when its worker is alive but could not renew in time.
 
 use oxq_core::JobId;
 use oxq_core::backend::{RecoverStalled, RecoveredStalled};
 use oxq_core::clock::millis;
+use oxq_core::repeat::parse_iteration_job_id;
 use rusqlite::params;
 
 use crate::codec::{ACTIVE, ms};
@@ -61,21 +64,27 @@ pub(crate) fn recover(
          deferred_failure = CASE WHEN stalled_count + 1 > ?4 THEN ?5 ELSE deferred_failure END \
          WHERE jid = ?1",
     )?;
+    let mut scheduler_exists =
+        conn.prepare_cached("SELECT 1 FROM job_schedulers WHERE qid = ?1 AND id = ?2")?;
     let mut recovered = Vec::with_capacity(expired.len());
     for (jid, id) in expired {
+        let scheduled = match parse_iteration_job_id(&id) {
+            Some((scheduler, _)) => scheduler_exists.exists(params![queue.qid, scheduler])?,
+            None => false,
+        };
+        let max_stalled = if scheduled {
+            i64::MAX
+        } else {
+            i64::from(req.max_stalled_count)
+        };
         let (state, score) = queue.enqueue_slot(0, true);
-        requeue.execute(params![
-            jid,
-            state,
-            score,
-            i64::from(req.max_stalled_count),
-            STALLED_TOO_OFTEN
-        ])?;
+        requeue.execute(params![jid, state, score, max_stalled, STALLED_TOO_OFTEN])?;
         queue.emit(req.now, Kind::Waiting, Some(&id), Some("active"));
         queue.emit(req.now, Kind::Stalled, Some(&id), None);
         recovered.push(JobId(id));
     }
     drop(requeue);
+    drop(scheduler_exists);
     queue.save(ctx)?;
     Ok(RecoveredStalled { job_ids: recovered })
 }
