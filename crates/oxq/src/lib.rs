@@ -57,8 +57,9 @@ where
 pub mod prelude {
     pub use crate::QueueConnect;
     pub use oxq_core::{
-        Backoff, BoxError, Job, JobId, JobOptions, JobState, KeepJobs, Outcome, Queue, QueueEvents,
-        QueueRef, Unrecoverable, Worker, WorkerEvent, WorkerOptions,
+        Backoff, BoxError, ChildFailure, FlowJob, FlowProducer, Job, JobId, JobOptions, JobState,
+        KeepJobs, Outcome, Queue, QueueEvents, QueueRef, Unrecoverable, Worker, WorkerEvent,
+        WorkerOptions,
     };
 }
 

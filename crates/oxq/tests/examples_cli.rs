@@ -34,6 +34,7 @@ fn every_example_answers_help_with_a_usage_line_and_does_nothing_else() {
         "echo_worker",
         "bench",
         "daily_digest",
+        "order_flow",
     ] {
         let output = run_in(dir.path(), name, &["--help"]);
         let stdout = text(&output.stdout);

@@ -94,6 +94,16 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
         }
     };
 
+    let result = match result {
+        AttemptResult::WaitForChildren if cx.backend.flows().is_none() => AttemptResult::Failed {
+            reason: crate::flow::flows_of(cx.backend.as_ref())
+                .err()
+                .map(|e| format!("cannot wait for children: {e}"))
+                .unwrap_or_default(),
+            retryable: false,
+        },
+        other => other,
+    };
     let options = &cx.options;
     let (end, event) = match result {
         AttemptResult::Completed(return_value) => {
@@ -137,6 +147,12 @@ pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
                 until,
             };
             (AttemptEnd::Delayed { until }, event)
+        }
+        AttemptResult::WaitForChildren => {
+            let event = WorkerEvent::WaitingChildren {
+                job_id: job_id.clone(),
+            };
+            (AttemptEnd::WaitForChildren, event)
         }
     };
     FinishedAttempt {
@@ -185,7 +201,7 @@ async fn run_processor<T>(
 
 /// Retry now, after a backoff, or never, following BullMQ's rule: attempt `n+1` happens
 /// while `attempts_made + 1 < attempts`.
-fn decide_retry(
+pub(crate) fn decide_retry(
     backoff: &Option<crate::Backoff>,
     attempts_made: u32,
     attempts: u32,

@@ -41,6 +41,7 @@ use crate::worker::attempt::{AttemptContext, FinishedAttempt, run_attempt};
 use crate::worker::events::WorkerEvent;
 use crate::worker::maintenance::{Held, HeldLocks, lock_held, notify};
 use crate::worker::options::WorkerOptions;
+use crate::worker::refused;
 use crate::worker::shutdown::{Closed, Closing, RELEASE_BUDGET};
 
 const FIRST_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -382,6 +383,16 @@ impl<T: DeserializeOwned + Send + 'static> Dispatcher<T> {
         for (attempt, outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => notify(self.options(), &attempt.event),
+                Err(e) if refused::is_dependency_refusal(&e) => {
+                    tokio::spawn(refused::fail_refused_completion(
+                        self.attempts.backend.clone(),
+                        self.queue().clone(),
+                        self.attempts.clock.clone(),
+                        self.attempts.options.clone(),
+                        attempt.finish,
+                        e,
+                    ));
+                }
                 Err(e) => {
                     tracing::warn!(queue = %self.queue(), job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
                     notify(

@@ -21,6 +21,8 @@ pub enum WorkerEvent {
     /// The processor asked to run the job again at `until` (ms since the epoch); the job is
     /// delayed and no attempt was used.
     Delayed { job_id: JobId, until: u64 },
+    /// The processor asked to wait for the job's children; no attempt was used.
+    WaitingChildren { job_id: JobId },
     /// The store refused to record an outcome because the lock was lost (another worker may
     /// have taken the job over after a stall).
     LockLost { job_id: JobId },

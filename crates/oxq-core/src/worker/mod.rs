@@ -42,6 +42,7 @@ mod maintenance;
 mod options;
 mod outcome;
 mod processor;
+mod refused;
 mod shutdown;
 
 use std::collections::HashMap;

@@ -20,11 +20,12 @@
 //! | `Fail(err)` | retried per its attempts and backoff, else failed | +1 |
 //! | `FailForGood(err)` | failed now, whatever attempts remain | +1 |
 //! | `DelayFor(d)` / `DelayUntil(t)` | delayed until then, then runs again | unchanged |
+//! | `WaitForChildren` | waits for its pending children, then runs again | unchanged |
 //!
 //! A processor may also return `Result<R, E>` (`Ok` completes, `Err` fails, or fails for good
 //! when the error chain holds an [`Unrecoverable`](super::Unrecoverable)) or
 //! `Result<Outcome<R>, E>` (so `?` works in a processor that returns outcomes). The enum is
-//! `#[non_exhaustive]`: outcomes such as "rate limited" and "wait for children" join it later.
+//! `#[non_exhaustive]`: outcomes such as "rate limited" join it later.
 
 use std::time::{Duration, SystemTime};
 
@@ -48,6 +49,11 @@ pub enum Outcome<R> {
     /// Put the job back to delayed until this time, without using an attempt. A time in the past
     /// makes it runnable at once.
     DelayUntil(SystemTime),
+    /// Wait for the children this job added (with [`JobOptions::parent`](crate::JobOptions::parent)
+    /// set to [`Job::as_parent`](crate::Job::as_parent)), then run it again, without using an
+    /// attempt; with no child pending it runs again at once. BullMQ's `moveToWaitingChildren`.
+    /// Needs a store with flows.
+    WaitForChildren,
 }
 
 impl<R> Outcome<R> {
@@ -76,6 +82,7 @@ impl<R: Serialize + Send + 'static> IntoOutcome for Outcome<R> {
             Outcome::FailForGood(err) => failed(err, false),
             Outcome::DelayFor(d) => AttemptResult::Delay(Resume::After(d)),
             Outcome::DelayUntil(t) => AttemptResult::Delay(Resume::At(t)),
+            Outcome::WaitForChildren => AttemptResult::WaitForChildren,
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum AttemptResult {
     Failed { reason: String, retryable: bool },
     /// Run the job again later without using an attempt.
     Delay(Resume),
+    /// Wait for the job's children, then run it again, without using an attempt.
+    WaitForChildren,
 }
 
 /// When a delayed job runs again.
