@@ -120,7 +120,9 @@ macro_rules! __for_each_case {
                 a_failing_child_that_is_removed_lets_its_parent_run_without_it,
                 a_failing_child_that_continues_its_parent_runs_it_at_once,
                 get_flow_reads_a_tree_to_the_depth_and_width_asked,
-                removing_a_parent_removes_its_subtree;
+                removing_a_parent_removes_its_subtree,
+                a_job_that_adds_children_and_waits_runs_again_once_they_are_done,
+                completing_while_children_are_pending_fails_the_attempt;
             progress_logs: progress_number_and_object, logs_are_kept_in_order;
             events: completed_lifecycle_events_in_order, failed_lifecycle_events, queue_admin_events,
                 worker_listener_reports_outcomes;

@@ -1,7 +1,8 @@
 //! Flows end to end: trees written by a [`FlowProducer`] and run by [`Worker`]s. Children run
 //! before their parent, which reads their values; what each [`ChildFailure`] policy does when
 //! a child's processor fails; reading a tree back ([`FlowProducer::get_flow`]); removing a
-//! parent with its subtree. Parents live on the case's queue and children on a sibling queue,
+//! parent with its subtree; a job that adds children and waits for them
+//! ([`Outcome::WaitForChildren`]), and one that completes too early. Parents live on the case's queue and children on a sibling queue,
 //! each queue with a worker of its own. A store without flows skips these cases (and a skip
 //! fails).
 
@@ -12,7 +13,7 @@ use futures::future::BoxFuture;
 use oxq_core::worker::BoxError;
 use oxq_core::{
     ChildFailure, ChildKey, FlowJob, FlowProducer, FlowQuery, FlowTree, Job, JobId, JobOptions,
-    JobState, Queue, Worker,
+    JobState, Outcome, Queue, Worker,
 };
 use serde_json::{Value, json};
 
@@ -434,6 +435,103 @@ pub async fn removing_a_parent_removes_its_subtree(h: &Harness) -> CaseResult {
         children.counts().await?.total(),
         0,
         "jobs on the children's queue"
+    );
+    Ok(())
+}
+
+/// A job that adds children of its own (`JobOptions::parent(job.as_parent())`) and returns
+/// `Outcome::WaitForChildren` runs again once they completed, reads their values, and
+/// completes; the wait used no attempt.
+pub async fn a_job_that_adds_children_and_waits_runs_again_once_they_are_done(
+    h: &Harness,
+) -> CaseResult {
+    producer(h)?;
+    let (parent, children) = (h.queue::<Value>(), kids(h)?);
+    parent
+        .add("p", json!({}), JobOptions::new().job_id("p").attempts(3))
+        .await?;
+    let recorder = Recorder::new();
+    let on_parent = Worker::start(&parent, h.worker_options(), {
+        let (recorder, children) = (recorder.clone(), children.clone());
+        move |job: Job<Value>| {
+            recorder.record(&job);
+            let children = children.clone();
+            async move {
+                let deps = job.dependencies(10).await?;
+                if deps.counts.processed == 0 && deps.counts.pending == 0 {
+                    for id in ["c1", "c2"] {
+                        let options = JobOptions::new().job_id(id).parent(job.as_parent());
+                        children.add(id, json!({ "id": id }), options).await?;
+                    }
+                    return Ok::<_, BoxError>(Outcome::WaitForChildren);
+                }
+                Ok(Outcome::Complete(parent_view(&job).await?))
+            }
+        }
+    });
+    let on_children = start(h, &children, processor(&recorder, &[], None));
+    wait_for_state(&parent, &JobId::from("p"), JobState::Completed).await?;
+    on_children.close().await?;
+    on_parent.close().await?;
+    let values = [
+        (key(&children, "c1"), json!("c1 done")),
+        (key(&children, "c2"), json!("c2 done")),
+    ];
+    ensure_eq!(
+        returned(&parent, "p").await?,
+        view(&values, &[]),
+        "what the parent read when it ran again"
+    );
+    let runs = recorder.names().iter().filter(|n| *n == "p").count();
+    ensure_eq!(
+        runs,
+        2,
+        "runs of the parent (before and after its children)"
+    );
+    let record = record(&parent, &JobId::from("p")).await?;
+    ensure_eq!(
+        record.attempts_made,
+        1,
+        "attempts made (the wait used none)"
+    );
+    Ok(())
+}
+
+/// A parent that completes while a child it added is still pending is not completed: the
+/// store refuses and the worker fails the attempt with the reason (here its last attempt).
+pub async fn completing_while_children_are_pending_fails_the_attempt(h: &Harness) -> CaseResult {
+    producer(h)?;
+    let (parent, children) = (h.queue::<Value>(), kids(h)?);
+    parent
+        .add("p", json!({}), JobOptions::new().job_id("p"))
+        .await?;
+    let (recorder, gate) = (Recorder::new(), Gate::new());
+    let on_parent = Worker::start(&parent, h.worker_options(), {
+        let children = children.clone();
+        move |job: Job<Value>| {
+            let children = children.clone();
+            async move {
+                let options = JobOptions::new().job_id("slow").parent(job.as_parent());
+                children.add("slow", json!({}), options).await?;
+                Ok::<_, BoxError>(json!("done too early"))
+            }
+        }
+    });
+    let on_children = start(h, &children, processor(&recorder, &[], Some(gate.clone())));
+    wait_for_state(&parent, &JobId::from("p"), JobState::Failed).await?;
+    gate.open();
+    on_children.close().await?;
+    on_parent.close().await?;
+    let record = record(&parent, &JobId::from("p")).await?;
+    let reason = record.failed_reason.unwrap_or_default();
+    ensure!(
+        reason.contains("children are not finished"),
+        "failed reason: {reason:?}"
+    );
+    ensure_eq!(
+        record.return_value,
+        None,
+        "return value of the refused completion"
     );
     Ok(())
 }
