@@ -1,0 +1,6 @@
+//! The inspect-and-steer commands, one module per group.
+
+pub mod add;
+pub mod inspect;
+pub mod schedulers;
+pub mod steer;
