@@ -196,13 +196,13 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub exec: String,
     /// Jobs run at once.
-    #[arg(long, default_value_t = 1)]
-    pub concurrency: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
     /// Kill the command (and its process group) after this long; the attempt fails.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: Option<u64>,
     /// Exit after this many jobs finished (completed, or failed with no attempt left).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// On SIGTERM/SIGINT, how long running commands may finish before they are killed and
     /// their jobs handed back.

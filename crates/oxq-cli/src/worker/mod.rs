@@ -56,14 +56,6 @@ impl Finished {
 }
 
 pub async fn run(store: &Store, args: &WorkerArgs, json: bool) -> CliResult<()> {
-    if args.count == Some(0) {
-        return Err(CliError::Usage("--count must be at least 1".to_owned()));
-    }
-    if args.timeout_ms == Some(0) {
-        return Err(CliError::Usage(
-            "--timeout-ms must be at least 1".to_owned(),
-        ));
-    }
     let queue = store.queue(&args.queue.queue)?;
     let config = Arc::new(ExecConfig {
         command: args.exec.clone(),
@@ -76,7 +68,7 @@ pub async fn run(store: &Store, args: &WorkerArgs, json: bool) -> CliResult<()> 
     });
     let listener = finished.clone();
     let options = WorkerOptions::new()
-        .concurrency(args.concurrency)
+        .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX))
         .close_timeout(Duration::from_millis(args.close_timeout_ms))
         .name(format!("oxq worker --exec {}", args.exec))
         .on_event(move |event| listener.record(event));
