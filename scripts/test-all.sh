@@ -25,6 +25,12 @@ if ! command -v openssl >/dev/null 2>&1; then
   as_root apt-get install -y -qq openssl
 fi
 
+if ! command -v python3 >/dev/null 2>&1; then
+  step "installing python3 (apt; the CLI's exec-worker tests run a Python child)"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq python3
+fi
+
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   step "installing nodejs and npm (apt)"
   as_root apt-get update -qq
