@@ -77,6 +77,7 @@
 
 mod backend;
 mod connection;
+mod diagnostics;
 mod error;
 mod keys;
 mod memo;
@@ -87,6 +88,7 @@ mod scripts;
 mod wire;
 
 pub use backend::{RedisBackend, connect, open_url};
+pub use diagnostics::{PINGS, RedisDiagnostics, diagnostics};
 pub use error::RedisStoreError;
 pub use options::RedisOptions;
 

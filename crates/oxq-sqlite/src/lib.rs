@@ -73,6 +73,7 @@
 mod backend;
 mod checkpoint;
 mod codec;
+mod diagnostics;
 mod error;
 mod file_watch;
 mod ops;
@@ -85,6 +86,7 @@ mod wait;
 mod writer;
 
 pub use backend::SqliteBackend;
+pub use diagnostics::{SqliteDiagnostics, diagnostics};
 pub use error::{FileLost, StoreError};
 pub use options::{SqliteOptions, Synchronous};
 pub use url::{URL_SCHEMES, open_url, parse_url};
