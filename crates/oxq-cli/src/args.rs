@@ -118,6 +118,16 @@ pub enum Command {
     },
     /// Run jobs with a command: data on stdin, return value on stdout.
     Worker(WorkerArgs),
+    /// Check the store's deployment (BullMQ's production guide): one ok/warn/fail line per
+    /// check; exit 1 when a check fails (or warns, with --strict).
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Exit 1 on warnings too, not only on failed checks.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::{add, inspect, schedulers, steer};
+use commands::{add, doctor, inspect, schedulers, steer};
 use error::{CliError, CliResult};
 use store::Store;
 
@@ -61,6 +61,10 @@ fn init_logs(worker: bool) {
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> CliResult<()> {
     let url = store::url_of(cli.url.as_deref());
+    if let Command::Doctor(args) = &cli.command {
+        // doctor opens its own read-only connection: it must work where the store would refuse
+        return doctor::run(&url, &cli.prefix, args, cli.json).await;
+    }
     let long_running = matches!(cli.command, Command::Worker(_));
     let store = Store::open(&url, &cli.prefix, long_running).await?;
     let json = cli.json;
@@ -99,5 +103,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         }
         Command::Schedulers { command } => schedulers::run(&store, command, json).await,
         Command::Worker(args) => worker::run(&store, args, json).await,
+        // answered above, before any store is opened
+        Command::Doctor(args) => doctor::run(&url, &cli.prefix, args, json).await,
     }
 }
