@@ -1,0 +1,68 @@
+//! The JSON API under `/api`: reads anyone with the credentials may make, and actions a
+//! read-only dashboard refuses with 403. Errors answer `{"error": "<sentence>"}` with 400 (a
+//! bad parameter), 404 (an unknown queue or job), 409 (the job is held or in the wrong state),
+//! 501 (the store lacks the feature) or 5xx.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `GET /api/queues` | every queue under the prefix: `name`, `paused`, `counts` per state |
+//! | `GET /api/queues/{queue}` | one queue, the same fields |
+//! | `GET /api/queues/{queue}/jobs?state=S&offset=0&limit=20&ascending=false` | a page of jobs in state S (newest first unless `ascending`), with `total` in S |
+//! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children |
+//! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
+//! | `GET /api/queues/{queue}/schedulers?offset=0&limit=100` | schedulers, soonest next run first |
+//! | `POST /api/queues/{queue}/jobs/{id}/retry` | a failed or completed job runs again |
+//! | `POST /api/queues/{queue}/jobs/{id}/remove` | removes a job no worker holds |
+//! | `POST /api/queues/{queue}/jobs/{id}/promote` | a delayed job runs now |
+//! | `POST /api/queues/{queue}/pause`, `.../resume` | pauses or resumes the queue |
+//! | `POST /api/queues/{queue}/clean?state=S&grace_ms=0&limit=1000` | removes finished (or other) jobs in S older than the grace |
+
+mod actions;
+mod jobs;
+mod json;
+mod queues;
+mod schedulers;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::DashboardState;
+
+pub(crate) fn routes(state: DashboardState) -> Router<DashboardState> {
+    let reads = Router::new()
+        .route("/queues", get(queues::list))
+        .route("/queues/{queue}", get(queues::one))
+        .route("/queues/{queue}/jobs", get(jobs::page))
+        .route("/queues/{queue}/jobs/{id}", get(jobs::detail))
+        .route("/search", get(jobs::search))
+        .route("/queues/{queue}/schedulers", get(schedulers::list));
+    let actions = Router::new()
+        .route("/queues/{queue}/jobs/{id}/retry", post(actions::retry))
+        .route("/queues/{queue}/jobs/{id}/remove", post(actions::remove))
+        .route("/queues/{queue}/jobs/{id}/promote", post(actions::promote))
+        .route("/queues/{queue}/pause", post(actions::pause))
+        .route("/queues/{queue}/resume", post(actions::resume))
+        .route("/queues/{queue}/clean", post(actions::clean))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            refuse_when_read_only,
+        ));
+    reads.merge(actions)
+}
+
+/// 403 for every action of a read-only dashboard.
+async fn refuse_when_read_only(
+    State(state): State<DashboardState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.options.read_only {
+        ApiError::ReadOnly.into_response()
+    } else {
+        next.run(request).await
+    }
+}
