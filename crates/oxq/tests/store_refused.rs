@@ -52,6 +52,15 @@ async fn a_worker_on_a_read_only_replica_exits_non_zero_naming_the_cause() {
         stderr.contains("3 permanent store errors") && stderr.contains("read-only replica"),
         "stderr: {stderr}"
     );
+    // the exit message itself names the server (the start-up log line does too)
+    let exit_line = stderr
+        .lines()
+        .find(|l| l.starts_with("echo_worker: "))
+        .unwrap_or_default();
+    assert!(
+        exit_line.contains(&format!("redis at 127.0.0.1:{port}")),
+        "stderr: {stderr}"
+    );
 }
 
 /// Runs as another user when this test runs as root (root may write any file, so a read-only
@@ -120,6 +129,15 @@ async fn a_worker_on_a_read_only_sqlite_file_exits_non_zero_naming_the_cause() {
         stderr.contains("3 permanent store errors")
             && stderr.contains("readonly database")
             && stderr.contains("writable"),
+        "stderr: {stderr}"
+    );
+    // the exit message itself names the file (the start-up log line does too)
+    let exit_line = stderr
+        .lines()
+        .find(|l| l.starts_with("echo_worker: "))
+        .unwrap_or_default();
+    assert!(
+        exit_line.contains(&format!("the sqlite file {} is read-only", path.display())),
         "stderr: {stderr}"
     );
 }
