@@ -63,6 +63,9 @@
 -- failed children. One EXISTS over every completing item's `:dependencies` and
 -- `:unsuccessful` keys, per call, tells whether any item needs that check, so a queue without
 -- flows pays one call per script, not per job.
+-- Per call, not per item: the items' locks are read with one MGET and deleted with one DEL, and
+-- the jobs completed are added to `completed` with one ZADD (which more than pays for the
+-- children check); the effects are those of one item after the other.
 -- Checks per item, before any write: the hash exists (unless a note stands for it, below);
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
@@ -77,24 +80,40 @@ local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
 local maxLen = maxEvents()
 
--- Whether a completing item of this call may have children (see the header).
-local function completionsMayHaveChildren()
-  local keys = {}
-  for i = 0, count - 1 do
-    local a = 4 + i * 8
-    if ARGV[a + 2] == 'completed' then
-      local jobKey = base .. ARGV[a]
-      keys[#keys + 1] = jobKey .. ':dependencies'
-      keys[#keys + 1] = jobKey .. ':unsuccessful'
-    end
+-- One pass over the items before any of them: every item's lock (one MGET) and whether a
+-- completing item may have children (one EXISTS, see the header).
+local lockKeys, childKeys = {}, {}
+for i = 0, count - 1 do
+  local a = 4 + i * 8
+  local id = ARGV[a]
+  lockKeys[i + 1] = base .. id .. ':lock'
+  if ARGV[a + 2] == 'completed' then
+    childKeys[#childKeys + 1] = base .. id .. ':dependencies'
+    childKeys[#childKeys + 1] = base .. id .. ':unsuccessful'
   end
-  for i = 1, #keys, 1000 do
-    if redis.call('EXISTS', unpack(keys, i, math.min(i + 999, #keys))) > 0 then return true end
-  end
-  return false
+end
+local locks = {}
+for i = 1, count, 1000 do
+  local part = redis.call('MGET', unpack(lockKeys, i, math.min(i + 999, count)))
+  for j = 1, #part do locks[i + j - 1] = part[j] end
 end
 -- set again when a child of this call fails for good: its parent may be a later item
-local checkChildren = completionsMayHaveChildren()
+local checkChildren = false
+for i = 1, #childKeys, 1000 do
+  if redis.call('EXISTS', unpack(childKeys, i, math.min(i + 999, #childKeys))) > 0 then
+    checkChildren = true
+    break
+  end
+end
+
+-- The locks of the items that ended, deleted in one DEL after the items (before retention and
+-- the fetch: nothing in between reads them), and the ids whose lock an earlier item of this
+-- call took that way (a repeated id finds its lock gone, as it would one by one).
+local released, consumed = {}, {}
+
+-- Score/id pairs of the jobs this call completes and keeps, added to `completed` in one ZADD
+-- after the items (nothing in between reads that set; retention trims come after it).
+local completedIds = {}
 
 -- A completing job's refusal for its children ({ -4, pending } or { -9, child key }), or nil.
 local function childrenRefusal(jobKey)
@@ -105,7 +124,7 @@ local function childrenRefusal(jobKey)
   return nil
 end
 
-local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, atmNext)
+local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeMs, atmNext)
   local jobKey = base .. id
   local f
   if kind ~= 'completed' or atmNext == '' then
@@ -115,8 +134,8 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
     if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
   end
-  local lockKey = jobKey .. ':lock'
-  local lock = redis.call('GET', lockKey)
+  local lock = locks[i]
+  if consumed[id] then lock = false end
   if lock and lock ~= token then return -2 end
   -- (a job whose lock is gone is refused for its children only while it is still active)
   if checkChildren and kind == 'completed' and (lock or redis.call('LPOS', k.active, id)) then
@@ -128,7 +147,8 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     if lock then return -3 end
     return -2
   end
-  redis.call('DEL', lockKey)
+  released[#released + 1] = lockKeys[i]
+  consumed[id] = true
 
   if kind == 'completed' then
     -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit
@@ -141,7 +161,8 @@ local function finishOne(id, token, kind, value, delayMs, keepCount, keepAgeMs, 
     if keepCount == 0 then
       deleteJobKeys(jobKey)
     else
-      redis.call('ZADD', k.completed, nowText, id)
+      completedIds[#completedIds + 1] = nowText
+      completedIds[#completedIds + 1] = id
       redis.call('HSET', jobKey, 'returnvalue', value, 'finishedOn', nowText, 'atm', atmNext)
       if keepCount > 0 or keepAgeMs > 0 then addTrim(k.completed, keepCount, keepAgeMs) end
     end
@@ -226,13 +247,19 @@ local codes = {}
 local applied = 0
 for i = 0, count - 1 do
   local a = 4 + i * 8
-  local code = finishOne(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]),
-    tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), ARGV[a + 7])
+  local code = finishOne(i + 1, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
+    tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), ARGV[a + 7])
   codes[#codes + 1] = code
   -- a postponed job or one waiting for its children emitted its (trimmed) event and counts
   -- for no `drained`
   local kind = ARGV[a + 2]
   if code == 0 and kind ~= 'postpone' and kind ~= 'wait-children' then applied = applied + 1 end
+end
+for i = 1, #released, 1000 do
+  redis.call('DEL', unpack(released, i, math.min(i + 999, #released)))
+end
+for i = 1, #completedIds, 2000 do
+  redis.call('ZADD', k.completed, unpack(completedIds, i, math.min(i + 1999, #completedIds)))
 end
 applyTrims(now)
 

@@ -5,8 +5,8 @@
 //!   workers, and Node's `getChildrenValues` / `getDependencies` agree with oxq's
 //!   `children_values` / `dependencies` before and after the parents run;
 //! * a tree oxq's `FlowProducer` writes is read back by Node's `getFlow` (same shape, ids,
-//!   queues and states as oxq's `get_flow`) and run by Node workers, whose parents read what
-//!   oxq recorded of their children.
+//!   queues and states as oxq's `get_flow`, which also reads Node's trees as `getFlow` does)
+//!   and run by Node workers, whose parents read what oxq recorded of their children.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -438,6 +438,28 @@ async fn a_node_tree_three_deep_across_three_queues_runs_on_oxq_workers() {
     .await
     .expect("node adds the tree");
     let id = |name: &str| ids[name].1.clone();
+    // oxq's get_flow reads Node's tree as Node's getFlow does
+    let node_tree = node_get_flow(&scene, "top", &id("root"))
+        .await
+        .expect("node getFlow");
+    let oxq_tree = FlowProducer::new(scene.backend())
+        .prefix(scene.prefix())
+        .expect("prefix")
+        .get_flow(FlowQuery::new(
+            scene.queue.queue_ref().clone(),
+            JobId::from(id("root").as_str()),
+        ))
+        .await
+        .expect("oxq get_flow")
+        .expect("the tree exists");
+    let shape = oxq_shape(&oxq_tree);
+    assert_eq!(
+        node_shape(&node_tree),
+        shape,
+        "Node's getFlow and oxq's get_flow"
+    );
+    assert_eq!(shape.children.len(), 1, "{shape:?}");
+    assert_eq!(shape.children[0].children.len(), 2, "{shape:?}");
     let workers: Vec<Worker> = [&scene.queue, &mid.queue, &leaf.queue]
         .into_iter()
         .map(oxq_flow_worker)
