@@ -1,22 +1,30 @@
 //! One attempt of one job: decode, run the processor under its timeout with panics caught,
 //! and turn the result into the [`Finish`] the store records (with the store's memo the job was
-//! fetched with). A job the store marked with a
-//! deferred failure, or whose payload exceeds the queue's `max_payload_bytes`, fails without
-//! running.
+//! fetched with). A job the store marked with a deferred failure, or whose payload exceeds the
+//! queue's `max_payload_bytes`, fails without running.
+//!
+//! Each attempt is a task of its own, and a task's future is copied as it is spawned: the work
+//! before and after the processor is done in plain functions, so that across the one `.await`
+//! the attempt keeps only the processor's boxed future, the few job options that decide what
+//! follows ([`Rules`]) and the job's identity (well under a kilobyte, not a copy of the job).
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
+use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 
-use crate::backend::{AttemptEnd, Backend, FetchedJob, Finish, Retry};
+use crate::backend::{AttemptEnd, Backend, FetchedJob, Finish, Retry, StoreMemo};
 use crate::clock::{Clock, epoch_ms, millis};
 use crate::error::Error;
-use crate::ids::{LockToken, QueueRef};
+use crate::ids::{JobId, LockToken, QueueRef};
 use crate::job::Job;
 use crate::options::KeepJobs;
+use crate::record::JobRecord;
 use crate::worker::events::WorkerEvent;
 use crate::worker::options::WorkerOptions;
 use crate::worker::processor::{AttemptResult, ErasedProcessor, Resume};
@@ -29,7 +37,7 @@ pub(crate) struct FinishedAttempt {
     pub event: WorkerEvent,
 }
 
-/// Everything an attempt needs besides its job; cloned (cheaply) into each attempt's task.
+/// Everything an attempt needs besides its job; one per worker, shared by every attempt.
 pub(crate) struct AttemptContext<T> {
     pub backend: Arc<dyn Backend>,
     pub queue: QueueRef,
@@ -40,163 +48,249 @@ pub(crate) struct AttemptContext<T> {
     pub clock: Arc<dyn Clock>,
 }
 
-impl<T> Clone for AttemptContext<T> {
-    fn clone(&self) -> Self {
+/// The job options that decide what follows the attempt, copied out before the job goes to the
+/// processor.
+struct Rules {
+    attempts_made: u32,
+    attempts: u32,
+    backoff: Option<crate::Backoff>,
+    remove_on_complete: Option<KeepJobs>,
+    remove_on_fail: Option<KeepJobs>,
+}
+
+impl Rules {
+    fn of(record: &JobRecord) -> Self {
+        let options = &record.options;
         Self {
-            backend: self.backend.clone(),
-            queue: self.queue.clone(),
-            processor: self.processor.clone(),
-            options: self.options.clone(),
-            max_payload_bytes: self.max_payload_bytes,
-            clock: self.clock.clone(),
+            attempts_made: record.attempts_made,
+            attempts: options.attempts,
+            backoff: options.backoff.clone(),
+            remove_on_complete: options.remove_on_complete,
+            remove_on_fail: options.remove_on_fail,
         }
     }
+}
+
+/// The processor was called and its future is pending, or the attempt ended without one.
+enum Started {
+    Running {
+        processor: BoxFuture<'static, AttemptResult>,
+        timeout: Option<Timeout>,
+    },
+    Ended(AttemptResult),
+}
+
+/// The job's `timeout`, counted from just before its processor was called.
+struct Timeout {
+    limit: Duration,
+    deadline: Instant,
+}
+
+/// What the attempt keeps of its job while the processor runs: enough to say what follows.
+struct Ending {
+    job_id: JobId,
+    token: LockToken,
+    memo: StoreMemo,
+    rules: Rules,
 }
 
 /// Runs the fetched `job` and decides its outcome.
-pub(crate) async fn run_attempt<T: DeserializeOwned + Send + 'static>(
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would copy its arguments into locals: a larger task per job"
+)]
+pub(crate) fn run_attempt<T: DeserializeOwned + Send + 'static>(
     fetched: FetchedJob,
     token: LockToken,
-    cx: AttemptContext<T>,
-) -> FinishedAttempt {
-    let FetchedJob { record, memo } = fetched;
-    let job_id = record.id.clone();
-    let attempts_made = record.attempts_made;
-    let job_options = record.options.clone();
-    let result = if let Some(reason) = record.deferred_failure.clone() {
-        AttemptResult::Failed {
-            reason,
-            retryable: false,
-        }
-    } else if record.data.len() > cx.max_payload_bytes {
-        // written past the queue's limit by another producer: refused, like such an add
-        AttemptResult::Failed {
-            reason: Error::PayloadTooLarge {
-                size: record.data.len(),
-                limit: cx.max_payload_bytes,
-            }
-            .to_string(),
-            retryable: false,
-        }
-    } else {
-        match Job::<T>::decode(
-            record,
-            cx.backend.clone(),
-            cx.queue.clone(),
-            cx.clock.clone(),
-            Some(token.clone()),
-        ) {
-            Err(e) => AttemptResult::Failed {
-                reason: e.to_string(),
-                retryable: false,
-            },
-            Ok(job) => run_processor(job, &cx.processor, job_options.timeout).await,
-        }
-    };
-
-    let result = match result {
-        AttemptResult::WaitForChildren if cx.backend.flows().is_none() => AttemptResult::Failed {
-            reason: crate::flow::flows_of(cx.backend.as_ref())
-                .err()
-                .map(|e| format!("cannot wait for children: {e}"))
-                .unwrap_or_default(),
-            retryable: false,
-        },
-        other => other,
-    };
-    let options = &cx.options;
-    let (end, event) = match result {
-        AttemptResult::Completed(return_value) => {
-            let keep = job_options
-                .remove_on_complete
-                .unwrap_or(options.remove_on_complete);
-            let event = WorkerEvent::Completed {
-                job_id: job_id.clone(),
-                return_value: return_value.clone(),
-            };
-            (AttemptEnd::Completed { return_value, keep }, event)
-        }
-        AttemptResult::Failed { reason, retryable } => {
-            let keep = job_options.remove_on_fail.unwrap_or(options.remove_on_fail);
-            let retry = if retryable {
-                decide_retry(
-                    &job_options.backoff,
-                    attempts_made,
-                    job_options.attempts,
-                    &reason,
-                    options,
-                    keep,
-                )
-            } else {
-                Retry::Never { keep }
-            };
-            let event = WorkerEvent::Failed {
-                job_id: job_id.clone(),
-                reason: reason.clone(),
-                retrying: !matches!(retry, Retry::Never { .. }),
-            };
-            (AttemptEnd::Failed { reason, retry }, event)
-        }
-        AttemptResult::Delay(resume) => {
-            let until = match resume {
-                Resume::After(d) => cx.clock.now_ms().saturating_add(millis(d)),
-                Resume::At(t) => epoch_ms(t),
-            };
-            let event = WorkerEvent::Delayed {
-                job_id: job_id.clone(),
-                until,
-            };
-            (AttemptEnd::Delayed { until }, event)
-        }
-        AttemptResult::WaitForChildren => {
-            let event = WorkerEvent::WaitingChildren {
-                job_id: job_id.clone(),
-            };
-            (AttemptEnd::WaitForChildren, event)
-        }
-    };
-    FinishedAttempt {
-        finish: Finish {
-            job_id,
-            token,
-            end,
-            memo,
-        },
-        event,
+    cx: Arc<AttemptContext<T>>,
+) -> impl Future<Output = FinishedAttempt> + Send + 'static {
+    // (holds nothing of the job itself across the await)
+    async move {
+        let (started, ending) = start(fetched, token, &cx);
+        let (processor, timeout) = match started {
+            Started::Ended(result) => return ending.conclude(result, &cx),
+            Started::Running { processor, timeout } => (processor, timeout),
+        };
+        let result = processor_result(processor, timeout).await;
+        ending.conclude(result, &cx)
     }
 }
 
-async fn run_processor<T>(
-    job: Job<T>,
-    processor: &ErasedProcessor<T>,
-    timeout: Option<Duration>,
-) -> AttemptResult {
-    // Calling the processor runs its synchronous part, which may panic too: call it inside the
-    // future so that `catch_unwind` sees that panic as well.
-    let attempt = AssertUnwindSafe(async move { processor(job).await }).catch_unwind();
-    let caught = match timeout {
-        None => attempt.await,
-        Some(limit) => match tokio::time::timeout(limit, attempt).await {
-            Ok(caught) => caught,
-            Err(_) => {
-                return AttemptResult::Failed {
-                    reason: format!("job timed out after {} ms", limit.as_millis()),
-                    retryable: true,
-                };
-            }
-        },
+/// Fails the job at once when it cannot run; otherwise decodes it and calls the processor.
+fn start<T: DeserializeOwned>(
+    fetched: FetchedJob,
+    token: LockToken,
+    cx: &AttemptContext<T>,
+) -> (Started, Ending) {
+    let FetchedJob { mut record, memo } = fetched;
+    let ending = Ending {
+        job_id: record.id.clone(),
+        token,
+        memo,
+        rules: Rules::of(&record),
     };
-    caught.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-string value".to_owned());
-        AttemptResult::Failed {
-            reason: format!("processor panicked: {message}"),
-            retryable: true,
+    let fail = |reason: String| {
+        Started::Ended(AttemptResult::Failed {
+            reason,
+            retryable: false,
+        })
+    };
+    if let Some(reason) = record.deferred_failure.take() {
+        return (fail(reason), ending);
+    }
+    if record.data.len() > cx.max_payload_bytes {
+        // written past the queue's limit by another producer: refused, like such an add
+        let too_large = Error::PayloadTooLarge {
+            size: record.data.len(),
+            limit: cx.max_payload_bytes,
+        };
+        return (fail(too_large.to_string()), ending);
+    }
+    let limit = record.options.timeout;
+    let job = match Job::<T>::decode(
+        record,
+        cx.backend.clone(),
+        cx.queue.clone(),
+        cx.clock.clone(),
+        Some(ending.token.clone()),
+    ) {
+        Ok(job) => job,
+        Err(e) => return (fail(e.to_string()), ending),
+    };
+    // The timeout covers the processor's synchronous part too (a deadline too far to represent
+    // is no deadline).
+    let timeout = limit.and_then(|limit| {
+        Instant::now()
+            .checked_add(limit)
+            .map(|deadline| Timeout { limit, deadline })
+    });
+    // Calling the processor runs its synchronous part, which may panic as its future may.
+    let started = match std::panic::catch_unwind(AssertUnwindSafe(|| (cx.processor)(job))) {
+        Ok(processor) => Started::Running { processor, timeout },
+        Err(panic) => Started::Ended(panicked(panic)),
+    };
+    (started, ending)
+}
+
+/// Awaits the processor's future, with panics caught, up to the job's timeout.
+async fn processor_result(
+    processor: BoxFuture<'static, AttemptResult>,
+    timeout: Option<Timeout>,
+) -> AttemptResult {
+    let caught = AssertUnwindSafe(processor).catch_unwind();
+    let caught = match timeout {
+        None => caught.await,
+        // boxed: a timer is large, and most jobs have no timeout
+        Some(Timeout { limit, deadline }) => {
+            match Box::pin(tokio::time::timeout_at(deadline, caught)).await {
+                Ok(caught) => caught,
+                Err(_) => {
+                    return AttemptResult::Failed {
+                        reason: format!("job timed out after {} ms", limit.as_millis()),
+                        retryable: true,
+                    };
+                }
+            }
         }
-    })
+    };
+    caught.unwrap_or_else(panicked)
+}
+
+/// A panic of the processor as a retryable failure.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> AttemptResult {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string value".to_owned());
+    AttemptResult::Failed {
+        reason: format!("processor panicked: {message}"),
+        retryable: true,
+    }
+}
+
+/// What the store records for the attempt's result, and what the listener hears once it has.
+impl Ending {
+    fn conclude<T>(self, result: AttemptResult, cx: &AttemptContext<T>) -> FinishedAttempt {
+        let Ending {
+            job_id,
+            token,
+            memo,
+            rules,
+        } = self;
+        let result = match result {
+            AttemptResult::WaitForChildren if cx.backend.flows().is_none() => {
+                AttemptResult::Failed {
+                    reason: crate::flow::flows_of(cx.backend.as_ref())
+                        .err()
+                        .map(|e| format!("cannot wait for children: {e}"))
+                        .unwrap_or_default(),
+                    retryable: false,
+                }
+            }
+            other => other,
+        };
+        let options = &cx.options;
+        let (end, event) = match result {
+            AttemptResult::Completed(return_value) => {
+                let keep = rules
+                    .remove_on_complete
+                    .unwrap_or(options.remove_on_complete);
+                let event = WorkerEvent::Completed {
+                    job_id: job_id.clone(),
+                    return_value: return_value.clone(),
+                };
+                (AttemptEnd::Completed { return_value, keep }, event)
+            }
+            AttemptResult::Failed { reason, retryable } => {
+                let keep = rules.remove_on_fail.unwrap_or(options.remove_on_fail);
+                let retry = if retryable {
+                    decide_retry(
+                        &rules.backoff,
+                        rules.attempts_made,
+                        rules.attempts,
+                        &reason,
+                        options,
+                        keep,
+                    )
+                } else {
+                    Retry::Never { keep }
+                };
+                let event = WorkerEvent::Failed {
+                    job_id: job_id.clone(),
+                    reason: reason.clone(),
+                    retrying: !matches!(retry, Retry::Never { .. }),
+                };
+                (AttemptEnd::Failed { reason, retry }, event)
+            }
+            AttemptResult::Delay(resume) => {
+                let until = match resume {
+                    Resume::After(d) => cx.clock.now_ms().saturating_add(millis(d)),
+                    Resume::At(t) => epoch_ms(t),
+                };
+                let event = WorkerEvent::Delayed {
+                    job_id: job_id.clone(),
+                    until,
+                };
+                (AttemptEnd::Delayed { until }, event)
+            }
+            AttemptResult::WaitForChildren => {
+                let event = WorkerEvent::WaitingChildren {
+                    job_id: job_id.clone(),
+                };
+                (AttemptEnd::WaitForChildren, event)
+            }
+        };
+        FinishedAttempt {
+            finish: Finish {
+                job_id,
+                token,
+                end,
+                memo,
+            },
+            event,
+        }
+    }
 }
 
 /// Retry now, after a backoff, or never, following BullMQ's rule: attempt `n+1` happens
@@ -260,6 +354,21 @@ mod tests {
         assert_eq!(
             decide_retry(&None, 0, 1, "e", &opts, keep),
             Retry::Never { keep }
+        );
+    }
+
+    #[test]
+    fn an_attempt_task_keeps_no_second_copy_of_its_job() {
+        // Spawned once per job, and copied as it is: the job it starts with must be the only
+        // large thing in it (the old layout kept the record three times, about 3.8 KB).
+        fn future_size<A, B, C, F>(_: fn(A, B, C) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let attempt = future_size(run_attempt::<serde_json::Value>);
+        let job = std::mem::size_of::<FetchedJob>();
+        assert!(
+            attempt < job + 512,
+            "an attempt's future is {attempt} bytes for a {job}-byte job"
         );
     }
 
