@@ -121,6 +121,25 @@ pub enum Command {
     /// Check the store's deployment (BullMQ's production guide): one ok/warn/fail line per
     /// check; exit 1 when a check fails (or warns, with --strict).
     Doctor(DoctorArgs),
+    /// Serve the dashboard's JSON API (/api) and Prometheus metrics (/metrics) over HTTP.
+    Dashboard(DashboardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// IP:PORT to listen on; an address other than loopback needs --token.
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// Every request must carry `Authorization: Bearer <TOKEN>` (visible in `ps`: prefer
+    /// $OXQ_DASHBOARD_TOKEN).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Refuse every action (retry, remove, promote, pause, resume, clean) with 403.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Leave job data and return values out of every answer.
+    #[arg(long)]
+    pub hide_data: bool,
 }
 
 #[derive(Debug, Args)]

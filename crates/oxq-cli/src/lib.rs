@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::{add, doctor, inspect, schedulers, steer};
+use commands::{add, dashboard, doctor, inspect, schedulers, steer};
 use error::{CliError, CliResult};
 use store::Store;
 
@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         // doctor opens its own read-only connection: it must work where the store would refuse
         return doctor::run(&url, &cli.prefix, args, cli.json).await;
     }
-    let long_running = matches!(cli.command, Command::Worker(_));
+    let long_running = matches!(cli.command, Command::Worker(_) | Command::Dashboard(_));
     let store = Store::open(&url, &cli.prefix, long_running).await?;
     let json = cli.json;
     match &cli.command {
@@ -103,6 +103,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         }
         Command::Schedulers { command } => schedulers::run(&store, command, json).await,
         Command::Worker(args) => worker::run(&store, args, json).await,
+        Command::Dashboard(args) => dashboard::run(&store, args).await,
         // answered above, before any store is opened
         Command::Doctor(args) => doctor::run(&url, &cli.prefix, args, json).await,
     }

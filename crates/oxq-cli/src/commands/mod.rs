@@ -1,6 +1,7 @@
 //! The inspect-and-steer commands, one module per group.
 
 pub mod add;
+pub mod dashboard;
 pub mod doctor;
 pub mod inspect;
 pub mod schedulers;
