@@ -12,6 +12,8 @@ use crate::error::{CliError, CliResult};
 
 /// Free space below which the disk check warns (the file, its WAL and a backup copy grow).
 const MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
+/// Problems of `quick_check` the integrity line names.
+const PROBLEMS_SHOWN: usize = 3;
 
 pub async fn checks(url: &str) -> CliResult<Vec<Check>> {
     let (path, options) = oxq_sqlite::parse_url(url)?;
@@ -90,7 +92,7 @@ fn integrity(found: &SqliteDiagnostics) -> Check {
             format!(
                 "quick_check found damage ({}); stop the workers and restore the file from a \
                  backup (or `sqlite3 FILE .recover`)",
-                problems.join("; ")
+                summary(problems)
             ),
         ),
         Err(reason) => Check::fail(
@@ -98,6 +100,27 @@ fn integrity(found: &SqliteDiagnostics) -> Check {
             format!("{reason}; the file is not a readable database: restore it from a backup"),
         ),
     }
+}
+
+/// The first [`PROBLEMS_SHOWN`] of quick_check's problems on one line (its rows may hold
+/// several lines, under a `*** in database main ***` heading).
+fn summary(problems: &[String]) -> String {
+    let lines: Vec<&str> = problems
+        .iter()
+        .flat_map(|p| p.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("***"))
+        .collect();
+    let mut text = lines
+        .iter()
+        .take(PROBLEMS_SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if lines.len() > PROBLEMS_SHOWN {
+        text.push_str(&format!("; and {} more", lines.len() - PROBLEMS_SHOWN));
+    }
+    text
 }
 
 fn free_disk(path: &Path, file_size: u64) -> Check {
