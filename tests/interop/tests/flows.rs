@@ -6,7 +6,9 @@
 //!   `children_values` / `dependencies` before and after the parents run;
 //! * a tree oxq's `FlowProducer` writes is read back by Node's `getFlow` (same shape, ids,
 //!   queues and states as oxq's `get_flow`, which also reads Node's trees as `getFlow` does)
-//!   and run by Node workers, whose parents read what oxq recorded of their children.
+//!   and run by Node workers, whose parents read what oxq recorded of their children;
+//! * a job that adds children and waits for them (oxq's `Outcome::WaitForChildren`, Node's
+//!   `moveToWaitingChildren`) runs again once the other side's workers have run them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -693,4 +695,165 @@ async fn an_oxq_tree_is_read_by_nodes_get_flow_and_run_by_node_workers() {
     assert_dependencies_agree(&node[&("orders".to_owned(), "order-7".to_owned())], &root)
         .await
         .expect("root's dependencies");
+}
+
+/// The first run of an oxq processor adds two children (on another queue) and waits for them;
+/// its second run reads their values.
+async fn add_children_then_read_them(
+    job: &Job<Value>,
+    kids: &Queue<Value>,
+) -> oxq::Result<Outcome<Value>> {
+    let deps = job.dependencies(100).await?;
+    let c = deps.counts;
+    if c.processed + c.pending + c.ignored + c.failed == 0 {
+        for i in 0..2 {
+            kids.add(
+                &format!("kid-{i}"),
+                json!({ "i": i }),
+                JobOptions::new().parent(job.as_parent()),
+            )
+            .await?;
+        }
+        return Ok(Outcome::WaitForChildren);
+    }
+    let children: BTreeMap<String, Value> = job
+        .children_values::<Value>()
+        .await?
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect();
+    Ok(Outcome::Complete(
+        json!({ "by": "oxq", "children": children }),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oxq_job_waits_for_children_it_added_that_node_workers_run() {
+    let scene = Scene::start("parents").await.expect("scene");
+    let kids = scene.sibling("kids").expect("kids queue");
+    scene
+        .queue
+        .add("parent", json!({}), JobOptions::new().job_id("p"))
+        .await
+        .expect("oxq adds the parent");
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let parent_worker = {
+        let (kids, runs) = (kids.queue.clone(), runs.clone());
+        Worker::start(
+            &scene.queue,
+            WorkerOptions::new(),
+            move |job: Job<Value>| {
+                let (kids, runs) = (kids.clone(), runs.clone());
+                async move {
+                    runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    add_children_then_read_them(&job, &kids)
+                        .await
+                        .unwrap_or_else(Outcome::fail)
+                }
+            },
+        )
+    };
+    let kid_worker = node_worker(&kids).await;
+    wait_until(WAIT, "the parent to complete", || async {
+        Ok(state_of(&scene.queue, "p").await? == JobState::Completed)
+    })
+    .await
+    .expect("the parent completes");
+    parent_worker.close().await.expect("close the oxq worker");
+    kid_worker.finish(WAIT).await.expect("stop the Node worker");
+
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the parent ran to add its children and once they were done"
+    );
+    let parent = oxq_job(&scene.queue, "p").await.expect("parent");
+    assert_eq!(
+        parent.record().attempts_made,
+        1,
+        "waiting for children used no attempt"
+    );
+    let returned: Value =
+        serde_json::from_str(parent.record().return_value.as_deref().unwrap_or("null"))
+            .expect("json");
+    let children = object_of(&returned["children"]);
+    assert_eq!(children.len(), 2, "{returned}");
+    for (key, value) in &children {
+        assert!(
+            key.starts_with(&format!("{}:kids:", scene.prefix())),
+            "{key}"
+        );
+        assert_eq!(value["by"], "node", "{key}: run by Node");
+    }
+    let node = node_read_jobs(&scene, &[("parents", "p")])
+        .await
+        .expect("node reads");
+    assert_dependencies_agree(&node[&("parents".to_owned(), "p".to_owned())], &parent)
+        .await
+        .expect("the parent's dependencies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_job_waits_for_children_it_added_that_oxq_workers_run() {
+    let scene = Scene::start("parents").await.expect("scene");
+    let kids = scene.sibling("kids").expect("kids queue");
+    scene
+        .node_add(json!([{"add": {"name": "parent", "data": {}, "opts": {"jobId": "np"}}}]))
+        .await
+        .expect("node adds the parent");
+    let mut parent_worker = scene
+        .node_spawn(
+            "flow_parent_worker.mjs",
+            json!({"childQueue": "kids", "children": 2}),
+        )
+        .expect("start the Node parent worker");
+    parent_worker
+        .wait_event("ready", WAIT)
+        .await
+        .expect("the Node worker is ready");
+    // the children run only once the parent waits for them, so it runs twice
+    wait_until(WAIT, "the Node parent to wait for its children", || async {
+        Ok(state_of(&scene.queue, "np").await? == JobState::WaitingChildren)
+    })
+    .await
+    .expect("the parent waits");
+    assert_eq!(kids.queue.counts().await.expect("counts").waiting, 2);
+    let kid_worker = oxq_flow_worker(&kids.queue);
+    let done = parent_worker
+        .wait_for(WAIT, "the parent's completion", |l| {
+            event_is(l, "completed") && l["id"] == "np"
+        })
+        .await
+        .expect("the parent completes on Node");
+    kid_worker.close().await.expect("close the oxq worker");
+    let lines = parent_worker
+        .finish(WAIT)
+        .await
+        .expect("stop the Node worker");
+    let steps: Vec<&str> = lines
+        .iter()
+        .filter(|l| event_is(l, "start"))
+        .filter_map(|l| l["step"].as_str())
+        .collect();
+    assert_eq!(steps, ["start", "waiting"], "the parent's runs on Node");
+
+    let children = object_of(&done["returnvalue"]["children"]);
+    assert_eq!(children.len(), 2, "{done}");
+    for (key, value) in &children {
+        assert!(
+            key.starts_with(&format!("{}:kids:", scene.prefix())),
+            "{key}"
+        );
+        assert_eq!(value["by"], "oxq", "{key}: run by oxq");
+    }
+    let parent = oxq_job(&scene.queue, "np").await.expect("parent");
+    assert_eq!(parent.record().state, JobState::Completed);
+    let oxq_values: BTreeMap<String, Value> = parent
+        .children_values::<Value>()
+        .await
+        .expect("children values")
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect();
+    assert_eq!(oxq_values, children, "oxq reads what Node's parent read");
 }
