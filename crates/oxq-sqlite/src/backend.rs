@@ -1,6 +1,8 @@
 //! [`SqliteBackend`]: opening the store, and the [`Backend`] implementation that routes each
 //! call to the writer thread (state changes) or the reader pool (reads and waits). Every store
-//! failure it answers names the database file ([`StoreError::at_file`]).
+//! failure it answers names the database file ([`StoreError::at_file`]); one of SQLite itself
+//! first looks at the file, so that a failure caused by its deletion or replacement (an I/O
+//! error, a file it cannot open) says so ([`crate::file_watch`]).
 
 mod flows;
 mod schedulers;
@@ -33,6 +35,7 @@ pub struct SqliteBackend {
     readers: Arc<Readers>,
     signals: Arc<Signals>,
     _checkpointer: Checkpointer,
+    watch: Arc<FileWatch>,
     _watcher: Watcher,
 }
 
@@ -65,7 +68,7 @@ impl SqliteBackend {
         let checkpointer = Checkpointer::start(&path, &options)?;
         let signals = Arc::new(Signals::default());
         let writer = Writer::start(conn, signals.clone(), watch.clone(), options.max_events)?;
-        let readers = Arc::new(Readers::new(path.clone(), options.clone(), watch));
+        let readers = Arc::new(Readers::new(path.clone(), options.clone(), watch.clone()));
         Ok(SqliteBackend {
             path,
             options,
@@ -73,6 +76,7 @@ impl SqliteBackend {
             readers,
             signals,
             _checkpointer: checkpointer,
+            watch,
             _watcher: watcher,
         })
     }
@@ -101,15 +105,25 @@ impl SqliteBackend {
         &self.options
     }
 
+    /// `err` as the core error naming the file. A failure of SQLite itself first looks at the
+    /// file (a `stat`, on errors only): when it was deleted or replaced, that is the answer.
+    fn failed(&self, err: StoreError) -> oxq_core::Error {
+        let err = match err {
+            StoreError::Sqlite(_) | StoreError::Batch(_) => match self.watch.check() {
+                Some(lost) => StoreError::FileLost(lost),
+                None => err,
+            },
+            other => other,
+        };
+        err.at_file(&self.path)
+    }
+
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.writer
-            .run(work)
-            .await
-            .map_err(|e| e.at_file(&self.path))
+        self.writer.run(work).await.map_err(|e| self.failed(e))
     }
 
     async fn read<T, F>(&self, read: F) -> Result<T>
@@ -117,10 +131,7 @@ impl SqliteBackend {
         F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.readers
-            .run(read)
-            .await
-            .map_err(|e| e.at_file(&self.path))
+        self.readers.run(read).await.map_err(|e| self.failed(e))
     }
 }
 
@@ -174,7 +185,7 @@ impl Backend for SqliteBackend {
         let poll = self.options.poll_interval;
         wait::queue_wait(&self.readers, &self.signals, poll, req)
             .await
-            .map_err(|e| e.at_file(&self.path))
+            .map_err(|e| self.failed(e))
     }
 
     async fn job_finish(&self, req: FinishJobs) -> Result<FinishResult> {
@@ -265,6 +276,6 @@ impl Backend for SqliteBackend {
         let poll = self.options.poll_interval;
         wait::events_read(&self.readers, &self.signals, poll, req)
             .await
-            .map_err(|e| e.at_file(&self.path))
+            .map_err(|e| self.failed(e))
     }
 }

@@ -5,7 +5,8 @@
 //! on reading and writing a file nobody else sees, and jobs added to the new file would never
 //! run here. [`FileWatch`] remembers the file's identity when the store opens it (device and
 //! inode on Unix; elsewhere only a deletion is noticed) and a thread ([`Watcher`]) compares it
-//! with what is at the path every [`CHECK_INTERVAL`]. Once the file is gone or another one is at
+//! with what is at the path every [`CHECK_INTERVAL`]; so does the reader pool before it opens
+//! a connection (which would open whatever is at the path). Once the file is gone or another one is at
 //! its path, the loss is recorded for good and logged once at `ERROR`: every later call of the
 //! writer and the readers fails with [`StoreError::FileLost`], an
 //! [`oxq_core::Error::Refused`] that names the file, says what happened and to restart. A
@@ -19,8 +20,8 @@
 //! deleted path would start an empty queue. Stopping loudly leaves the choice (restore, stop
 //! the other processes, restart) to an operator.
 //!
-//! Cost: one `stat` of the path per interval on the watch thread, and one atomic load per
-//! write batch and per read; nothing else on the hot path. Calls made between the change and
+//! Cost: one `stat` of the path per interval on the watch thread and per new reader
+//! connection, and one atomic load per write batch and per read; nothing else on the hot path. Calls made between the change and
 //! the next check (at most [`CHECK_INTERVAL`]) still reach the old file.
 
 use std::fs::Metadata;

@@ -6,15 +6,15 @@
 //! transaction so it sees a single snapshot. WAL lets readers run while the writer commits.
 //! Up to `read_connections` idle connections are kept; more are opened under load and closed
 //! when returned to a full pool. Once the database file was found deleted or replaced
-//! ([`crate::file_watch`]), no read runs (a new connection would open whatever is at the path
-//! now): every read fails with that.
+//! ([`crate::file_watch`]), no read runs: every read fails with that. Opening a new connection
+//! first checks the file, since it opens whatever is at the path now.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::file_watch::FileWatch;
 use crate::options::SqliteOptions;
 use crate::schema;
@@ -66,7 +66,14 @@ impl Readers {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => schema::open_reader(&self.path, &self.options),
+            None => {
+                // A new connection opens whatever is at the path now: look first (a `stat`,
+                // nothing beside an open), so it never reads a file other than the writer's.
+                if let Some(lost) = self.watch.check() {
+                    return Err(StoreError::FileLost(lost));
+                }
+                schema::open_reader(&self.path, &self.options)
+            }
         }
     }
 
