@@ -74,8 +74,9 @@ pub enum StoreError {
     FileLost(FileLost),
 }
 
-/// What happened to a database file found gone from under the process (see
-/// [`crate::file_watch`]).
+/// What happened to a database file found gone from under the process: the store checks the
+/// path every 100 ms and refuses every call once the file it opened is no longer there (see
+/// the crate docs' caveats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileLost {
     /// Nothing is at the path any more.
@@ -212,8 +213,8 @@ impl StoreError {
 }
 
 impl From<StoreError> for oxq_core::Error {
-    /// The conversion for when the file is not known; the backend uses
-    /// [`StoreError::at_file`].
+    /// The conversion for when the file is not known: messages say `the sqlite database`
+    /// where the backend names the file.
     fn from(err: StoreError) -> Self {
         err.convert(None)
     }
