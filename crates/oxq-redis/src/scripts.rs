@@ -11,7 +11,11 @@
 //!
 //! Conventions every script relies on: `KEYS` are queue keys `prefix:name:<suffix>` in the
 //! order of [`ScriptCall::KEYS`], and `ARGV[1]` is the base `prefix:name:`; the remaining
-//! arguments come from [`ScriptCall::args`].
+//! arguments come from [`ScriptCall::args`]. Flows reach other queues' keys too (a child's
+//! parent, a tree's nodes, a subtree): those keys are built in the script from the job keys
+//! it reads or the queues its arguments name (`include/parent.lua`), and `flow_add.lua` and
+//! `job_dependencies.lua` take no `KEYS` at all (their header says so); this is what ties
+//! flows to a single Redis node.
 
 use std::collections::HashMap;
 

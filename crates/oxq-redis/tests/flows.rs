@@ -205,3 +205,59 @@ async fn a_parent_waiting_for_a_child_it_added_is_parked_in_waiting_children() {
         "no attempt counted"
     );
 }
+
+/// A `FailParent` child failing for good while its parent waits in delayed releases the parent
+/// now, with `waiting {prev: delayed}` and the deferred failure naming the child.
+#[tokio::test]
+async fn a_child_failing_a_delayed_parent_releases_it_from_delayed() {
+    let w = World::new().await;
+    let parent = w
+        .add(
+            "parent",
+            "{}",
+            JobOptions::new()
+                .job_id("p")
+                .delay(std::time::Duration::from_secs(60)),
+        )
+        .await;
+    let link = ParentLink::new(w.queue.clone(), parent).on_failure(ChildFailure::FailParent);
+    w.add("child", "{}", JobOptions::new().job_id("c").parent(link))
+        .await;
+    let fetched = w.fetch("t", 1).await;
+    assert_eq!(fetched.jobs.len(), 1, "the child runs first");
+    let failed = w
+        .backend
+        .job_finish(FinishJobs {
+            queue: w.queue.clone(),
+            now: now(),
+            items: vec![Finish {
+                job_id: JobId::from("c"),
+                token: LockToken("t".to_owned()),
+                end: AttemptEnd::Failed {
+                    reason: "boom".to_owned(),
+                    retry: oxq_core::backend::Retry::Never {
+                        keep: KeepJobs::All,
+                    },
+                },
+                memo: fetched.jobs[0].memo.clone(),
+            }],
+            fetch_next: None,
+        })
+        .await
+        .expect("finish");
+    assert!(failed.items[0].is_ok(), "{:?}", failed.items);
+    let hash = w.hash("p").await;
+    assert_eq!(
+        hash.get("defa").map(String::as_str),
+        Some(format!("child {} failed", w.key("c")).as_str())
+    );
+    assert_eq!(hash.get("delay").map(String::as_str), Some("0"));
+    let (name, fields) = w
+        .events()
+        .await
+        .into_iter()
+        .rfind(|(_, f)| f.get("jobId").map(String::as_str) == Some("p"))
+        .expect("an event of the parent");
+    assert_eq!(name, "waiting");
+    assert_eq!(fields.get("prev").map(String::as_str), Some("delayed"));
+}

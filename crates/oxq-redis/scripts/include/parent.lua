@@ -59,7 +59,8 @@ local function parentOf(jobKey)
 end
 
 -- Moves a parent out of waiting-children (or delayed, when `fromDelayed`) per its own delay
--- and priority: delayed from now, else the front of its wait list, else prioritized.
+-- and priority: delayed from now, else the front of its wait list, else prioritized; its event
+-- is `delayed`, or `waiting` with prev the state it left.
 local function releaseParent(parent, now, fromDelayed)
   local q = parent.q
   if fromDelayed then
@@ -80,7 +81,9 @@ local function releaseParent(parent, now, fromDelayed)
     local blocked = blockedAt(q.meta, q.active)
     enqueueIn(q, parent.id, priority, true)
     baseMarkerAt(q.marker, blocked)
-    emitTo(q.events, maxLen, 'waiting', 'jobId', parent.id, 'prev', 'waiting-children')
+    local prev = 'waiting-children'
+    if fromDelayed then prev = 'delayed' end
+    emitTo(q.events, maxLen, 'waiting', 'jobId', parent.id, 'prev', prev)
   end
 end
 
