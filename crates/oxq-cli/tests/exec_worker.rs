@@ -193,7 +193,8 @@ fn a_child_past_its_timeout_is_killed_with_its_group(fx: &Fixture) {
     });
 }
 
-/// A child that says it started (with its pid), then waits for the file `go`.
+/// A child that says it started (with its pid), then waits for the file `go`: it polls for it,
+/// since a shell has no other signal a test can send it without killing it.
 fn waiting_child(fx: &Fixture) -> String {
     let script = fx.script(
         "wait_for_go.sh",

@@ -20,6 +20,7 @@ const worker = new Worker(
   async (job) => {
     processed.push(job.id);
     emit({ event: 'start', id: job.id, at: Date.now() });
+    // simulated work: the job is held (and its lock renewed by Node) for sleepMs
     await new Promise((resolve) => setTimeout(resolve, sleepMs));
     return { by: 'node' };
   },

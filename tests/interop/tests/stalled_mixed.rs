@@ -58,6 +58,7 @@ fn oxq_worker(
         let runs = counted.clone();
         async move {
             runs.fetch_add(1, Ordering::SeqCst);
+            // simulated work: the job must stay held across the other side's stalled checks
             tokio::time::sleep(sleep).await;
             Ok::<_, std::io::Error>(json!({ "by": "oxq" }))
         }

@@ -166,6 +166,7 @@ pub fn wait_for_exit(child: Child, timeout: Duration) -> Run {
             let _ = child.kill();
             panic!("oxq (pid {pid}) did not exit within {timeout:?}");
         }
+        // std's Child has no blocking wait with a deadline: poll its exit status
         std::thread::sleep(Duration::from_millis(20));
     }
     let output = child.wait_with_output().expect("collect oxq output");
@@ -181,6 +182,7 @@ pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
     let deadline = Instant::now() + timeout;
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        // the state checked lives in another process (a file, a store row): poll it
         std::thread::sleep(Duration::from_millis(20));
     }
 }
