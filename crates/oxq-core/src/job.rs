@@ -12,6 +12,11 @@ use crate::error::{Error, Result};
 use crate::ids::{JobId, LockToken, QueueRef};
 use crate::options::JobOptions;
 use crate::record::{JobRecord, JobState};
+use crate::steps::StepsState;
+
+/// The largest step entry a job read outside a worker would store (a worker sets its queue
+/// handle's `max_payload_bytes`); the queue's default.
+const DEFAULT_STEP_LIMIT: usize = 5 * 1024 * 1024;
 
 /// A job and its payload of type `T`. Progress and log writes go straight to the store.
 pub struct Job<T = serde_json::Value> {
@@ -21,6 +26,8 @@ pub struct Job<T = serde_json::Value> {
     queue: QueueRef,
     clock: Arc<dyn Clock>,
     token: Option<LockToken>,
+    /// This attempt's durable steps (see [`crate::steps`]), shared with the worker.
+    steps: Arc<StepsState>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Job<T> {
@@ -55,6 +62,7 @@ impl<T: DeserializeOwned> Job<T> {
             queue,
             clock,
             token,
+            steps: Arc::new(StepsState::new(DEFAULT_STEP_LIMIT)),
         })
     }
 }
@@ -74,6 +82,7 @@ impl<T> Job<T> {
             queue,
             clock,
             token: None,
+            steps: Arc::new(StepsState::new(DEFAULT_STEP_LIMIT)),
         }
     }
 
@@ -167,6 +176,16 @@ impl<T> Job<T> {
     /// The store this job lives in.
     pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
+    }
+
+    /// This attempt's durable steps.
+    pub(crate) fn steps_state(&self) -> &Arc<StepsState> {
+        &self.steps
+    }
+
+    /// The time by the job's clock (ms since the epoch).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// The lock token of the worker running this job (`None` outside a processor).

@@ -19,6 +19,7 @@ pub mod queue_events;
 pub mod record;
 pub mod repeat;
 pub mod settings;
+pub mod steps;
 pub mod worker;
 
 pub use backend::{Backend, Capabilities};
@@ -36,4 +37,5 @@ pub use queue::{JobTemplate, Queue, QueueOptions};
 pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};
 pub use repeat::{Repeat, RepeatRule};
+pub use steps::{JobSteps, Signal, StepError, StepOptions, StepStatus};
 pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};

@@ -131,6 +131,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.named(ops::add::add(self, req).await)
     }

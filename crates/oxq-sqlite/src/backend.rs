@@ -6,6 +6,7 @@
 
 mod flows;
 mod schedulers;
+mod steps;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,6 +151,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
         Some(self)
     }
 

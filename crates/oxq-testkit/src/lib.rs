@@ -136,6 +136,12 @@ macro_rules! __for_each_case {
             volume: hundred_thousand_jobs_exactly_once;
             poison: a_poison_job_fails_alone_and_the_queue_goes_on,
                 each_kind_of_poison_fails_only_its_job;
+            steps: a_failing_middle_step_is_retried_without_rerunning_the_first,
+                a_sleep_parks_the_job_and_resumes_it_on_another_worker,
+                a_signal_sent_after_the_wait_wakes_the_job, a_signal_sent_before_the_wait_is_not_lost,
+                a_wait_that_times_out_answers_timed_out,
+                a_step_with_its_own_attempts_fails_the_job_when_they_run_out,
+                an_oversized_step_result_is_refused;
         }
     };
 }
@@ -236,6 +242,10 @@ macro_rules! __for_each_store_case {
                 a_timestamp_that_is_not_a_number_defers_a_failure_naming_it,
                 options_that_do_not_decode_defer_a_failure_naming_them,
                 data_that_is_not_json_is_handed_out_as_stored;
+            steps: an_entry_is_written_under_the_lock_only,
+                a_signal_sent_before_the_wait_is_answered_by_the_save,
+                a_signal_wakes_a_delayed_job_that_waits_for_it,
+                steps_are_deleted_with_their_job;
         }
     };
 }

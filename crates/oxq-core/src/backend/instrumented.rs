@@ -7,6 +7,7 @@
 
 mod flows;
 mod schedulers;
+mod steps;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -72,6 +73,10 @@ macro_rules! traced_backend {
 
             fn flows(&self) -> Option<&dyn Flows> {
                 self.inner.flows().map(|_| self as &dyn Flows)
+            }
+
+            fn steps(&self) -> Option<&dyn Steps> {
+                self.inner.steps().map(|_| self as &dyn Steps)
             }
 
             $(

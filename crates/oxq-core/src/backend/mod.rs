@@ -37,6 +37,7 @@ mod flows;
 mod instrumented;
 pub mod requests;
 mod schedulers;
+mod steps;
 
 use async_trait::async_trait;
 
@@ -49,6 +50,7 @@ pub use flows::Flows;
 pub use instrumented::Instrumented;
 pub use requests::*;
 pub use schedulers::Schedulers;
+pub use steps::Steps;
 
 /// Facts about how a store keeps the core contract.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -86,6 +88,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Parent/child jobs (flows), when the store keeps them.
     fn flows(&self) -> Option<&dyn Flows> {
+        None
+    }
+
+    /// Durable steps (memoized step results, sleeps, signals), when the store keeps them.
+    fn steps(&self) -> Option<&dyn Steps> {
         None
     }
 

@@ -157,6 +157,7 @@ fn start<T: DeserializeOwned>(
         Ok(job) => job,
         Err(e) => return (fail(e.to_string()), ending),
     };
+    job.steps_state().set_limit(cx.max_payload_bytes);
     // The timeout covers the processor's synchronous part too (a deadline too far to represent
     // is no deadline).
     let timeout = limit.and_then(|limit| {

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::job::Job;
+use crate::steps::StepError;
 use crate::worker::outcome::IntoOutcome;
 use futures::future::BoxFuture;
 
@@ -49,9 +50,20 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: IntoOutcome,
 {
-    Arc::new(move |job| {
+    Arc::new(move |job: Job<T>| {
+        // a step that asks the job to sleep says so here, whatever the processor returns
+        let steps = job.steps_state().clone();
         let fut = processor(job);
-        Box::pin(async move { fut.await.into_attempt_result() })
+        Box::pin(async move {
+            let result = fut.await.into_attempt_result();
+            let completed = matches!(result, AttemptResult::Completed(_));
+            match steps.after_run(completed) {
+                Some(until) => AttemptResult::Delay(Resume::At(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(until),
+                )),
+                None => result,
+            }
+        })
     })
 }
 
@@ -82,7 +94,8 @@ fn describe(err: &(dyn StdError + 'static)) -> String {
 fn is_unrecoverable(err: &(dyn StdError + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(e) = current {
-        if e.is::<Unrecoverable>() {
+        let final_step = e.downcast_ref::<StepError>().is_some_and(StepError::is_final);
+        if e.is::<Unrecoverable>() || final_step {
             return true;
         }
         current = e.source();

@@ -128,7 +128,7 @@ local function enqueue(id, priority, front) enqueueIn(k, id, priority, front) en
 -- Deletes a job's hash and every key hanging off it.
 local function deleteJobKeys(jobKey)
   redis.call('DEL', jobKey, jobKey .. ':logs', jobKey .. ':lock', jobKey .. ':dependencies',
-    jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful')
+    jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful', jobKey .. ':steps')
 end
 
 -- Releases a deduplication key (the job's `deid` field, false for none) when the job that owns

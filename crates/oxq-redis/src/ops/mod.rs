@@ -23,6 +23,7 @@ pub(crate) mod recover_stalled;
 pub(crate) mod remove_job;
 pub(crate) mod retry_job;
 pub(crate) mod schedulers;
+pub(crate) mod steps;
 pub(crate) mod wait;
 
 use oxq_core::{Error, JobId};

@@ -17,5 +17,6 @@ pub mod retention;
 pub mod retries;
 pub mod schedulers;
 pub mod stalled;
+pub mod steps;
 pub mod volume;
 pub mod worker_lifecycle;

@@ -27,4 +27,5 @@ pub mod poison;
 pub mod read;
 pub mod retention;
 pub mod schedulers;
+pub mod steps;
 pub mod wait;

@@ -10,6 +10,7 @@ mod flows;
 mod jobs;
 mod memo;
 mod schedulers;
+mod steps;
 mod worker;
 
 pub use admin::*;
@@ -18,6 +19,7 @@ pub use flows::*;
 pub use jobs::*;
 pub use memo::StoreMemo;
 pub use schedulers::*;
+pub use steps::*;
 pub use worker::*;
 
 use crate::ids::QueueRef;

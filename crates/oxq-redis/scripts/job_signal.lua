@@ -1,0 +1,37 @@
+-- job_signal.lua: records a signal for a job (oxq's own; see steps_read.lua for the hash) and
+-- makes the job runnable now when it is delayed waiting for that signal, as promote does.
+--
+-- KEYS
+--   1 wait
+--   2 active
+--   3 prioritized
+--   4 pc
+--   5 delayed
+--   6 meta
+--   7 events
+--   8 marker
+-- ARGV
+--   1 base key "prefix:name:"
+--   2 job id
+--   3 signal name
+--   4 payload (JSON text)
+-- Returns
+--   1 the job was woken, 0 the signal is stored (the job does not wait for it now), -1 no
+--   such job
+-- Events
+--   waiting {jobId, prev delayed} when the job is woken
+
+local id = ARGV[2]
+local jobKey = base .. id
+if redis.call('EXISTS', jobKey) == 0 then return -1 end
+local stepsKey = jobKey .. ':steps'
+redis.call('HSET', stepsKey, 'signal:' .. ARGV[3], ARGV[4])
+if redis.call('HGET', stepsKey, 'wait') ~= ARGV[3] then return 0 end
+if redis.call('ZREM', k.delayed, id) == 0 then return 0 end
+redis.call('HDEL', stepsKey, 'wait')
+local blocked = isBlocked()
+enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, false)
+addBaseMarker(blocked)
+redis.call('HSET', jobKey, 'delay', 0)
+emit(maxEvents(), 'waiting', 'jobId', id, 'prev', 'delayed')
+return 1
