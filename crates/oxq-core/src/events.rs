@@ -77,6 +77,21 @@ pub enum Event {
     Cleaned {
         count: u64,
     },
+    /// Failed for good and copied to the queue's dead letter queue `dead_letter_queue` as its
+    /// job `dead_letter_id` (oxq's own event, on the source queue; see
+    /// [`DeadLetters`](crate::backend::DeadLetters)).
+    DeadLettered {
+        job_id: JobId,
+        dead_letter_queue: String,
+        dead_letter_id: JobId,
+    },
+    /// Added back from the dead letter queue `dead_letter_queue`'s job `dead_letter_id` as this
+    /// queue's job `job_id` (oxq's own event, on the source queue).
+    Replayed {
+        job_id: JobId,
+        dead_letter_queue: String,
+        dead_letter_id: JobId,
+    },
 }
 
 impl Event {
@@ -99,6 +114,8 @@ impl Event {
             Event::Paused => "paused",
             Event::Resumed => "resumed",
             Event::Cleaned { .. } => "cleaned",
+            Event::DeadLettered { .. } => "dead-lettered",
+            Event::Replayed { .. } => "replayed",
         }
     }
 
@@ -117,6 +134,7 @@ impl Event {
             | Event::Stalled { job_id }
             | Event::Duplicated { job_id }
             | Event::Removed { job_id, .. } => Some(job_id),
+            Event::DeadLettered { job_id, .. } | Event::Replayed { job_id, .. } => Some(job_id),
             Event::Drained | Event::Paused | Event::Resumed | Event::Cleaned { .. } => None,
         }
     }

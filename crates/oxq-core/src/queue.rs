@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dead_letters;
 mod schedulers;
 
 pub use schedulers::JobTemplate;

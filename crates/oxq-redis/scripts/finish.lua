@@ -46,8 +46,10 @@
 --   completed {jobId, returnvalue, prev active}
 --   retry: waiting {jobId, prev active};  delay and postpone: delayed {jobId, delay = due time}
 --   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
---   atm >= opts.attempts; drained once when wait, active and prioritized are empty after an
---   item other than postpone and wait-children applied (BullMQ's moveToDelayed and
+--   atm >= opts.attempts, then dead-lettered {jobId, deadLetterQueue, deadLetterId} when the
+--   queue has a dead letter queue (the copy: include/dead_letter.lua); drained once when
+--   wait, active and prioritized are empty after an item other than postpone and
+--   wait-children applied (BullMQ's moveToDelayed and
 --   moveToWaitingChildren emit none); wait-children: waiting-children {jobId, prev active}, or
 --   waiting {jobId, prev active} when nothing is pending; plus fetch-next's events.
 -- Postpone (BullMQ `job.moveToDelayed(timestamp, token)`, skip-attempt): after the checks
@@ -232,6 +234,7 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
       checkChildren = true
     end
     if f[5] then releaseDedupOnFinish(id, f[5]) end
+    local dead = deadLetter(id, jobKey, nowText)
     if keepCount == 0 then
       detachFromParent(jobKey)
       deleteJobKeys(jobKey)
@@ -243,6 +246,9 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
     emit(maxLen, 'failed', 'jobId', id, 'failedReason', value, 'prev', 'active')
     if atm >= (tonumber(opts.attempts) or 0) then
       emit(maxLen, 'retries-exhausted', 'jobId', id, 'attemptsMade', atm)
+    end
+    if dead then
+      emit(maxLen, 'dead-lettered', 'jobId', id, 'deadLetterQueue', dead[1], 'deadLetterId', dead[2])
     end
   end
   return 0

@@ -34,6 +34,9 @@ pub(crate) enum Key {
     /// `scripts/recover_stalled.lua`): present while that check is not due.
     OxqStalledCheck,
     Meta,
+    /// oxq's index of the dead jobs a dead letter queue holds (zset by the time each died; see
+    /// `scripts/include/dead_letter.lua`), which Node ignores.
+    OxqDead,
     Events,
     /// Wake-up markers for blocked workers.
     Marker,
@@ -68,6 +71,7 @@ impl Key {
             Key::StalledCheck => "stalled-check",
             Key::OxqStalledCheck => "stalled-check:oxq",
             Key::Meta => "meta",
+            Key::OxqDead => "oxq:dead",
             Key::Events => "events",
             Key::Marker => "marker",
             Key::Limiter => "limiter",

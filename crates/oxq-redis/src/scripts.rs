@@ -62,7 +62,7 @@ macro_rules! source {
 pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("add", source!("add", "read_job")),
     ("move_to_active", source!("move_to_active", "fetch")),
-    ("finish", source!("finish", "parent", "retention", "fetch")),
+    ("finish", source!("finish", "parent", "retention", "fetch", "dead_letter")),
     ("extend_locks", source!("extend_locks")),
     ("recover_stalled", source!("recover_stalled")),
     ("update_progress", source!("update_progress")),
@@ -86,6 +86,9 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("scheduler_upsert", source!("scheduler_upsert", "scheduler")),
     ("scheduler_next", source!("scheduler_next", "scheduler")),
     ("scheduler_remove", source!("scheduler_remove", "scheduler")),
+    ("dead_letters_list", source!("dead_letters_list", "read_job")),
+    ("dead_letters_replay", source!("dead_letters_replay")),
+    ("dead_letters_purge", source!("dead_letters_purge")),
 ];
 
 /// The scripts, hashed once at start-up.

@@ -4,6 +4,7 @@
 //! first looks at the file, so that a failure caused by its deletion or replacement (an I/O
 //! error, a file it cannot open) says so ([`crate::file_watch`]).
 
+mod dead_letters;
 mod flows;
 mod schedulers;
 mod steps;
@@ -151,6 +152,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn dead_letters(&self) -> Option<&dyn oxq_core::backend::DeadLetters> {
         Some(self)
     }
 

@@ -131,6 +131,8 @@ macro_rules! __for_each_case {
                 close_past_its_deadline_abandons_a_hung_job_to_another_worker,
                 close_during_store_backoff_returns_at_once_and_fetches_nothing;
             stalled: stalled_job_is_recovered_exactly_once, stalled_beyond_limit_fails_the_job;
+            dead_letters: exhausted_attempts_are_dead_lettered_and_a_replay_runs_again,
+                a_final_failure_is_dead_lettered, a_job_stalled_too_often_is_dead_lettered;
             bad_input: invalid_options_are_rejected, oversized_payload_is_rejected,
                 undecodable_data_fails_the_job, invalid_worker_and_queue_options_are_rejected;
             volume: hundred_thousand_jobs_exactly_once;
@@ -175,6 +177,13 @@ macro_rules! __for_each_store_case {
                 fetch_next_takes_more_jobs_in_the_same_call,
                 drained_is_emitted_once_when_nothing_is_left,
                 a_finish_without_its_memo_ends_the_attempt_the_same;
+            dead_letters: exhausted_attempts_copy_the_job_to_the_dead_letter_queue,
+                a_removed_final_failure_is_still_dead_lettered,
+                a_queue_without_a_dead_letter_queue_copies_nothing,
+                a_dead_letter_queue_must_be_another_queue_of_the_prefix,
+                a_job_stalled_too_often_is_dead_lettered_with_the_reason,
+                a_replay_adds_the_dead_job_back_to_its_source,
+                a_purge_deletes_the_dead_jobs_named_or_all;
             retention: keep_none_removes_the_job_and_its_logs, keep_count_keeps_the_newest_finished_jobs,
                 keep_age_removes_jobs_finished_longer_ago, failed_jobs_are_kept_per_their_keep;
             schedulers: an_upsert_creates_the_first_iteration,

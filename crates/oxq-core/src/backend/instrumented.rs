@@ -5,6 +5,7 @@
 //! call logs its error at `DEBUG` inside the span (the runtime decides what deserves a warning).
 //! Each optional facet of the seam gets its own file beside this one when it lands.
 
+mod dead_letters;
 mod flows;
 mod schedulers;
 mod steps;
@@ -73,6 +74,10 @@ macro_rules! traced_backend {
 
             fn flows(&self) -> Option<&dyn Flows> {
                 self.inner.flows().map(|_| self as &dyn Flows)
+            }
+
+            fn dead_letters(&self) -> Option<&dyn DeadLetters> {
+                self.inner.dead_letters().map(|_| self as &dyn DeadLetters)
             }
 
             fn steps(&self) -> Option<&dyn Steps> {

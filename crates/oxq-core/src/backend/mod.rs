@@ -33,6 +33,7 @@
 //! its own under `instrumented/` and answers `Some(self)` exactly when the store it wraps does.
 //! [`Capabilities`] is only for facts about the core calls, not for features.
 //!
+mod dead_letters;
 mod flows;
 mod instrumented;
 pub mod requests;
@@ -46,6 +47,7 @@ use crate::events::{EventId, StoredEvent};
 use crate::ids::QueueRef;
 use crate::record::{JobCounts, JobRecord};
 
+pub use dead_letters::DeadLetters;
 pub use flows::Flows;
 pub use instrumented::Instrumented;
 pub use requests::*;
@@ -88,6 +90,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Parent/child jobs (flows), when the store keeps them.
     fn flows(&self) -> Option<&dyn Flows> {
+        None
+    }
+
+    /// Dead letter queues, when the store keeps them.
+    fn dead_letters(&self) -> Option<&dyn DeadLetters> {
         None
     }
 

@@ -4,6 +4,7 @@
 pub(crate) mod add;
 pub(crate) mod clean;
 pub(crate) mod counts;
+pub(crate) mod dead_letters;
 pub(crate) mod drain;
 pub(crate) mod events;
 pub(crate) mod extend_locks;
@@ -248,6 +249,28 @@ mod tests {
                     budget: 1,
                 },
                 0,
+            ),
+            check(
+                &dead_letters::ListCall {
+                    offset: 0,
+                    limit: 1,
+                },
+                0,
+            ),
+            check(
+                &dead_letters::ReplayCall {
+                    now: 1,
+                    ids: &[id.clone(), id.clone()],
+                },
+                2,
+            ),
+            check(&dead_letters::PurgeCall { now: 1, ids: None }, 0),
+            check(
+                &dead_letters::PurgeCall {
+                    now: 1,
+                    ids: Some(&[id.clone(), id.clone()]),
+                },
+                2,
             ),
             check(&get_job::GetCall { job_id: &id }, 0),
             // the repeated state is sent once

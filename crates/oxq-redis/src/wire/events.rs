@@ -66,6 +66,16 @@ pub(crate) fn decode_event(fields: &HashMap<String, String>) -> Option<Event> {
         "cleaned" => Event::Cleaned {
             count: number("count").unwrap_or(0),
         },
+        "dead-lettered" => Event::DeadLettered {
+            job_id: job_id()?,
+            dead_letter_queue: get("deadLetterQueue")?,
+            dead_letter_id: JobId(get("deadLetterId")?),
+        },
+        "replayed" => Event::Replayed {
+            job_id: job_id()?,
+            dead_letter_queue: get("deadLetterQueue")?,
+            dead_letter_id: JobId(get("deadLetterId")?),
+        },
         _ => return None,
     })
 }

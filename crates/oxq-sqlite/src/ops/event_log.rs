@@ -43,6 +43,10 @@ pub(crate) enum Kind {
     Resumed = 14,
     Cleaned = 15,
     WaitingChildren = 16,
+    /// Job id: the source job; value: JSON `{deadLetterQueue, deadLetterId}`.
+    DeadLettered = 20,
+    /// Job id: the job the replay added; value: JSON `{deadLetterQueue, deadLetterId}`.
+    Replayed = 21,
 }
 
 impl Kind {
@@ -65,6 +69,8 @@ impl Kind {
             14 => Resumed,
             15 => Cleaned,
             16 => WaitingChildren,
+            20 => DeadLettered,
+            21 => Replayed,
             _ => return None,
         })
     }

@@ -151,6 +151,25 @@ fn decode(code: u8, job_id: Option<String>, value: Option<String>) -> Option<Eve
         Kind::Paused => Event::Paused,
         Kind::Resumed => Event::Resumed,
         Kind::Cleaned => Event::Cleaned { count: number() },
+        Kind::DeadLettered | Kind::Replayed => {
+            let fields: serde_json::Value = serde_json::from_str(&text()).ok()?;
+            let dead_letter_queue = fields.get("deadLetterQueue")?.as_str()?.to_owned();
+            let dead_letter_id = JobId(fields.get("deadLetterId")?.as_str()?.to_owned());
+            let job_id = job()?;
+            if code == Kind::DeadLettered as u8 {
+                Event::DeadLettered {
+                    job_id,
+                    dead_letter_queue,
+                    dead_letter_id,
+                }
+            } else {
+                Event::Replayed {
+                    job_id,
+                    dead_letter_queue,
+                    dead_letter_id,
+                }
+            }
+        }
     })
 }
 

@@ -22,6 +22,9 @@
 //! common completion is one `UPDATE ... AND flow = 0`: only when it matches nothing does the
 //! finish look further, so jobs outside flows pay nothing for them.
 //!
+//! A failure for good of a queue with a dead letter queue is copied there first, and records
+//! `dead-lettered` after its `failed` events (see [`dead_letters`]).
+//!
 //! Every failure records `failed_reason`, appends it to the stacktrace and clears
 //! `deferred_failure`. A delay (the processor asked to run again at `until`) records no error:
 //! the job waits in delayed like any other, and one due already (`until <= now`) is promoted by
@@ -38,6 +41,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
+use crate::ops::dead_letters;
 use crate::ops::event_log::Kind;
 use crate::ops::fetch::fetch;
 use crate::ops::flows::{self, OtherQueues};
@@ -211,6 +215,8 @@ fn finish_one(
                             conn, queue, others, &child, &link, reason, now,
                         )?;
                     }
+                    let dead =
+                        dead_letters::on_failed_for_good(conn, queue, others, job.jid, id, now)?;
                     if *keep == KeepJobs::None {
                         flows::links::delete_job(conn, queue, others, job.jid, id, job.flow, now)?;
                     }
@@ -221,6 +227,7 @@ fn finish_one(
                         let made = attempts.to_string();
                         queue.emit(now, Kind::RetriesExhausted, Some(id), Some(&made));
                     }
+                    dead_letters::dead_lettered(queue, id, dead, now);
                 }
             }
         }

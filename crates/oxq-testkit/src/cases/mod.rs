@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bad_input;
 pub mod concurrency;
+pub mod dead_letters;
 pub mod delays;
 pub mod events;
 pub mod flows;

@@ -16,12 +16,13 @@
 
 pub mod add;
 pub mod admin;
+pub mod dead_letters;
 pub mod events;
 pub mod fetch;
 pub mod finish;
 pub mod flows;
 pub mod job_admin;
-mod kit;
+pub(crate) mod kit;
 pub mod locks_stalls;
 pub mod poison;
 pub mod read;

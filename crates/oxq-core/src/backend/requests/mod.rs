@@ -5,6 +5,7 @@
 //! milliseconds since the epoch, supplied by the caller from its [`Clock`](crate::clock::Clock).
 
 mod admin;
+mod dead_letters;
 mod events;
 mod flows;
 mod jobs;
@@ -14,6 +15,7 @@ mod steps;
 mod worker;
 
 pub use admin::*;
+pub use dead_letters::*;
 pub use events::*;
 pub use flows::*;
 pub use jobs::*;
