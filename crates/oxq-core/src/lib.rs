@@ -23,6 +23,7 @@ pub mod steps;
 pub mod worker;
 
 pub use backend::{Backend, Capabilities};
+pub use backend::{QueueLimits, RateLimit};
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};

@@ -14,6 +14,7 @@
 //! ```
 
 mod dead_letters;
+mod limits;
 mod schedulers;
 
 pub use schedulers::JobTemplate;

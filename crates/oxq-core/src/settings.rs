@@ -111,6 +111,9 @@ impl WorkerOptions {
                 "worker option `stop_after_permanent_errors` is 0; use 1 or more, or leave it unset to keep retrying",
             ));
         }
+        if let Some(problem) = self.limiter.as_ref().and_then(|l| l.problem()) {
+            return Err(Error::invalid(format!("worker option `limiter`: {problem}")));
+        }
         if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid(
                 "worker option `name` is empty; give a name or leave it unset",

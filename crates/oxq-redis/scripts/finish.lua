@@ -24,7 +24,9 @@
 --     kind: 'completed' | 'retry' (failed, waiting again) | 'delay' (failed, delayed by its
 --       backoff) | 'failed' (for good) | 'postpone' (the processor asked to run again later:
 --       delayed without using an attempt) | 'wait-children' (the processor asked to wait for
---       its children, without using an attempt),
+--       its children, without using an attempt) | 'rate-limited' (the processor hit a rate
+--       limit: back to the front of its line without using an attempt, and the queue limited
+--       for `delay` ms; BullMQ's rateLimit(ms) + moveJobFromActiveToWait),
 --     value (return value JSON for completed, the error message for the failed kinds, '' for
 --       postpone and wait-children),
 --     delay (ms, for 'delay' and 'postpone'), keep count (-1 all, 0 none, n newest), keep age
@@ -32,16 +34,16 @@
 --     note: the attempts made once this one ends (decimal text), from the note the job's fetch
 --       took (it rides with the job as its memo) when it has neither a parent nor a dedup id,
 --       else ''
---   then 5 values (fetch-next, on this queue): '1' or '0', lock token, lock duration (ms),
---     max jobs, worker name
+--   then 7 values (fetch-next, on this queue): '1' or '0', lock token, lock duration (ms),
+--     max jobs, worker name, the worker limiter's max and duration (ms) ('' for none)
 -- Returns
 --   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
 --   -2 the lock holds another token, or is gone and the job is no longer active, -3 the job is
 --   not active though the caller's lock is still there, { -4, pending count } a completion of
 --   a parent whose children are pending, { -9, child key } a completion of a parent a child
 --   failed (its `:unsuccessful`); after -4 and -9 nothing was written (the job stays active
---   under its lock). The fetched jobs and hint as in move_to_active.lua (empty and -1 without
---   fetch-next).
+--   under its lock). The fetched jobs, hint and limitedUntil as in move_to_active.lua (empty,
+--   -1 and -1 without fetch-next).
 -- Events (per item)
 --   completed {jobId, returnvalue, prev active}
 --   retry: waiting {jobId, prev active};  delay and postpone: delayed {jobId, delay = due time}
@@ -179,6 +181,16 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
     return 0
   end
 
+  if kind == 'rate-limited' then
+    -- the limit first: the base marker below wakes workers that must find the queue limited
+    if delayMs > 0 then redis.call('SET', k.limiter, MANUAL_RATE_LIMIT, 'PX', delayMs) end
+    local blocked = isBlocked()
+    enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+    addBaseMarker(blocked)
+    emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
+    return 0
+  end
+
   if kind == 'wait-children' then
     if redis.call('SCARD', jobKey .. ':dependencies') > 0
         and redis.call('EXISTS', jobKey .. ':unsuccessful') == 0 then
@@ -264,7 +276,9 @@ for i = 0, count - 1 do
   -- a postponed job or one waiting for its children emitted its (trimmed) event and counts
   -- for no `drained`
   local kind = ARGV[a + 2]
-  if code == 0 and kind ~= 'postpone' and kind ~= 'wait-children' then applied = applied + 1 end
+  if code == 0 and kind ~= 'postpone' and kind ~= 'wait-children' and kind ~= 'rate-limited' then
+    applied = applied + 1
+  end
 end
 for i = 1, #released, 1000 do
   redis.call('DEL', unpack(released, i, math.min(i + 999, #released)))
@@ -275,9 +289,10 @@ end
 applyTrims(now)
 
 local f = 4 + count * 8
-local fetched = { {}, -1 }
+local fetched = { {}, -1, -1 }
 if ARGV[f] == '1' then
-  fetched = fetchJobs(now, ARGV[f + 1], ARGV[f + 2], tonumber(ARGV[f + 3]), ARGV[f + 4], maxLen)
+  fetched = fetchJobs(now, ARGV[f + 1], ARGV[f + 2], tonumber(ARGV[f + 3]), ARGV[f + 4], maxLen,
+    tonumber(ARGV[f + 5]), tonumber(ARGV[f + 6]))
 end
 -- the `completed` events were appended untrimmed (a fetch that took jobs has trimmed already)
 if applied > 0 and #fetched[1] == 0 then trimEvents(maxLen) end
@@ -285,4 +300,4 @@ if applied > 0 and #fetched[1] == 0 and redis.call('LLEN', k.wait) == 0
     and redis.call('LLEN', k.active) == 0 and redis.call('ZCARD', k.prioritized) == 0 then
   emit(maxLen, 'drained')
 end
-return { codes, fetched[1], fetched[2] }
+return { codes, fetched[1], fetched[2], fetched[3] }

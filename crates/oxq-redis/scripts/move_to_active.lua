@@ -18,12 +18,15 @@
 --   4 lock duration (ms)
 --   5 max jobs
 --   6 worker name ('' for none; stored as `pb`)
+--   7 the worker limiter's max ('' for none), 8 its duration (ms, '' for none)
 -- Returns
---   { {id1, fields1, id2, fields2, ...}, hint } where fields is the job hash (HGETALL) after
---   activation and hint is the next delayed due time / rate-limit end (ms) or -1.
+--   { {id1, fields1, id2, fields2, ...}, hint, limitedUntil } where fields is the job hash
+--   (HGETALL) after activation, hint is the next delayed due time (ms) or -1, and limitedUntil
+--   the end of the rate limit in force (ms) or -1 (include/fetch.lua's fetchJobs).
 -- Events
 --   waiting {jobId, prev delayed} per promoted delayed job; active {jobId, prev waiting} per job.
 -- Writes per job: `:lock` = token PX duration, processedOn, pb, ats + 1; the base marker when
 -- runnable jobs remain (so another idle worker wakes).
 
-return fetchJobs(tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], maxEvents())
+return fetchJobs(tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], maxEvents(),
+  tonumber(ARGV[7]), tonumber(ARGV[8]))

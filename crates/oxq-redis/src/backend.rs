@@ -131,6 +131,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
+        Some(self)
+    }
+
     fn dead_letters(&self) -> Option<&dyn oxq_core::backend::DeadLetters> {
         Some(self)
     }

@@ -108,6 +108,7 @@ async fn process(
         lock_duration: Duration::from_secs(30),
         max_jobs: per_call,
         worker_name: Some(format!("bench-{worker}")),
+        limiter: None,
     };
     let mut current_token = token(&mut round);
     let mut held = store

@@ -6,6 +6,7 @@
 
 mod dead_letters;
 mod flows;
+mod limits;
 mod schedulers;
 mod steps;
 
@@ -152,6 +153,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
         Some(self)
     }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_flows.sql"),
     include_str!("../migrations/0006_dead_letters.sql"),
     include_str!("../migrations/0009_steps.sql"),
+    include_str!("../migrations/0004_rate_limits.sql"),
 ];
 
 /// The schema version this build writes.

@@ -62,6 +62,7 @@ async fn consume(
                     lock_duration: Duration::from_secs(30),
                     max_jobs: 7,
                     worker_name: Some(tag.into()),
+                    limiter: None,
                 },
                 now: now_ms(),
             })

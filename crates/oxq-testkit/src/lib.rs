@@ -255,6 +255,10 @@ macro_rules! __for_each_store_case {
                 a_signal_sent_before_the_wait_is_answered_by_the_save,
                 a_signal_wakes_a_delayed_job_that_waits_for_it,
                 steps_are_deleted_with_their_job;
+            limits: limits_are_set_read_and_removed, a_global_rate_limit_caps_starts_per_window,
+                a_worker_limiter_counts_for_every_worker, global_concurrency_caps_active_jobs,
+                a_rate_limited_end_puts_the_job_back_and_limits_the_queue,
+                a_manual_limit_stops_every_fetch_until_it_ends;
         }
     };
 }

@@ -7,6 +7,7 @@
 
 mod dead_letters;
 mod flows;
+mod limits;
 mod schedulers;
 mod steps;
 
@@ -82,6 +83,10 @@ macro_rules! traced_backend {
 
             fn steps(&self) -> Option<&dyn Steps> {
                 self.inner.steps().map(|_| self as &dyn Steps)
+            }
+
+            fn limits(&self) -> Option<&dyn Limits> {
+                self.inner.limits().map(|_| self as &dyn Limits)
             }
 
             $(

@@ -36,6 +36,7 @@
 mod dead_letters;
 mod flows;
 mod instrumented;
+mod limits;
 pub mod requests;
 mod schedulers;
 mod steps;
@@ -50,6 +51,7 @@ use crate::record::{JobCounts, JobRecord};
 pub use dead_letters::DeadLetters;
 pub use flows::Flows;
 pub use instrumented::Instrumented;
+pub use limits::Limits;
 pub use requests::*;
 pub use schedulers::Schedulers;
 pub use steps::Steps;
@@ -100,6 +102,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Durable steps (memoized step results, sleeps, signals), when the store keeps them.
     fn steps(&self) -> Option<&dyn Steps> {
+        None
+    }
+
+    /// Global rate limits, a worker limiter and global concurrency, when the store keeps them.
+    fn limits(&self) -> Option<&dyn Limits> {
         None
     }
 

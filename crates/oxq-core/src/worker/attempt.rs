@@ -229,6 +229,15 @@ impl Ending {
                     retryable: false,
                 }
             }
+            AttemptResult::RateLimited(_) if cx.backend.limits().is_none() => {
+                AttemptResult::Failed {
+                    reason: format!(
+                        "cannot rate limit the queue: the {} store has no rate limits",
+                        cx.backend.kind()
+                    ),
+                    retryable: false,
+                }
+            }
             other => other,
         };
         let options = &cx.options;
@@ -280,6 +289,13 @@ impl Ending {
                     job_id: job_id.clone(),
                 };
                 (AttemptEnd::WaitForChildren, event)
+            }
+            AttemptResult::RateLimited(duration) => {
+                let event = WorkerEvent::RateLimited {
+                    job_id: Some(job_id.clone()),
+                    until: cx.clock.now_ms().saturating_add(millis(duration)),
+                };
+                (AttemptEnd::RateLimited { duration }, event)
             }
         };
         FinishedAttempt {

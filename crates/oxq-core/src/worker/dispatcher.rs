@@ -23,6 +23,7 @@
 mod abandon;
 mod backoff;
 mod calls;
+mod limited;
 mod running;
 
 use std::sync::Arc;
@@ -102,6 +103,8 @@ struct LoopState {
     /// The last fetch found nothing: wait in the store before fetching again.
     idle: bool,
     next_due_at: Option<u64>,
+    /// The queue is rate limited until then (ms, by the worker's clock): no fetch before it.
+    rate_limited_until: Option<u64>,
     errors: ErrorPause,
     fetches: u64,
 }
@@ -145,6 +148,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             closing: *self.close.borrow(),
             idle: false,
             next_due_at: None,
+            rate_limited_until: None,
             errors: ErrorPause::default(),
             fetches: 0,
         };
@@ -192,16 +196,29 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                 return Ok(Closed::default());
             }
             let free = self.free_slots(&state);
+            let now = self.now();
+            let limited = state.rate_limited_at(now);
             // (pending outcomes fetch with their finish call)
-            if !state.closing() && free > 0 && !state.idle && can_call && state.pending.is_empty() {
+            if !state.closing()
+                && free > 0
+                && !state.idle
+                && !limited
+                && can_call
+                && state.pending.is_empty()
+            {
                 calls.push(self.fetch_call(free, &mut state));
                 continue;
             }
             let can_wait = !state.closing()
                 && free > 0
                 && state.idle
+                && !limited
                 && calls.is_empty()
                 && !state.errors.backing_off();
+            // rate limited: sleep until the limit ends (a moved clock looks again too)
+            let limit_left = state
+                .rate_limit_left(now)
+                .filter(|_| !state.closing() && free > 0);
             let retry_at = state.errors.retry_at();
             // A select builds every branch's future each turn, polled or not: the wait's
             // request is made inside its future, only when the wait is polled.
@@ -220,6 +237,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                 Some(call) = calls.next(), if !calls.is_empty() => Turn::Call(call),
                 changed = self.close.changed(), if close_open => Turn::CloseChanged(changed.is_ok()),
                 () = backoff::sleep_until(retry_at), if retry_at.is_some() => Turn::RetryDue,
+                () = sleep_for(limit_left), if limit_left.is_some() => Turn::LimitOver,
                 moved = moved(&mut clock_moves), if clock_moves.is_some() => Turn::ClockMoved(moved.is_ok()),
                 woke = wait, if can_wait => Turn::Woke(woke),
             };
@@ -241,6 +259,8 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                     }
                 }
                 Turn::RetryDue => state.errors.retry_now(),
+                // (the next turn forgets the limit once the clock has passed it)
+                Turn::LimitOver => {}
                 // a test moved the clock: delayed jobs may be due now
                 Turn::ClockMoved(true) => state.idle = false,
                 Turn::ClockMoved(false) => clock_moves = None,
@@ -269,6 +289,8 @@ enum Turn {
     /// `false`: the worker handle is gone.
     CloseChanged(bool),
     RetryDue,
+    /// A rate limit's time has passed in real time.
+    LimitOver,
     /// `false`: the clock is gone.
     ClockMoved(bool),
     Woke(crate::Result<Wakeup>),
@@ -279,6 +301,14 @@ fn wait_timeout(drain: Duration, next_due_at: Option<u64>, now: u64) -> Duration
     match next_due_at {
         Some(due) => Duration::from_millis(due.saturating_sub(now)).min(drain),
         None => drain,
+    }
+}
+
+/// Resolves after `d`, or never without one.
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -23,6 +23,11 @@ pub enum WorkerEvent {
     Delayed { job_id: JobId, until: u64 },
     /// The processor asked to wait for the job's children; no attempt was used.
     WaitingChildren { job_id: JobId },
+    /// The queue is rate limited until `until` (ms since the epoch): the worker starts no job
+    /// before then. `job_id` names the job whose processor asked for it
+    /// ([`Outcome::RateLimited`](crate::Outcome::RateLimited); the job is waiting again and no
+    /// attempt was used); `None` when the store answered that a limit is reached.
+    RateLimited { job_id: Option<JobId>, until: u64 },
     /// The store refused to record an outcome because the lock was lost (another worker may
     /// have taken the job over after a stall).
     LockLost { job_id: JobId },

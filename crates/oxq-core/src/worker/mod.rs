@@ -104,6 +104,7 @@ impl Worker {
         Fut::Output: IntoOutcome,
     {
         options.validate()?;
+        limiter_supported(queue.backend().as_ref(), &options)?;
         Ok(Self::spawn(queue, options, processor))
     }
 
@@ -121,7 +122,10 @@ impl Worker {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
-        if let Err(e) = options.validate() {
+        if let Err(e) = options
+            .validate()
+            .and_then(|()| limiter_supported(queue.backend().as_ref(), &options))
+        {
             panic!("Worker::start: {e}");
         }
         Self::spawn(queue, options, processor)
@@ -272,4 +276,15 @@ impl Drop for Worker {
             start
         });
     }
+}
+
+/// A `limiter` needs a store with the [`Limits`](crate::backend::Limits) facet.
+fn limiter_supported(backend: &dyn crate::Backend, options: &WorkerOptions) -> Result<()> {
+    if options.limiter.is_some() && backend.limits().is_none() {
+        return Err(crate::Error::Unsupported {
+            store: backend.kind(),
+            operation: "a worker limiter (rate limits)",
+        });
+    }
+    Ok(())
 }

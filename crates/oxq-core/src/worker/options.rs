@@ -67,6 +67,10 @@ pub struct WorkerOptions {
     pub remove_on_fail: KeepJobs,
     /// Shown as the job's `processed_by`.
     pub name: Option<String>,
+    /// At most `max` jobs started per `duration`, counted across every worker of the queue
+    /// (BullMQ's `limiter`); a global rate limit set on the queue wins for `max`, this one for
+    /// `duration`. Needs a store with rate limits.
+    pub limiter: Option<crate::backend::RateLimit>,
     pub(crate) backoff_strategies: HashMap<String, BackoffStrategy>,
     pub(crate) listener: Option<WorkerListener>,
 }
@@ -84,6 +88,7 @@ impl Default for WorkerOptions {
             remove_on_complete: KeepJobs::All,
             remove_on_fail: KeepJobs::All,
             name: None,
+            limiter: None,
             backoff_strategies: HashMap::new(),
             listener: None,
         }
@@ -106,6 +111,7 @@ impl fmt::Debug for WorkerOptions {
             .field("remove_on_complete", &self.remove_on_complete)
             .field("remove_on_fail", &self.remove_on_fail)
             .field("name", &self.name)
+            .field("limiter", &self.limiter)
             .field(
                 "backoff_strategies",
                 &self.backoff_strategies.keys().collect::<Vec<_>>(),
@@ -180,6 +186,12 @@ impl WorkerOptions {
     ) -> Self {
         self.backoff_strategies
             .insert(name.into(), Arc::new(strategy));
+        self
+    }
+
+    /// Starts at most `max` jobs per `duration` across every worker of the queue.
+    pub fn limiter(mut self, max: u32, duration: Duration) -> Self {
+        self.limiter = Some(crate::backend::RateLimit::new(max, duration));
         self
     }
 

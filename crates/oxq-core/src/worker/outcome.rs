@@ -21,11 +21,12 @@
 //! | `FailForGood(err)` | failed now, whatever attempts remain | +1 |
 //! | `DelayFor(d)` / `DelayUntil(t)` | delayed until then, then runs again | unchanged |
 //! | `WaitForChildren` | waits for its pending children, then runs again | unchanged |
+//! | `RateLimited(d)` | back to the front of waiting; the whole queue starts nothing for `d` | unchanged |
 //!
 //! A processor may also return `Result<R, E>` (`Ok` completes, `Err` fails, or fails for good
 //! when the error chain holds an [`Unrecoverable`](super::Unrecoverable)) or
 //! `Result<Outcome<R>, E>` (so `?` works in a processor that returns outcomes). The enum is
-//! `#[non_exhaustive]`: outcomes such as "rate limited" join it later.
+//! `#[non_exhaustive]`: more outcomes may join it.
 
 use std::time::{Duration, SystemTime};
 
@@ -54,6 +55,13 @@ pub enum Outcome<R> {
     /// attempt; with no child pending it runs again at once. BullMQ's `moveToWaitingChildren`.
     /// Needs a store with flows.
     WaitForChildren,
+    /// The processor hit a rate limit (an external API answered 429): the job goes back to
+    /// waiting, at the front of its line, without using an attempt, and no worker of the queue
+    /// (on any process) starts a job for this long. BullMQ's `worker.rateLimit(ms)` followed by
+    /// a `RateLimitError`. Needs a store with rate limits. On Redis, a Node BullMQ worker with
+    /// neither a `limiter` nor a global rate limit set on the queue does not see the pause (as
+    /// in BullMQ).
+    RateLimited(Duration),
 }
 
 impl<R> Outcome<R> {
@@ -83,6 +91,7 @@ impl<R: Serialize + Send + 'static> IntoOutcome for Outcome<R> {
             Outcome::DelayFor(d) => AttemptResult::Delay(Resume::After(d)),
             Outcome::DelayUntil(t) => AttemptResult::Delay(Resume::At(t)),
             Outcome::WaitForChildren => AttemptResult::WaitForChildren,
+            Outcome::RateLimited(d) => AttemptResult::RateLimited(d),
         }
     }
 }

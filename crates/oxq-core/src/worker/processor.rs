@@ -28,6 +28,8 @@ pub enum AttemptResult {
     Delay(Resume),
     /// Wait for the job's children, then run it again, without using an attempt.
     WaitForChildren,
+    /// Back to waiting without using an attempt; the whole queue starts nothing for this long.
+    RateLimited(std::time::Duration),
 }
 
 /// When a delayed job runs again.

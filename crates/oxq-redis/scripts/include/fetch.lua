@@ -70,11 +70,19 @@ local function activate(id, startedOn, token, lockMs, workerName)
   return redis.call('HGETALL', jobKey)
 end
 
+-- The `limiter` counter a manual rate limit (BullMQ's `rateLimit(ms)`) sets, with PX ms: past
+-- any max, so every fetch that knows a max is limited until the key expires.
+local MANUAL_RATE_LIMIT = 9007199254740991
+
 -- Promotes due delayed jobs, then moves up to maxJobs runnable jobs to active, honouring pause,
--- global concurrency (meta `concurrency`) and the global rate limit (meta `max`/`duration` with
--- the `limiter` counter). Returns { {id, fields, id, fields, ...}, hint } where hint is the next
--- due time of a delayed job, or the end of the rate-limit window, or -1.
-local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
+-- global concurrency (meta `concurrency`) and the rate limit: the `limiter` counter counts
+-- every start while a max is known (BullMQ: meta `max` wins over the worker's limiterMax, the
+-- worker's limiterMs wins over meta `duration` for the window). With no max known, the queue is
+-- limited only by a manual limit (the counter at MANUAL_RATE_LIMIT with a TTL; a Node worker
+-- would not stop there): one GET per fetch is all a queue without limits pays.
+-- Returns { {id, fields, id, fields, ...}, hint, limitedUntil } where hint is the next due time
+-- of a delayed job or -1, and limitedUntil the end of the rate limit in force (ms) or -1.
+local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen, limiterMax, limiterMs)
   -- one read of the queue's settings (blockedAt's check, without reading them again)
   local meta = redis.call('HMGET', k.meta, 'paused', 'concurrency', 'max', 'duration')
   local cap = tonumber(meta[2])
@@ -82,23 +90,19 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
   promoteDue(now, maxLen, meta[1] or atCap())
   local jobs = {}
   local hint = nextDueIn(k.delayed) or -1
-  if meta[1] then return { jobs, hint } end
+  if meta[1] then return { jobs, hint, -1 } end
   if cap then maxJobs = math.min(maxJobs, cap - redis.call('LLEN', k.active)) end
-  local rateMax, rateWindow = tonumber(meta[3]), tonumber(meta[4]) or 0
-  if rateMax then
-    local used = tonumber(redis.call('GET', k.limiter)) or 0
-    if used >= rateMax then
-      local pttl = redis.call('PTTL', k.limiter)
-      if pttl > 0 then
-        local until_ = now + pttl
-        if hint < 0 or until_ < hint then hint = until_ end
-        return { jobs, hint }
-      end
-      redis.call('DEL', k.limiter)
-      used = 0
-    end
-    maxJobs = math.min(maxJobs, rateMax - used)
+  local rateMax = tonumber(meta[3]) or limiterMax
+  local rateWindow = limiterMs or tonumber(meta[4]) or 0
+  local used = tonumber(redis.call('GET', k.limiter)) or 0
+  if used >= (rateMax or MANUAL_RATE_LIMIT) then
+    local pttl = redis.call('PTTL', k.limiter)
+    if pttl > 0 then return { jobs, hint, now + pttl } end
+    -- a counter whose window is over (or that never got one) starts again
+    redis.call('DEL', k.limiter)
+    used = 0
   end
+  if rateMax then maxJobs = math.min(maxJobs, rateMax - used) end
   local fetched = 0
   local startedOn = fmt(now)
   while fetched < maxJobs do
@@ -121,5 +125,5 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen)
     -- wake another idle worker (Node or oxq): there is more to do
     addBaseMarker(false)
   end
-  return { jobs, hint }
+  return { jobs, hint, -1 }
 end

@@ -71,6 +71,12 @@ impl ScriptCall for FinishCall<'_> {
                 .arg(f.worker_name.as_deref().unwrap_or("")),
             None => inv.arg("0").arg("").arg(0).arg(0).arg(""),
         };
+        match self.fetch {
+            Some(f) => move_to_active::limiter_args(f, inv),
+            None => {
+                inv.arg("").arg("");
+            }
+        }
     }
 }
 
@@ -104,10 +110,12 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
     };
     let value = backend.run(&req.queue, &call).await?;
     let mut parts = reply::array(value, "finish")?.into_iter();
-    let (Some(codes), Some(jobs), Some(hint)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(codes), Some(jobs), Some(hint), Some(limited)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(RedisStoreError::reply(
             "finish",
-            "expected { codes, jobs, hint }",
+            "expected { codes, jobs, hint, limitedUntil }",
         ));
     };
     let codes = reply::array(codes, "finish")?;
@@ -130,7 +138,7 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
             }
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let fetched = move_to_active::activated(jobs, &hint, "finish")?;
+    let fetched = move_to_active::activated(jobs, &hint, &limited, "finish")?;
     Ok(FinishResult {
         items: results,
         fetched,

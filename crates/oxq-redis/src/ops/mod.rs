@@ -11,6 +11,7 @@ pub(crate) mod extend_locks;
 pub(crate) mod finish;
 pub(crate) mod flows;
 pub(crate) mod get_job;
+pub(crate) mod limits;
 pub(crate) mod list_jobs;
 pub(crate) mod logs;
 pub(crate) mod move_jobs_to_wait;
@@ -126,6 +127,7 @@ mod tests {
             lock_duration: Duration::from_secs(30),
             max_jobs: 4,
             worker_name: None,
+            limiter: None,
         };
         let finish = |end| Finish {
             job_id: id.clone(),

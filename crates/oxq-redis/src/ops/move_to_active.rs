@@ -1,5 +1,7 @@
 //! `job_move_to_active` ↔ `scripts/move_to_active.lua`: up to `max_jobs` jobs in one call, each
-//! handed out with its [`FetchNote`] as the job's memo, for its completion.
+//! handed out with its [`FetchNote`] as the job's memo, for its completion. The worker's
+//! limiter rides along as two arguments ('' for none); a rate-limited queue answers when the
+//! limit ends (see [`oxq_core::backend::Limits`]).
 
 use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
@@ -39,7 +41,16 @@ impl ScriptCall for FetchCall<'_> {
             .arg(millis(f.lock_duration).max(1))
             .arg(f.max_jobs)
             .arg(f.worker_name.as_deref().unwrap_or(""));
+        limiter_args(f, inv);
     }
+}
+
+/// The worker limiter's max and duration (ms) as the fetch reads them; '' for none.
+pub(crate) fn limiter_args<A: Argv>(f: &Fetch, inv: &mut A) {
+    match f.limiter {
+        Some(limit) => inv.arg(limit.max).arg(millis(limit.duration).max(1)),
+        None => inv.arg("").arg(""),
+    };
 }
 
 pub(crate) async fn fetch(backend: &RedisBackend, req: &FetchJobs) -> StoreResult<Fetched> {
@@ -49,18 +60,24 @@ pub(crate) async fn fetch(backend: &RedisBackend, req: &FetchJobs) -> StoreResul
     };
     let value = backend.run(&req.queue, &call).await?;
     let mut parts = reply::array(value, "move_to_active")?.into_iter();
-    let (Some(jobs), Some(hint)) = (parts.next(), parts.next()) else {
+    let (Some(jobs), Some(hint), Some(limited)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Err(RedisStoreError::reply(
             "move_to_active",
-            "expected { jobs, hint }",
+            "expected { jobs, hint, limitedUntil }",
         ));
     };
-    activated(jobs, &hint, "move_to_active")
+    activated(jobs, &hint, &limited, "move_to_active")
 }
 
-/// The fetch part of a script's reply (`{id, fields, ...}` and the hint) as [`Fetched`], each
-/// job with the note its completion will use.
-pub(crate) fn activated(jobs: Value, hint: &Value, context: &'static str) -> StoreResult<Fetched> {
+/// The fetch part of a script's reply (`{id, fields, ...}`, the hint and the end of a rate
+/// limit) as [`Fetched`], each job with the note its completion will use.
+pub(crate) fn activated(
+    jobs: Value,
+    hint: &Value,
+    limited: &Value,
+    context: &'static str,
+) -> StoreResult<Fetched> {
     let items = reply::array(jobs, context)?;
     let mut fetched = Vec::with_capacity(items.len() / 2);
     let mut items = items.into_iter();
@@ -77,5 +94,6 @@ pub(crate) fn activated(jobs: Value, hint: &Value, context: &'static str) -> Sto
     Ok(Fetched {
         jobs: fetched,
         next_due_at: reply::hint(hint, context)?,
+        rate_limited_until: reply::hint(limited, context)?,
     })
 }

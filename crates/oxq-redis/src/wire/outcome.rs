@@ -21,7 +21,9 @@ pub(crate) struct FinishArgs {
 /// backoff, an attempt used); `failed` (for good); `postpone` (the processor asked to run
 /// again at `until`: delayed for `until - now` ms, or 0 when `until` has passed, no attempt
 /// used; BullMQ's `moveToDelayed` with skip-attempt); `wait-children` (the processor waits for
-/// its children, no attempt used; BullMQ's `moveToWaitingChildren`).
+/// its children, no attempt used; BullMQ's `moveToWaitingChildren`); `rate-limited` (the
+/// processor hit a rate limit: back to waiting, no attempt used, the queue limited for
+/// `delay_ms`; BullMQ's `rateLimit(ms)` + `moveJobFromActiveToWait`).
 pub(crate) fn finish_args(end: &AttemptEnd, now: u64) -> Option<FinishArgs> {
     Some(match end {
         AttemptEnd::Completed { return_value, keep } => {
@@ -61,6 +63,13 @@ pub(crate) fn finish_args(end: &AttemptEnd, now: u64) -> Option<FinishArgs> {
             kind: "wait-children",
             value: String::new(),
             delay_ms: 0,
+            keep_count: -1,
+            keep_age_ms: 0,
+        },
+        AttemptEnd::RateLimited { duration } => FinishArgs {
+            kind: "rate-limited",
+            value: String::new(),
+            delay_ms: millis(*duration),
             keep_count: -1,
             keep_age_ms: 0,
         },

@@ -161,6 +161,7 @@ impl World {
                 lock_duration: Duration::from_secs(30),
                 max_jobs,
                 worker_name: Some("w1".to_owned()),
+                limiter: None,
             },
             now: now(),
         }

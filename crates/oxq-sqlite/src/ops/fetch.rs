@@ -10,6 +10,10 @@
 //!    `processed_on = now`, `attempts_started + 1`, `processed_by`, and emits `active{prev}`;
 //! 3. `next_due_at` is the due time of the earliest delayed job left.
 //!
+//! Step 2 takes no more than the queue's limits allow ([`limits::gate`]: global concurrency,
+//! the rate limit's window), and counts what it took; a rate-limited queue takes nothing and
+//! answers when the limit ends.
+//!
 //! A row that does not decode (written behind oxq's back: a name that is not UTF-8, a
 //! timestamp that is text, ...) is taken like any other, with the problem as its deferred
 //! failure (see [`codec`](crate::codec)): the worker fails that job and the others run. A row
@@ -29,6 +33,7 @@ use crate::codec::{
 };
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
+use crate::ops::limits;
 use crate::ops::queue_row::QueueRow;
 use crate::ops::set_runnable;
 use crate::writer::WriteCtx;
@@ -69,7 +74,14 @@ pub(crate) fn fetch(
 ) -> StoreResult<Fetched> {
     promote_due(conn, queue, now)?;
     let mut jobs = Vec::new();
-    let max = usize::try_from(req.max_jobs).unwrap_or(usize::MAX);
+    let mut max = usize::try_from(req.max_jobs).unwrap_or(usize::MAX);
+    let gate = if queue.paused || max == 0 {
+        None
+    } else {
+        let gate = limits::gate(conn, queue.qid, req.limiter, now, max)?;
+        max = gate.max;
+        Some(gate)
+    };
     if !queue.paused && max > 0 {
         let lock_until = ms(now.saturating_add(millis(req.lock_duration)));
         for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
@@ -119,9 +131,13 @@ pub(crate) fn fetch(
             }
         }
     }
+    if let Some(gate) = &gate {
+        limits::count_starts(conn, queue.qid, gate, &jobs)?;
+    }
     Ok(Fetched {
         jobs,
         next_due_at: next_due_at(conn, queue.qid)?,
+        rate_limited_until: gate.and_then(|g| g.limited_until),
     })
 }
 

@@ -13,6 +13,7 @@
 //! | `Failed { retry: Never }` | + 1 | failed (`finished_on`) or deleted by `KeepJobs::None` | `failed`, and `retries-exhausted` when `attempts_made >= attempts` |
 //! | `Delayed { until }` | unchanged | delayed, due `until` | `delayed{due_at: until}` |
 //! | `WaitForChildren` | unchanged | waiting-children with a pending dependency, else waiting (front) | `waiting-children`, or `waiting{prev: active}` |
+//! | `RateLimited { duration }` | unchanged | waiting (front) or prioritized; the queue limited for `duration` ([`limits`](crate::ops::limits)) | `waiting{prev: active}` |
 //!
 //! A job of a flow (`jobs.flow != 0`) also keeps the rules of [`flows`]: the completion of
 //! a parent is refused per item while a dependency is pending or failed it
@@ -230,6 +231,24 @@ fn finish_one(
                     dead_letters::dead_lettered(queue, id, dead, now);
                 }
             }
+        }
+        AttemptEnd::RateLimited { duration } => {
+            let job =
+                find_job(conn, queue.qid, id)?.ok_or_else(|| Error::JobNotFound(id.to_owned()))?;
+            if job.state != ACTIVE || job.lock_token.as_deref() != Some(token) {
+                return Err(Error::LockLost(id.to_owned()).into());
+            }
+            let (state, score) = queue.enqueue_slot(job.priority, true);
+            conn.prepare_cached(
+                "UPDATE jobs SET state = ?2, score = ?3, lock_token = NULL WHERE jid = ?1",
+            )?
+            .execute(params![job.jid, state, score])?;
+            crate::ops::limits::limit_until(
+                conn,
+                queue.qid,
+                now.saturating_add(millis(*duration)),
+            )?;
+            queue.emit(now, Kind::Waiting, Some(id), Some("active"));
         }
         AttemptEnd::WaitForChildren => {
             let job =

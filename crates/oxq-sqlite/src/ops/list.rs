@@ -161,7 +161,9 @@ pub(crate) fn readiness(conn: &Connection, queue: &QueueRef) -> StoreResult<Read
     let probe = conn
         .prepare_cached(
             "SELECT q.paused, \
-               EXISTS (SELECT 1 FROM jobs WHERE qid = q.qid AND state BETWEEN 0 AND 1), \
+               EXISTS (SELECT 1 FROM jobs WHERE qid = q.qid AND state BETWEEN 0 AND 1) \
+                 AND NOT EXISTS (SELECT 1 FROM queue_limits l WHERE l.qid = q.qid \
+                   AND l.concurrency <= (SELECT count(*) FROM jobs WHERE qid = q.qid AND state = 3)), \
                (SELECT score FROM jobs WHERE qid = q.qid AND state = ?3 ORDER BY score LIMIT 1) \
              FROM queues q WHERE q.prefix = ?1 AND q.name = ?2",
         )?

@@ -18,6 +18,7 @@ pub(crate) mod events;
 pub(crate) mod fetch;
 pub(crate) mod finish;
 pub(crate) mod flows;
+pub(crate) mod limits;
 pub(crate) mod list;
 pub(crate) mod locks;
 pub(crate) mod logs;

@@ -38,6 +38,7 @@ pub(super) fn fetch_as(token: &str) -> Fetch {
         lock_duration: Duration::from_secs(30),
         max_jobs: 10,
         worker_name: None,
+        limiter: None,
     }
 }
 

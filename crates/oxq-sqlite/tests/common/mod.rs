@@ -65,6 +65,7 @@ impl Harness {
                 lock_duration: Duration::from_secs(30),
                 max_jobs: max,
                 worker_name: Some("w1".to_owned()),
+                limiter: None,
             },
             now,
         }

@@ -32,6 +32,7 @@ async fn take_and_die(h: &Harness, token: &str, lock: Duration) -> CaseResult<Jo
                 lock_duration: lock,
                 max_jobs: 1,
                 worker_name: Some("dead-worker".to_owned()),
+                limiter: None,
             },
             now: now_ms(),
         })

@@ -118,6 +118,7 @@ impl Kit {
             lock_duration: lock,
             max_jobs,
             worker_name: Some(WORKER.to_owned()),
+            limiter: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod finish;
 pub mod flows;
 pub mod job_admin;
 pub(crate) mod kit;
+pub mod limits;
 pub mod locks_stalls;
 pub mod poison;
 pub mod read;

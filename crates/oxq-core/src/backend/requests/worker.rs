@@ -15,6 +15,9 @@ pub struct Fetch {
     pub lock_duration: Duration,
     pub max_jobs: u32,
     pub worker_name: Option<String>,
+    /// The worker's `limiter`, shared by every worker of the queue (see
+    /// [`Limits`](crate::backend::Limits)); `None` for none. Only for a store with that facet.
+    pub limiter: Option<super::RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ pub struct Fetched {
     pub jobs: Vec<FetchedJob>,
     /// When the earliest delayed job falls due, if there is one.
     pub next_due_at: Option<u64>,
+    /// The queue is rate limited until this time (ms since the epoch): fetch again only then.
+    pub rate_limited_until: Option<u64>,
 }
 
 /// One job handed to the caller, with the store's note to give back when it finishes.
@@ -106,6 +111,11 @@ pub enum AttemptEnd {
     /// waiting; its lock is released and the attempt does not count. Only for a store with the
     /// [`Flows`](crate::backend::Flows) facet.
     WaitForChildren,
+    /// The processor hit a rate limit (an API answered 429): the job goes back to the front of
+    /// its line, its lock released and the attempt not counted, and the whole queue starts no
+    /// job for `duration` (BullMQ's `worker.rateLimit(ms)` + `RateLimitError`). Only for a
+    /// store with the [`Limits`](crate::backend::Limits) facet.
+    RateLimited { duration: Duration },
 }
 
 /// What follows a failed attempt.

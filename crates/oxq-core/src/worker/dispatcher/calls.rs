@@ -71,7 +71,8 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             }
         }
         let free = self.free_slots(state);
-        let (fetch_next, fetch) = if !state.closing() && free > 0 {
+        let limited = state.rate_limited_at(self.now());
+        let (fetch_next, fetch) = if !state.closing() && free > 0 && !limited {
             let (fetch, sent) = self.reserve_fetch(free, state);
             (Some(fetch), Some(sent))
         } else {
@@ -122,6 +123,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                 match result {
                     Ok(result) => {
                         state.errors.succeeded();
+                        self.limits_recorded(&batch, &result.items, state);
                         self.finished(batch, result.items);
                         if let Some(sent) = fetch {
                             self.start_jobs(result.fetched, &sent.token, state, done_tx);
@@ -190,6 +192,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             lock_duration: self.options().lock_duration,
             max_jobs: u32::try_from(max_jobs).unwrap_or(u32::MAX),
             worker_name: self.options().name.clone(),
+            limiter: self.options().limiter,
         };
         let sent = FetchSent {
             token: request.token.clone(),

@@ -99,6 +99,9 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
     ) {
         state.next_due_at = fetched.next_due_at;
         state.idle = fetched.jobs.is_empty();
+        if let Some(until) = fetched.rate_limited_until {
+            self.rate_limited(until, state);
+        }
         if fetched.jobs.is_empty() {
             return;
         }
