@@ -127,10 +127,20 @@ impl RedisStoreError {
         }
     }
 
+    /// True when the server cut a blocking command short with `-UNBLOCKED` (`CLIENT UNBLOCK id
+    /// ERROR`, or the instance turned into a replica while the command waited): the command
+    /// did nothing, and the same call may succeed at once.
+    pub fn is_unblocked(&self) -> bool {
+        matches!(self, RedisStoreError::Redis(e) if e.code() == Some("UNBLOCKED"))
+    }
+
     /// True when the same call may succeed later (connection lost, server busy or failing over).
     pub fn is_transient(&self) -> bool {
         if self.refusal().is_some() {
             return false;
+        }
+        if self.is_unblocked() {
+            return true;
         }
         match self {
             RedisStoreError::Redis(e) => {
@@ -235,6 +245,19 @@ mod tests {
             reason: "y".into(),
         };
         assert!(matches!(Error::from(url), Error::InvalidUrl { .. }));
+    }
+
+    #[test]
+    fn a_blocking_command_cut_short_is_transient() {
+        let reply = b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n";
+        let unblocked = match redis::parse_redis_value(reply) {
+            Ok(redis::Value::ServerError(e)) => redis::RedisError::from(e),
+            Err(e) => e,
+            Ok(other) => panic!("parsed as {other:?}"),
+        };
+        let err = RedisStoreError::from(unblocked);
+        assert!(err.is_unblocked() && err.is_transient(), "{err:?}");
+        assert!(Error::from(err).is_transient());
     }
 
     #[test]

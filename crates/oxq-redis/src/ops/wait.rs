@@ -3,7 +3,9 @@
 //! ready; a due time within the wait (before `now + timeout`) is `DueAt`, the hint of a delayed
 //! job added meanwhile (consumed with the marker, so never reported twice); a due time beyond
 //! the wait is consumed without being reported and the wait blocks for the rest of its
-//! timeout; no marker within the timeout is `TimedOut`. Only the timeout is real time.
+//! timeout; no marker within the timeout is `TimedOut`. Only the timeout is real time. A wait
+//! the server cuts short (`-UNBLOCKED`: `CLIENT UNBLOCK id ERROR`, or the instance became a
+//! replica) popped nothing and is `TimedOut` too, not an error: the worker simply looks again.
 //!
 //! Cancel-safe: the command runs in its own task. If the caller drops the future after Redis
 //! popped a marker, the task puts the marker back (`ZADD NX`), so no wake-up is lost, and the
@@ -51,6 +53,8 @@ pub(crate) async fn wait(backend: &RedisBackend, req: WaitForJobs) -> StoreResul
             {
                 // a hint beyond this wait is consumed, not reported: block for the rest
                 Ok(Some((_, score))) if due_of(score) > horizon => continue,
+                // the server cut the wait short and popped nothing: the caller looks again
+                Err(e) if e.is_unblocked() => break Ok(None),
                 other => break other,
             }
         };
