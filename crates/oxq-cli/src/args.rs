@@ -123,6 +123,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Serve the dashboard's JSON API (/api) and Prometheus metrics (/metrics) over HTTP.
     Dashboard(DashboardArgs),
+    /// Measure the stores: add and process throughput, start latency at a steady rate,
+    /// delayed-job lateness; beside Node BullMQ on Redis with --node.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]

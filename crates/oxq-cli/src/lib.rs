@@ -6,6 +6,7 @@
 //! `oxq: ...`, with the exit codes of [`error`].
 
 pub mod args;
+pub mod bench;
 pub mod commands;
 pub mod error;
 pub mod output;
@@ -65,6 +66,10 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         // doctor opens its own read-only connection: it must work where the store would refuse
         return doctor::run(&url, &cli.prefix, args, cli.json).await;
     }
+    if let Command::Bench(args) = &cli.command {
+        // bench opens stores of its own: fresh SQLite files, and a Redis server
+        return run_bench(args, &cli).await;
+    }
     let long_running = matches!(cli.command, Command::Worker(_) | Command::Dashboard(_));
     let store = Store::open(&url, &cli.prefix, long_running).await?;
     let json = cli.json;
@@ -106,5 +111,20 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::Dashboard(args) => dashboard::run(&store, args).await,
         // answered above, before any store is opened
         Command::Doctor(args) => doctor::run(&url, &cli.prefix, args, json).await,
+        // answered above, before any store is opened
+        Command::Bench(args) => run_bench(args, &cli).await,
     }
+}
+
+/// `oxq bench`: `--url` as given, and `$OXQ_URL`, may name the Redis server to measure.
+async fn run_bench(args: &bench::BenchArgs, cli: &Cli) -> CliResult<()> {
+    let env_url = std::env::var("OXQ_URL").ok();
+    bench::run(
+        args,
+        cli.url.as_deref(),
+        env_url.as_deref(),
+        &cli.prefix,
+        cli.json,
+    )
+    .await
 }

@@ -3,13 +3,18 @@
 //! A file line is either a job's data (any JSON value), or an object `{"data": …}` with at
 //! most the keys `name`, `data` and `opts`: `opts` takes `job_id`, `delay_ms`, `priority`,
 //! `attempts` and `lifo` (an unknown key is an error, not ignored). Blank lines are skipped.
-//! Every line is read and checked before anything is written, so a file with one bad line adds
-//! nothing, and the error names that line.
+//! Every line is read and checked (options, and the data's size against the queue's payload
+//! limit) before anything is written, so a file with one bad line adds nothing, and the error
+//! names that line. A file's jobs are then added [`CHUNK`] at a time, with a progress bar when
+//! stderr is a terminal (never with `--json`); should the store fail part way, the error says
+//! how many of the file's first jobs were added.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use oxq::JobOptions;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use oxq::{JobOptions, QueueOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,8 +56,33 @@ pub async fn add(store: &Store, args: &AddArgs, json: bool) -> CliResult<()> {
         return Err(CliError::Usage("the file holds no job".to_owned()));
     }
     let queue = store.queue(&args.queue.queue)?;
-    let added = queue.add_bulk(jobs).await?;
-    let ids: Vec<String> = added.iter().map(|job| job.id().to_string()).collect();
+    let total = jobs.len();
+    let bar = progress_bar(total, args.file.is_some() && !json);
+    let mut ids: Vec<String> = Vec::with_capacity(total);
+    let mut pending = jobs.into_iter();
+    loop {
+        let chunk: Vec<NewJob> = pending.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let added = match queue.add_bulk(chunk).await {
+            Ok(added) => added,
+            Err(e) if ids.is_empty() => {
+                bar.abandon();
+                return Err(e.into());
+            }
+            Err(e) => {
+                bar.abandon();
+                return Err(CliError::Failed(format!(
+                    "the store failed after the file's first {} of {total} jobs were added: {e}",
+                    ids.len()
+                )));
+            }
+        };
+        bar.inc(added.len() as u64);
+        ids.extend(added.iter().map(|job| job.id().to_string()));
+    }
+    bar.finish();
     if json {
         print_json(&json!({ "ids": ids }));
     } else if let [id] = ids.as_slice() {
@@ -61,6 +91,23 @@ pub async fn add(store: &Store, args: &AddArgs, json: bool) -> CliResult<()> {
         println!("added {} jobs to {}", ids.len(), args.queue.queue);
     }
     Ok(())
+}
+
+/// Jobs per store call when adding a file: the progress bar moves once per call.
+pub const CHUNK: usize = 1_000;
+
+/// A bar counting added jobs on stderr when `wanted` and stderr is a terminal; else a hidden
+/// one that draws nothing.
+fn progress_bar(total: usize, wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} jobs added ({per_sec}, {elapsed_precise})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+        .with_style(style)
 }
 
 fn from_flags(args: &AddArgs) -> CliResult<NewJob> {
@@ -132,9 +179,23 @@ fn parse_lines(text: &str, default_name: &str) -> Result<Vec<NewJob>, (usize, St
             (default_name.to_owned(), value, JobOptions::new())
         };
         job.2.validate().map_err(|e| (number, e.to_string()))?;
+        check_size(&job.1).map_err(|reason| (number, reason))?;
         jobs.push(job);
     }
     Ok(jobs)
+}
+
+/// The queue refuses data whose JSON is over its payload limit: a line is checked before
+/// anything is added.
+fn check_size(data: &Value) -> Result<(), String> {
+    let limit = QueueOptions::new().max_payload_bytes;
+    let size = serde_json::to_string(data).map_or(0, |json| json.len());
+    if size > limit {
+        return Err(format!(
+            "its data is {size} bytes, over the limit of {limit}"
+        ));
+    }
+    Ok(())
 }
 
 /// An object with a `data` key and no key but `name`, `data`, `opts`: a job written out.
@@ -172,5 +233,12 @@ mod tests {
         assert!(err.1.contains("prio"), "{}", err.1);
         let err = parse_lines("1\n{\"data\":1,\"opts\":{\"attempts\":0}}", "d").expect_err("0");
         assert_eq!(err.0, 2);
+        let big = format!(
+            "1\n\"{}\"\n",
+            "x".repeat(QueueOptions::new().max_payload_bytes)
+        );
+        let err = parse_lines(&big, "d").expect_err("over the payload limit");
+        assert_eq!(err.0, 2);
+        assert!(err.1.contains("over the limit"), "{}", err.1);
     }
 }
