@@ -240,4 +240,8 @@ pub struct WorkerArgs {
     /// their jobs handed back.
     #[arg(long, default_value_t = 30_000)]
     pub close_timeout_ms: u64,
+    /// At most MAX jobs started per DURATION across every worker of the queue: `10/1s`,
+    /// `100/500ms`, `5/2m`.
+    #[arg(long, value_name = "MAX/DURATION")]
+    pub rate_limit: Option<crate::worker::RateLimitArg>,
 }

@@ -5,10 +5,14 @@
 //! `--close-timeout-ms`), then the worker exits 0. A second signal kills the running commands
 //! and hands their jobs back to run again at once (the library's
 //! [`Worker::run_until_signal`]). With `--count N` the worker closes the same graceful way
-//! once N jobs finished (completed, or failed with no attempt left).
+//! once N jobs finished (completed, or failed with no attempt left). `--rate-limit` caps the
+//! starts per duration across every worker of the queue ([`rate_limit`]).
 
 mod exec;
 mod group;
+pub mod rate_limit;
+
+pub use rate_limit::RateLimitArg;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,11 +71,14 @@ pub async fn run(store: &Store, args: &WorkerArgs, json: bool) -> CliResult<()> 
         ..Finished::default()
     });
     let listener = finished.clone();
-    let options = WorkerOptions::new()
+    let mut options = WorkerOptions::new()
         .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX))
         .close_timeout(Duration::from_millis(args.close_timeout_ms))
         .name(format!("oxq worker --exec {}", args.exec))
         .on_event(move |event| listener.record(event));
+    if let Some(limit) = args.rate_limit {
+        options = options.limiter(limit.max, limit.duration);
+    }
     let worker = Worker::try_start(&queue, options, move |job| {
         exec::run_job(job, config.clone())
     })?;
