@@ -39,6 +39,14 @@ fi
 step "npm ci (Node BullMQ for the interop tests)"
 (cd tests/interop && timeout 600 npm ci --no-audit --no-fund --loglevel=error)
 
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing chromium (apt; the dashboard's headless-browser test drives it)"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq chromium
+fi
+step "npm ci (playwright-core for the dashboard's browser test)"
+(cd crates/oxq-dashboard/browser && timeout 600 npm ci --no-audit --no-fund --loglevel=error)
+
 step "cargo fmt --check"
 timeout 120 cargo fmt --all -- --check
 

@@ -18,6 +18,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the dashboard is read-only")]
     ReadOnly,
+    #[error("job data is hidden on this dashboard, so it cannot be searched")]
+    DataHidden,
+    #[error("a request from another site is refused (Sec-Fetch-Site: {0})")]
+    CrossSite(String),
     #[error(transparent)]
     Store(#[from] oxq::Error),
 }
@@ -27,7 +31,9 @@ impl ApiError {
         match self {
             ApiError::QueueNotFound(_) | ApiError::JobNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::ReadOnly => StatusCode::FORBIDDEN,
+            ApiError::ReadOnly | ApiError::DataHidden | ApiError::CrossSite(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::Store(error) => match error {
                 oxq::Error::JobNotFound(_) => StatusCode::NOT_FOUND,
                 oxq::Error::InvalidOptions(_) | oxq::Error::InvalidSchedule(_) => {

@@ -1,13 +1,18 @@
 //! [`DashboardOptions`]: who may use the dashboard ([`Auth`]), whether it may change anything,
-//! whether it shows job data, which queues (their key prefix) it shows, and which workers'
-//! counters `/metrics` adds.
+//! whether it shows job data, which queues (their key prefix) it shows, which workers'
+//! counters `/metrics` adds, and the clock the throughput series reads "now" from.
+
+use std::sync::Arc;
+
+use oxq::{Clock, SystemClock};
 
 use crate::metrics::WorkerMetrics;
 
 /// The credentials every route asks for.
 #[derive(Clone)]
 pub enum Auth {
-    /// `Authorization: Bearer <token>`.
+    /// `Authorization: Bearer <token>`, or (for a browser) the cookie the pages' login form
+    /// sets once the token is typed in.
     Token(String),
     /// `Authorization: Basic <base64 of user:password>` (a browser asks for them).
     Basic { user: String, password: String },
@@ -39,6 +44,8 @@ pub struct DashboardOptions {
     pub prefix: String,
     /// Counters fed by workers of this process, shown at `/metrics` beside the store's figures.
     pub worker_metrics: Option<WorkerMetrics>,
+    /// Where "now" is read for the last hour's throughput (default: the system clock).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for DashboardOptions {
@@ -49,6 +56,7 @@ impl Default for DashboardOptions {
             hide_data: false,
             prefix: oxq::DEFAULT_PREFIX.to_owned(),
             worker_metrics: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -91,6 +99,12 @@ impl DashboardOptions {
     /// Show these workers' counters at `/metrics` (see [`WorkerMetrics::listener`]).
     pub fn worker_metrics(mut self, metrics: WorkerMetrics) -> Self {
         self.worker_metrics = Some(metrics);
+        self
+    }
+
+    /// Read "now" from `clock` (tests pass a [`ManualClock`](oxq::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 }

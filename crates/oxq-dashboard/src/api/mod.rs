@@ -5,11 +5,14 @@
 //!
 //! | route | answers |
 //! |---|---|
+//! | `GET /api/config` | `read_only`, `hide_data`, `store`, `prefix`, `auth` (`token`, `basic` or null): what the pages offer |
 //! | `GET /api/queues` | every queue under the prefix: `name`, `paused`, `counts` per state |
 //! | `GET /api/queues/{queue}` | one queue, the same fields |
 //! | `GET /api/queues/{queue}/jobs?state=S&offset=0&limit=20&ascending=false` | a page of jobs in state S (newest first unless `ascending`), with `total` in S |
 //! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children |
+//! | `GET /api/queues/{queue}/throughput?minutes=60` | jobs completed and failed per minute, from finished jobs' `finished_on` (see [`throughput`]) |
 //! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
+//! | `GET /api/search/data?text=T&queue=Q&state=S&limit=50&scan=5000` | jobs whose data contains T (bounded, see [`search`]) |
 //! | `GET /api/queues/{queue}/schedulers?offset=0&limit=100` | schedulers, soonest next run first |
 //! | `POST /api/queues/{queue}/jobs/{id}/retry` | a failed or completed job runs again |
 //! | `POST /api/queues/{queue}/jobs/{id}/remove` | removes a job no worker holds |
@@ -18,10 +21,13 @@
 //! | `POST /api/queues/{queue}/clean?state=S&grace_ms=0&limit=1000` | removes finished (or other) jobs in S older than the grace |
 
 mod actions;
+mod config;
 mod jobs;
 mod json;
 mod queues;
 mod schedulers;
+pub mod search;
+pub mod throughput;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -34,11 +40,14 @@ use crate::state::DashboardState;
 
 pub(crate) fn routes(state: DashboardState) -> Router<DashboardState> {
     let reads = Router::new()
+        .route("/config", get(config::show))
         .route("/queues", get(queues::list))
         .route("/queues/{queue}", get(queues::one))
         .route("/queues/{queue}/jobs", get(jobs::page))
         .route("/queues/{queue}/jobs/{id}", get(jobs::detail))
+        .route("/queues/{queue}/throughput", get(throughput::series))
         .route("/search", get(jobs::search))
+        .route("/search/data", get(search::data))
         .route("/queues/{queue}/schedulers", get(schedulers::list));
     let actions = Router::new()
         .route("/queues/{queue}/jobs/{id}/retry", post(actions::retry))

@@ -180,6 +180,11 @@ impl Served {
         }
     }
 
+    /// A client of a dashboard served by the test itself at `addr` (nothing to stop).
+    pub fn at(addr: SocketAddr) -> Self {
+        Self { addr, stop: None }
+    }
+
     /// Sends a request with `Authorization: <authorization>` when given; answers the status
     /// and the body (JSON when it parses, else a string).
     pub async fn call(&self, method: Method, path: &str, authorization: Option<&str>) -> Response {
@@ -192,6 +197,46 @@ impl Served {
             request = request.header(header::AUTHORIZATION, value);
         }
         let request = request.body(Full::new(Bytes::new())).expect("a request");
+        let response = client
+            .request(request)
+            .await
+            .expect("the dashboard answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the whole body")
+            .to_bytes();
+        let text = String::from_utf8(body.to_vec()).expect("a UTF-8 body");
+        Response {
+            status,
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+            headers,
+        }
+    }
+
+    /// Sends a request with these headers and body; answers as [`Served::call`] does.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Response {
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .expect("a request");
         let response = client
             .request(request)
             .await
