@@ -77,6 +77,12 @@ pub enum Event {
     Cleaned {
         count: u64,
     },
+    /// Cancelled ([`Queue::cancel`](crate::Queue::cancel)) from `prev`; its `failed` event with
+    /// the reason `cancelled` comes just before.
+    Cancelled {
+        job_id: JobId,
+        prev: JobState,
+    },
     /// Failed for good and copied to the queue's dead letter queue `dead_letter_queue` as its
     /// job `dead_letter_id` (oxq's own event, on the source queue; see
     /// [`DeadLetters`](crate::backend::DeadLetters)).
@@ -116,6 +122,7 @@ impl Event {
             Event::Cleaned { .. } => "cleaned",
             Event::DeadLettered { .. } => "dead-lettered",
             Event::Replayed { .. } => "replayed",
+            Event::Cancelled { .. } => "cancelled",
         }
     }
 
@@ -133,7 +140,8 @@ impl Event {
             | Event::RetriesExhausted { job_id, .. }
             | Event::Stalled { job_id }
             | Event::Duplicated { job_id }
-            | Event::Removed { job_id, .. } => Some(job_id),
+            | Event::Removed { job_id, .. }
+            | Event::Cancelled { job_id, .. } => Some(job_id),
             Event::DeadLettered { job_id, .. } | Event::Replayed { job_id, .. } => Some(job_id),
             Event::Drained | Event::Paused | Event::Resumed | Event::Cleaned { .. } => None,
         }

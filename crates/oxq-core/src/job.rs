@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use crate::backend::{AddLog, Backend, JobLogs, ReadLogs, UpdateProgress};
 use crate::clock::Clock;
@@ -28,6 +29,8 @@ pub struct Job<T = serde_json::Value> {
     token: Option<LockToken>,
     /// This attempt's durable steps (see [`crate::steps`]), shared with the worker.
     steps: Arc<StepsState>,
+    /// Fired by the worker running the job when the store says it was cancelled.
+    cancellation: Option<CancellationToken>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Job<T> {
@@ -62,6 +65,7 @@ impl<T: DeserializeOwned> Job<T> {
             queue,
             clock,
             token,
+            cancellation: None,
             steps: Arc::new(StepsState::new(DEFAULT_STEP_LIMIT)),
         })
     }
@@ -82,8 +86,15 @@ impl<T> Job<T> {
             queue,
             clock,
             token: None,
+            cancellation: None,
             steps: Arc::new(StepsState::new(DEFAULT_STEP_LIMIT)),
         }
+    }
+
+    /// The token the worker fires when the job is cancelled while this attempt runs.
+    pub(crate) fn with_cancellation(mut self, cancellation: CancellationToken) -> Self {
+        self.cancellation = Some(cancellation);
+        self
     }
 
     pub fn id(&self) -> &JobId {
@@ -191,6 +202,33 @@ impl<T> Job<T> {
     /// The lock token of the worker running this job (`None` outside a processor).
     pub fn token(&self) -> Option<&LockToken> {
         self.token.as_ref()
+    }
+
+    /// A token that fires when the job is cancelled ([`Queue::cancel`](crate::Queue::cancel),
+    /// from any process) while this attempt runs: the worker learns of it at its next lock
+    /// renewal (every quarter of `lock_duration`). The job is failed with the reason
+    /// `cancelled` already; whatever the processor returns afterwards is dropped, and a
+    /// processor still running [`cancel_grace`](crate::WorkerOptions::cancel_grace) after the
+    /// token fired (or at its timeout, if that comes first) is dropped. Outside a processor (a
+    /// job read from a queue) the token never fires.
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancellation.clone().unwrap_or_default()
+    }
+
+    /// Resolves when the job is cancelled (see [`Job::cancellation`]); never outside a
+    /// processor.
+    pub async fn cancelled(&self) {
+        match &self.cancellation {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Whether the worker has been told that the job was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancellation
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Reports progress: a number (`42`) or any JSON value (`{"page": 3}`). Emits `progress`.

@@ -22,7 +22,7 @@ pub mod settings;
 pub mod steps;
 pub mod worker;
 
-pub use backend::{Backend, Capabilities};
+pub use backend::{Backend, CANCELLED_REASON, CancelOutcome, Capabilities};
 pub use backend::{QueueLimits, RateLimit};
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -40,3 +40,5 @@ pub use record::{JobCounts, JobRecord, JobState};
 pub use repeat::{Repeat, RepeatRule};
 pub use steps::{JobSteps, Signal, StepError, StepOptions, StepStatus};
 pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};
+/// The token a processor gets from [`Job::cancellation`].
+pub use tokio_util::sync::CancellationToken;

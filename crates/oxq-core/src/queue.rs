@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cancel;
 mod dead_letters;
 mod limits;
 mod schedulers;

@@ -131,6 +131,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn cancellation(&self) -> Option<&dyn Cancellation> {
+        Some(self)
+    }
+
     fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
         Some(self)
     }

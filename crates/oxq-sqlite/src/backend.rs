@@ -4,6 +4,7 @@
 //! first looks at the file, so that a failure caused by its deletion or replacement (an I/O
 //! error, a file it cannot open) says so ([`crate::file_watch`]).
 
+mod cancel;
 mod dead_letters;
 mod flows;
 mod limits;
@@ -153,6 +154,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn cancellation(&self) -> Option<&dyn Cancellation> {
         Some(self)
     }
 

@@ -138,6 +138,11 @@ macro_rules! __for_each_case {
             volume: hundred_thousand_jobs_exactly_once;
             poison: a_poison_job_fails_alone_and_the_queue_goes_on,
                 each_kind_of_poison_fails_only_its_job;
+            cancel: cancel_answers_what_it_did, a_running_job_sees_its_token_at_the_next_renewal,
+                a_processor_ignoring_its_token_is_dropped_after_the_grace,
+                a_processor_ignoring_its_token_is_dropped_at_its_timeout;
+            timeouts: a_timed_out_processor_is_dropped_before_its_failure_is_recorded,
+                under_load_every_timed_out_job_fails_and_none_completes;
             steps: a_failing_middle_step_is_retried_without_rerunning_the_first,
                 a_sleep_parks_the_job_and_resumes_it_on_another_worker,
                 a_signal_sent_after_the_wait_wakes_the_job, a_signal_sent_before_the_wait_is_not_lost,
@@ -251,6 +256,12 @@ macro_rules! __for_each_store_case {
                 a_timestamp_that_is_not_a_number_defers_a_failure_naming_it,
                 options_that_do_not_decode_defer_a_failure_naming_them,
                 data_that_is_not_json_is_handed_out_as_stored;
+            cancel: a_waiting_job_is_failed_as_cancelled_and_never_handed_out,
+                delayed_and_prioritized_jobs_are_cancelled_from_their_state,
+                an_active_job_is_failed_and_its_holder_told_at_its_renewal,
+                finished_and_unknown_jobs_are_left_alone,
+                a_cancelled_job_runs_again_only_when_retried,
+                a_cancelled_child_applies_its_parents_failure_policy;
             steps: an_entry_is_written_under_the_lock_only,
                 a_signal_sent_before_the_wait_is_answered_by_the_save,
                 a_signal_wakes_a_delayed_job_that_waits_for_it,

@@ -6,6 +6,7 @@
 //! Each optional facet of the seam gets its own file beside this one when it lands.
 
 mod dead_letters;
+mod cancel;
 mod flows;
 mod limits;
 mod schedulers;
@@ -75,6 +76,10 @@ macro_rules! traced_backend {
 
             fn flows(&self) -> Option<&dyn Flows> {
                 self.inner.flows().map(|_| self as &dyn Flows)
+            }
+
+            fn cancellation(&self) -> Option<&dyn Cancellation> {
+                self.inner.cancellation().map(|_| self as &dyn Cancellation)
             }
 
             fn dead_letters(&self) -> Option<&dyn DeadLetters> {

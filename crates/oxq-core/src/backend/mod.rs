@@ -34,6 +34,7 @@
 //! [`Capabilities`] is only for facts about the core calls, not for features.
 //!
 mod dead_letters;
+mod cancel;
 mod flows;
 mod instrumented;
 mod limits;
@@ -49,6 +50,7 @@ use crate::ids::QueueRef;
 use crate::record::{JobCounts, JobRecord};
 
 pub use dead_letters::DeadLetters;
+pub use cancel::Cancellation;
 pub use flows::Flows;
 pub use instrumented::Instrumented;
 pub use limits::Limits;
@@ -92,6 +94,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Parent/child jobs (flows), when the store keeps them.
     fn flows(&self) -> Option<&dyn Flows> {
+        None
+    }
+
+    /// Job cancellation from any process, when the store keeps it.
+    fn cancellation(&self) -> Option<&dyn Cancellation> {
         None
     }
 

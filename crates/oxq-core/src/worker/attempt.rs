@@ -3,6 +3,18 @@
 //! fetched with). A job the store marked with a deferred failure, or whose payload exceeds the
 //! queue's `max_payload_bytes`, fails without running.
 //!
+//! Timeouts and cancellation drop the processor's future (its destructors run then, before the
+//! outcome is recorded): a job's `timeout` is counted from just before its processor is called,
+//! and ends the attempt as a retryable failure `job timed out after N ms`. A cancelled job
+//! (its token fired by the lock renewer: the store failed it already) gets `cancel_grace` to
+//! return, then is dropped; either way nothing is recorded for it ([`FinishedAttempt::cancelled`]),
+//! since the store refuses every write of a cancelled lock.
+//!
+//! The token is tokio-util's [`CancellationToken`] rather than a type of our own: it is what
+//! async Rust code already accepts (`select!` on `cancelled()`, `run_until_cancelled`, child
+//! tokens for the processor's own tasks), it is cheap to clone and check, and a processor can
+//! hand it to libraries as is.
+//!
 //! Each attempt is a task of its own, and a task's future is copied as it is spawned: the work
 //! before and after the processor is done in plain functions, so that across the one `.await`
 //! the attempt keeps only the processor's boxed future, the few job options that decide what
@@ -17,6 +29,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::backend::{AttemptEnd, Backend, FetchedJob, Finish, Retry, StoreMemo};
 use crate::clock::{Clock, epoch_ms, millis};
@@ -35,6 +48,9 @@ pub(crate) struct FinishedAttempt {
     pub finish: Finish,
     /// Reported to the listener once the store accepted `finish`.
     pub event: WorkerEvent,
+    /// The job was cancelled while the attempt ran: the store failed it already and refuses
+    /// `finish`, so nothing is sent; the worker only forgets the job.
+    pub cancelled: bool,
 }
 
 /// Everything an attempt needs besides its job; one per worker, shared by every attempt.
@@ -102,17 +118,21 @@ struct Ending {
 pub(crate) fn run_attempt<T: DeserializeOwned + Send + 'static>(
     fetched: FetchedJob,
     token: LockToken,
+    cancellation: CancellationToken,
     cx: Arc<AttemptContext<T>>,
 ) -> impl Future<Output = FinishedAttempt> + Send + 'static {
     // (holds nothing of the job itself across the await)
     async move {
-        let (started, ending) = start(fetched, token, &cx);
+        let (started, ending) = start(fetched, token, &cancellation, &cx);
         let (processor, timeout) = match started {
             Started::Ended(result) => return ending.conclude(result, &cx),
             Started::Running { processor, timeout } => (processor, timeout),
         };
-        let result = processor_result(processor, timeout).await;
-        ending.conclude(result, &cx)
+        let result =
+            processor_result(processor, timeout, &cancellation, cx.options.cancel_grace).await;
+        let mut finished = ending.conclude(result, &cx);
+        finished.cancelled = cancellation.is_cancelled();
+        finished
     }
 }
 
@@ -120,6 +140,7 @@ pub(crate) fn run_attempt<T: DeserializeOwned + Send + 'static>(
 fn start<T: DeserializeOwned>(
     fetched: FetchedJob,
     token: LockToken,
+    cancellation: &CancellationToken,
     cx: &AttemptContext<T>,
 ) -> (Started, Ending) {
     let FetchedJob { mut record, memo } = fetched;
@@ -154,7 +175,7 @@ fn start<T: DeserializeOwned>(
         cx.clock.clone(),
         Some(ending.token.clone()),
     ) {
-        Ok(job) => job,
+        Ok(job) => job.with_cancellation(cancellation.clone()),
         Err(e) => return (fail(e.to_string()), ending),
     };
     job.steps_state().set_limit(cx.max_payload_bytes);
@@ -173,17 +194,30 @@ fn start<T: DeserializeOwned>(
     (started, ending)
 }
 
-/// Awaits the processor's future, with panics caught, up to the job's timeout.
+/// Awaits the processor's future, with panics caught, up to the job's timeout and no longer
+/// than `grace` after its cancellation; the future is dropped when either passes.
 async fn processor_result(
     processor: BoxFuture<'static, AttemptResult>,
     timeout: Option<Timeout>,
+    cancellation: &CancellationToken,
+    grace: Duration,
 ) -> AttemptResult {
-    let caught = AssertUnwindSafe(processor).catch_unwind();
+    let mut caught = AssertUnwindSafe(processor).catch_unwind();
+    let watched = async {
+        // (the processor first: one that is ready at once never looks at the token)
+        tokio::select! {
+            biased;
+            caught = &mut caught => return Some(caught),
+            () = cancellation.cancelled() => {}
+        }
+        // boxed: a timer is large, and only a cancelled attempt needs one
+        Box::pin(tokio::time::timeout(grace, &mut caught)).await.ok()
+    };
     let caught = match timeout {
-        None => caught.await,
+        None => watched.await,
         // boxed: a timer is large, and most jobs have no timeout
         Some(Timeout { limit, deadline }) => {
-            match Box::pin(tokio::time::timeout_at(deadline, caught)).await {
+            match Box::pin(tokio::time::timeout_at(deadline, watched)).await {
                 Ok(caught) => caught,
                 Err(_) => {
                     return AttemptResult::Failed {
@@ -194,7 +228,14 @@ async fn processor_result(
             }
         }
     };
-    caught.unwrap_or_else(panicked)
+    match caught {
+        Some(caught) => caught.unwrap_or_else(panicked),
+        // dropped `grace` after its cancellation
+        None => AttemptResult::Failed {
+            reason: crate::backend::CANCELLED_REASON.to_owned(),
+            retryable: false,
+        },
+    }
 }
 
 /// A panic of the processor as a retryable failure.
@@ -306,6 +347,7 @@ impl Ending {
                 memo,
             },
             event,
+            cancelled: false,
         }
     }
 }
@@ -378,7 +420,7 @@ mod tests {
     fn an_attempt_task_keeps_no_second_copy_of_its_job() {
         // Spawned once per job, and copied as it is: the job it starts with must be the only
         // large thing in it (the old layout kept the record three times, about 3.8 KB).
-        fn future_size<A, B, C, F>(_: fn(A, B, C) -> F) -> usize {
+        fn future_size<A, B, C, D, F>(_: fn(A, B, C, D) -> F) -> usize {
             std::mem::size_of::<F>()
         }
         let attempt = future_size(run_attempt::<serde_json::Value>);

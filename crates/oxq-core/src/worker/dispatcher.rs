@@ -36,7 +36,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::backend::{Backend, WaitForJobs, Wakeup};
 use crate::worker::attempt::{AttemptContext, FinishedAttempt};
-use crate::worker::maintenance::HeldLocks;
+use crate::worker::maintenance::{HeldLocks, lock_held};
 use crate::worker::options::WorkerOptions;
 use crate::worker::shutdown::{Closed, Closing};
 
@@ -97,6 +97,8 @@ struct LoopState {
     running: RunningSet,
     /// Outcomes not yet sent to the store.
     pending: Vec<FinishedAttempt>,
+    /// Cancelled jobs whose attempts ended: nothing to record, only to stop holding.
+    cancelled: Vec<crate::ids::JobId>,
     /// Jobs the calls in flight may bring back (each holds a slot until its call returns).
     requested: usize,
     closing: Closing,
@@ -112,7 +114,12 @@ struct LoopState {
 impl LoopState {
     /// An attempt's processor returned: its slot is free, its outcome waits to be recorded.
     fn attempt_returned(&mut self, returned: Returned) {
-        self.pending.push(self.running.returned(returned));
+        let attempt = self.running.returned(returned);
+        if attempt.cancelled {
+            self.cancelled.push(attempt.finish.job_id);
+        } else {
+            self.pending.push(attempt);
+        }
     }
 
     fn closing(&self) -> bool {
@@ -144,6 +151,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
         let mut state = LoopState {
             running: RunningSet::default(),
             pending: Vec::new(),
+            cancelled: Vec::new(),
             requested: 0,
             closing: *self.close.borrow(),
             idle: false,
@@ -166,6 +174,12 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             }
             while let Ok(returned) = done_rx.try_recv() {
                 state.attempt_returned(returned);
+            }
+            if !state.cancelled.is_empty() {
+                let mut held = lock_held(&self.locks);
+                for job_id in state.cancelled.drain(..) {
+                    held.remove(&job_id);
+                }
             }
             let can_call = calls.len() < MAX_CALLS_IN_FLIGHT && !state.errors.backing_off();
             // With a call in flight, a finish waits for a worthwhile batch: many small calls
@@ -259,8 +273,11 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                     }
                 }
                 Turn::RetryDue => state.errors.retry_now(),
-                // (the next turn forgets the limit once the clock has passed it)
-                Turn::LimitOver => {}
+                // the limit's time has passed in real time too: ask the store again (it judges)
+                Turn::LimitOver => {
+                    state.rate_limited_until = None;
+                    state.idle = false;
+                }
                 // a test moved the clock: delayed jobs may be due now
                 Turn::ClockMoved(true) => state.idle = false,
                 Turn::ClockMoved(false) => clock_moves = None,

@@ -31,6 +31,12 @@ pub enum WorkerEvent {
     /// The store refused to record an outcome because the lock was lost (another worker may
     /// have taken the job over after a stall).
     LockLost { job_id: JobId },
+    /// The store says the job was cancelled ([`Queue::cancel`](crate::Queue::cancel)) while
+    /// this worker ran it: it is failed already, its processor's
+    /// [`cancellation`](crate::Job::cancellation) token has fired, and what the processor
+    /// returns is dropped (it is dropped itself after
+    /// [`cancel_grace`](crate::WorkerOptions::cancel_grace)).
+    Cancelled { job_id: JobId },
     /// Jobs recovered from workers that stopped renewing their locks.
     Stalled { job_ids: Vec<JobId> },
     /// A store call failed in a way that may pass by itself (a dropped connection, a busy

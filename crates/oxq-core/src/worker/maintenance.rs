@@ -10,12 +10,18 @@
 //! of jobs a worker runs: one bulk renewal call per worker per quarter of `lock_duration`
 //! (carrying the jobs it holds at that moment, so a job shorter than the period is seldom in
 //! one), and one check per `stalled_interval` per queue, whichever worker runs it.
+//!
+//! The renewal also carries cancellation: the store answers which of the sent locks were
+//! cancelled ([`ExtendedLocks::cancelled`](crate::backend::ExtendedLocks::cancelled)), and the
+//! renewer fires those jobs' tokens. That is how a cancel from any process reaches the
+//! processor within one renewal period, at no extra store call.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, ExtendLocks, RecoverStalled};
 use crate::clock::Clock;
@@ -30,6 +36,8 @@ pub(crate) struct Held {
     /// The attempt ended and its outcome is being recorded: the store may finish the job (and
     /// drop its lock) at any moment, and a lost lock is reported by the finish call instead.
     pub finishing: bool,
+    /// Fired when the store says the job was cancelled; the attempt and its processor watch it.
+    pub cancellation: CancellationToken,
 }
 
 /// Jobs this worker holds, shared by the dispatcher (adds, removes) and the lock renewer.
@@ -41,9 +49,11 @@ pub(crate) fn lock_held(locks: &HeldLocks) -> std::sync::MutexGuard<'_, HashMap<
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The locks to renew: every held job's but a cancelled one's (the store deleted that lock).
 pub(crate) fn snapshot(locks: &HeldLocks) -> Vec<(JobId, LockToken)> {
     lock_held(locks)
         .iter()
+        .filter(|(_, v)| !v.cancellation.is_cancelled())
         .map(|(k, v)| (k.clone(), v.token.clone()))
         .collect()
 }
@@ -56,6 +66,27 @@ fn still_running(locks: &HeldLocks, sent: &[(JobId, LockToken)], lost: Vec<JobId
         .filter(|id| {
             held.get(id)
                 .is_some_and(|h| !h.finishing && sent.iter().any(|(i, t)| i == id && *t == h.token))
+        })
+        .collect()
+}
+
+/// The tokens of the ids the store reported cancelled that are still running under the token
+/// that was sent (an attempt that ended meanwhile has nothing to tell).
+fn cancelled_running(
+    locks: &HeldLocks,
+    sent: &[(JobId, LockToken)],
+    cancelled: Vec<JobId>,
+) -> Vec<(JobId, CancellationToken)> {
+    if cancelled.is_empty() {
+        return Vec::new();
+    }
+    let held = lock_held(locks);
+    cancelled
+        .into_iter()
+        .filter_map(|id| {
+            let h = held.get(&id)?;
+            let sent_now = sent.iter().any(|(i, t)| *i == id && *t == h.token);
+            (sent_now && !h.finishing).then(|| (id, h.cancellation.clone()))
         })
         .collect()
 }
@@ -114,6 +145,11 @@ pub(crate) async fn renew_locks(duties: Duties, locks: HeldLocks, mut stop: watc
         match backend.locks_extend(request).await {
             Ok(extended) => {
                 refused = 0;
+                for (job_id, cancellation) in cancelled_running(&locks, &held, extended.cancelled) {
+                    tracing::info!(queue = %queue, job_id = %job_id, "job cancelled while running; its processor's token fired");
+                    cancellation.cancel();
+                    notify(&options, &WorkerEvent::Cancelled { job_id });
+                }
                 for job_id in still_running(&locks, &held, extended.lost) {
                     tracing::warn!(queue = %queue, job_id = %job_id, "lock lost while the job was running; another worker may run it again");
                     notify(&options, &WorkerEvent::LockLost { job_id });
@@ -233,6 +269,7 @@ mod tests {
         let held = |token: &str, finishing| Held {
             token: LockToken(token.to_owned()),
             finishing,
+            cancellation: CancellationToken::new(),
         };
         lock_held(&locks).insert(JobId::from("running"), held("t1", false));
         lock_held(&locks).insert(JobId::from("finishing"), held("t1", true));
@@ -246,5 +283,38 @@ mod tests {
             still_running(&locks, &sent, lost),
             vec![JobId::from("running")]
         );
+    }
+
+    #[test]
+    fn a_cancelled_job_still_running_gets_its_token_and_leaves_the_renewals() {
+        let locks: HeldLocks = Arc::default();
+        let running = CancellationToken::new();
+        let held = |token: &str, finishing, cancellation: &CancellationToken| Held {
+            token: LockToken(token.to_owned()),
+            finishing,
+            cancellation: cancellation.clone(),
+        };
+        lock_held(&locks).insert(JobId::from("running"), held("t1", false, &running));
+        lock_held(&locks).insert(
+            JobId::from("finishing"),
+            held("t1", true, &CancellationToken::new()),
+        );
+        lock_held(&locks).insert(
+            JobId::from("refetched"),
+            held("t2", false, &CancellationToken::new()),
+        );
+        let sent: Vec<_> = ["running", "finishing", "refetched"]
+            .into_iter()
+            .map(|id| (JobId::from(id), LockToken("t1".to_owned())))
+            .collect();
+        let cancelled = sent.iter().map(|(id, _)| id.clone()).collect();
+        let told = cancelled_running(&locks, &sent, cancelled);
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].0, JobId::from("running"));
+        told[0].1.cancel();
+        assert!(running.is_cancelled());
+        let renewed: Vec<_> = snapshot(&locks).into_iter().map(|(id, _)| id).collect();
+        assert!(!renewed.contains(&JobId::from("running")), "{renewed:?}");
+        assert_eq!(renewed.len(), 2);
     }
 }

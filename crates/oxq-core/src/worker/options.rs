@@ -27,6 +27,7 @@ pub type WorkerListener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
 /// | `close_timeout` | 30 s (then [`close`](crate::Worker::close) abandons the jobs still running; `None`: wait for them) |
 /// | `stop_after_permanent_errors` | off (see the field) |
 /// | `remove_on_complete` / `remove_on_fail` | keep all (a job's own option wins) |
+/// | `cancel_grace` | 5 s (a cancelled job's processor is dropped this long after its token fired) |
 ///
 /// Crash recovery: the jobs of a worker killed outright (`kill -9`, a lost machine) run again
 /// once their locks expire and a stalled check (any worker's) sees it: within
@@ -71,6 +72,11 @@ pub struct WorkerOptions {
     /// (BullMQ's `limiter`); a global rate limit set on the queue wins for `max`, this one for
     /// `duration`. Needs a store with rate limits.
     pub limiter: Option<crate::backend::RateLimit>,
+    /// How long a processor may keep running after its job was cancelled and its
+    /// [`cancellation`](crate::Job::cancellation) token fired; then its future is dropped (a
+    /// job timeout that comes first drops it first). Zero drops it as soon as the worker learns
+    /// of the cancellation.
+    pub cancel_grace: Duration,
     pub(crate) backoff_strategies: HashMap<String, BackoffStrategy>,
     pub(crate) listener: Option<WorkerListener>,
 }
@@ -89,6 +95,7 @@ impl Default for WorkerOptions {
             remove_on_fail: KeepJobs::All,
             name: None,
             limiter: None,
+            cancel_grace: Duration::from_secs(5),
             backoff_strategies: HashMap::new(),
             listener: None,
         }
@@ -112,6 +119,7 @@ impl fmt::Debug for WorkerOptions {
             .field("remove_on_fail", &self.remove_on_fail)
             .field("name", &self.name)
             .field("limiter", &self.limiter)
+            .field("cancel_grace", &self.cancel_grace)
             .field(
                 "backoff_strategies",
                 &self.backoff_strategies.keys().collect::<Vec<_>>(),
@@ -175,6 +183,12 @@ impl WorkerOptions {
 
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// See [`WorkerOptions::cancel_grace`](#structfield.cancel_grace).
+    pub fn cancel_grace(mut self, d: Duration) -> Self {
+        self.cancel_grace = d;
         self
     }
 

@@ -1,4 +1,5 @@
-//! `locks_extend` ↔ `scripts/extend_locks.lua`: every held lock in one call.
+//! `locks_extend` ↔ `scripts/extend_locks.lua`: every held lock in one call, answering the
+//! lost ones and, apart, the cancelled ones (see `ops/cancel.rs`).
 
 use oxq_core::backend::{ExtendLocks, ExtendedLocks};
 use oxq_core::clock::millis;
@@ -35,10 +36,19 @@ pub(crate) async fn extend(backend: &RedisBackend, req: ExtendLocks) -> StoreRes
         duration_ms: millis(req.duration).max(1),
         locks: &req.locks,
     };
-    let lost = reply::array(backend.run(&req.queue, &call).await?, "extend_locks")?;
-    let lost = lost
+    let answer = reply::array(backend.run(&req.queue, &call).await?, "extend_locks")?;
+    let [lost, cancelled] = <[redis::Value; 2]>::try_from(answer).map_err(|parts| {
+        crate::error::RedisStoreError::reply("extend_locks", format!("{parts:?}"))
+    })?;
+    Ok(ExtendedLocks {
+        lost: ids(lost)?,
+        cancelled: ids(cancelled)?,
+    })
+}
+
+fn ids(value: redis::Value) -> StoreResult<Vec<JobId>> {
+    reply::array(value, "extend_locks")?
         .iter()
         .map(|v| reply::string(v, "extend_locks").map(JobId))
-        .collect::<StoreResult<_>>()?;
-    Ok(ExtendedLocks { lost })
+        .collect()
 }

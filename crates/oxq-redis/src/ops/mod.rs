@@ -2,6 +2,7 @@
 //! struct encoding the script's keys and arguments, and the function the backend calls).
 
 pub(crate) mod add;
+pub(crate) mod cancel;
 pub(crate) mod clean;
 pub(crate) mod counts;
 pub(crate) mod dead_letters;
@@ -302,6 +303,7 @@ mod tests {
                 0,
             ),
             check(&schedulers::RemoveCall { id: "s" }, 0),
+            check(&cancel::CancelCall { job_id: &id, now: 1 }, 0),
         ];
         for (name, _) in SOURCES {
             assert!(names.contains(name), "script {name} has no ScriptCall");

@@ -81,6 +81,10 @@ pub(crate) fn decode_event(fields: &HashMap<String, String>) -> Option<Event> {
 }
 
 /// The millisecond part of a stream id (`<ms>-<seq>`).
+        "cancelled" => Event::Cancelled {
+            job_id: job_id()?,
+            prev: prev()?,
+        },
 pub(crate) fn stream_id_millis(id: &str) -> u64 {
     id.split('-')
         .next()

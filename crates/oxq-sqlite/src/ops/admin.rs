@@ -166,7 +166,7 @@ pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreR
 
 /// Whether `id` is a job scheduler's pending run (`repeat:<id>:<next_run>`), which BullMQ's
 /// `removeJob` refuses (−8): removing it alone would stop the scheduler.
-fn is_pending_iteration(conn: &Connection, qid: i64, id: &str) -> StoreResult<bool> {
+pub(crate) fn is_pending_iteration(conn: &Connection, qid: i64, id: &str) -> StoreResult<bool> {
     let Some((scheduler, at)) = oxq_core::repeat::parse_iteration_job_id(id) else {
         return Ok(false);
     };

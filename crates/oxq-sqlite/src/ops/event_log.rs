@@ -43,6 +43,8 @@ pub(crate) enum Kind {
     Resumed = 14,
     Cleaned = 15,
     WaitingChildren = 16,
+    /// Job id: the cancelled job; value: the state it left.
+    Cancelled = 24,
     /// Job id: the source job; value: JSON `{deadLetterQueue, deadLetterId}`.
     DeadLettered = 20,
     /// Job id: the job the replay added; value: JSON `{deadLetterQueue, deadLetterId}`.
@@ -69,6 +71,7 @@ impl Kind {
             14 => Resumed,
             15 => Cleaned,
             16 => WaitingChildren,
+            24 => Cancelled,
             20 => DeadLettered,
             21 => Replayed,
             _ => return None,

@@ -151,6 +151,10 @@ fn decode(code: u8, job_id: Option<String>, value: Option<String>) -> Option<Eve
         Kind::Paused => Event::Paused,
         Kind::Resumed => Event::Resumed,
         Kind::Cleaned => Event::Cleaned { count: number() },
+        Kind::Cancelled => Event::Cancelled {
+            job_id: job()?,
+            prev: state(&value)?,
+        },
         Kind::DeadLettered | Kind::Replayed => {
             let fields: serde_json::Value = serde_json::from_str(&text()).ok()?;
             let dead_letter_queue = fields.get("deadLetterQueue")?.as_str()?.to_owned();

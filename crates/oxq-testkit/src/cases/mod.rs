@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bad_input;
+pub mod cancel;
 pub mod concurrency;
 pub mod dead_letters;
 pub mod delays;
@@ -21,3 +22,4 @@ pub mod stalled;
 pub mod steps;
 pub mod volume;
 pub mod worker_lifecycle;
+pub mod timeouts;

@@ -7,6 +7,7 @@
 mod admin;
 mod dead_letters;
 mod events;
+mod cancel;
 mod flows;
 mod jobs;
 mod limits;
@@ -20,6 +21,7 @@ pub use dead_letters::*;
 pub use events::*;
 pub use flows::*;
 pub use jobs::*;
+pub use cancel::*;
 pub use limits::*;
 pub use memo::StoreMemo;
 pub use schedulers::*;

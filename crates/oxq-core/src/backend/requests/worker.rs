@@ -149,6 +149,9 @@ pub struct ExtendLocks {
 pub struct ExtendedLocks {
     /// Jobs whose lock was missing or held by another token: not extended.
     pub lost: Vec<JobId>,
+    /// Jobs whose lock, the one sent, was cancelled ([`Cancellation`](crate::backend::Cancellation)):
+    /// not extended, and not in `lost`. Always empty from a store without that facet.
+    pub cancelled: Vec<JobId>,
 }
 
 #[derive(Debug, Clone)]

@@ -85,6 +85,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                         Held {
                             token: token.clone(),
                             finishing: true,
+                            cancellation: Default::default(),
                         },
                     );
                     releases.push(release(job.record.id, token.clone(), job.memo));

@@ -9,6 +9,7 @@
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Fetched, StoreMemo};
 use crate::ids::{JobId, LockToken};
@@ -105,21 +106,29 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
         if fetched.jobs.is_empty() {
             return;
         }
-        {
+        // one cancellation token per job: the renewer fires it, the attempt watches it
+        let cancellations: Vec<CancellationToken> = {
             let mut held = lock_held(&self.locks);
-            for job in &fetched.jobs {
-                held.insert(
-                    job.record.id.clone(),
-                    Held {
-                        token: token.clone(),
-                        finishing: false,
-                    },
-                );
-            }
-        }
-        for job in fetched.jobs {
+            fetched
+                .jobs
+                .iter()
+                .map(|job| {
+                    let cancellation = CancellationToken::new();
+                    held.insert(
+                        job.record.id.clone(),
+                        Held {
+                            token: token.clone(),
+                            finishing: false,
+                            cancellation: cancellation.clone(),
+                        },
+                    );
+                    cancellation
+                })
+                .collect()
+        };
+        for (job, cancellation) in fetched.jobs.into_iter().zip(cancellations) {
             let (job_id, memo) = (job.record.id.clone(), job.memo.clone());
-            let attempt = run_attempt(job, token.clone(), self.attempts.clone());
+            let attempt = run_attempt(job, token.clone(), cancellation, self.attempts.clone());
             let done_tx = done_tx.clone();
             state.running.start(|slot| Running {
                 task: tokio::spawn(async move {
