@@ -149,6 +149,10 @@ macro_rules! __for_each_case {
                 a_wait_that_times_out_answers_timed_out,
                 a_step_with_its_own_attempts_fails_the_job_when_they_run_out,
                 an_oversized_step_result_is_refused;
+            limits: a_global_rate_limit_spaces_the_starts_by_window,
+                a_worker_limiter_is_shared_by_the_queues_workers,
+                a_processor_rate_limit_pauses_the_queue_without_using_an_attempt,
+                bad_limits_are_refused;
         }
     };
 }

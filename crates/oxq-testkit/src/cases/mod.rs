@@ -10,6 +10,7 @@ pub mod delays;
 pub mod events;
 pub mod flows;
 pub mod job_admin;
+pub mod limits;
 pub mod listing;
 pub mod order;
 pub mod outcomes;

@@ -5,8 +5,10 @@
 //! [`Outcome::RateLimited`](crate::Outcome::RateLimited). Until T by the worker's clock the
 //! loop sends no fetch (a finish carries no fetch-next) and does not block in the store's wait
 //! either (jobs are waiting, so that wait would answer at once): it sleeps until T, or until a
-//! moved clock passes it, then fetches. Each new limit is reported once as
-//! [`WorkerEvent::RateLimited`].
+//! moved clock passes it, then fetches. With a clock moved by hand, the limit's length in real
+//! time also ends the sleep: the store judges again (SQLite by the caller's clock, Redis by the
+//! `limiter` key's TTL on its own), so the worker asks at most once per limit and never spins.
+//! Each new limit is reported once as [`WorkerEvent::RateLimited`].
 
 use std::time::Duration;
 
