@@ -17,6 +17,7 @@ mod cancel;
 mod dead_letters;
 mod limits;
 mod schedulers;
+mod workers;
 
 pub use schedulers::JobTemplate;
 

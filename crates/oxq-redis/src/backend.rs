@@ -25,6 +25,8 @@ pub struct RedisBackend {
     pub(crate) scripts: Scripts,
     pub(crate) blocking: SharedPool,
     pub(crate) options: RedisOptions,
+    /// The named connections of this process's announced workers.
+    pub(crate) presences: ops::workers::Presences,
     /// `redis at host:port`, for messages (never a password).
     target: String,
 }
@@ -69,6 +71,7 @@ impl RedisBackend {
         target: String,
     ) -> StoreResult<Self> {
         let blocking = Arc::new(BlockingPool::new(client.clone(), &options));
+        let presences = ops::workers::Presences::new(client.clone());
         // One attempt first: a wrong password or certificate fails here at once; an outage
         // falls through to the managed connection, which retries.
         match blocking.probe().await {
@@ -86,6 +89,7 @@ impl RedisBackend {
             scripts: Scripts::load(),
             blocking,
             options,
+            presences,
             target,
         })
     }
@@ -128,6 +132,10 @@ impl Backend for RedisBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn workers(&self) -> Option<&dyn Workers> {
         Some(self)
     }
 

@@ -9,6 +9,7 @@ mod dead_letters;
 mod flows;
 mod limits;
 mod schedulers;
+mod workers;
 mod steps;
 
 use std::path::{Path, PathBuf};
@@ -154,6 +155,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn workers(&self) -> Option<&dyn Workers> {
         Some(self)
     }
 

@@ -153,6 +153,7 @@ macro_rules! __for_each_case {
                 a_worker_limiter_is_shared_by_the_queues_workers,
                 a_processor_rate_limit_pauses_the_queue_without_using_an_attempt,
                 bad_limits_are_refused;
+            workers: running_workers_are_listed_until_they_close;
         }
     };
 }
@@ -274,6 +275,8 @@ macro_rules! __for_each_store_case {
                 a_worker_limiter_counts_for_every_worker, global_concurrency_caps_active_jobs,
                 a_rate_limited_end_puts_the_job_back_and_limits_the_queue,
                 a_manual_limit_stops_every_fetch_until_it_ends;
+            workers: an_announced_worker_is_listed_until_it_leaves,
+                a_renewed_worker_is_listed_once_and_on_its_queue_only;
         }
     };
 }

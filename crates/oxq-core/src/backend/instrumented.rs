@@ -10,6 +10,7 @@ mod cancel;
 mod flows;
 mod limits;
 mod schedulers;
+mod workers;
 mod steps;
 
 use std::future::Future;
@@ -76,6 +77,10 @@ macro_rules! traced_backend {
 
             fn flows(&self) -> Option<&dyn Flows> {
                 self.inner.flows().map(|_| self as &dyn Flows)
+            }
+
+            fn workers(&self) -> Option<&dyn Workers> {
+                self.inner.workers().map(|_| self as &dyn Workers)
             }
 
             fn cancellation(&self) -> Option<&dyn Cancellation> {

@@ -40,6 +40,7 @@ mod instrumented;
 mod limits;
 pub mod requests;
 mod schedulers;
+mod workers;
 mod steps;
 
 use async_trait::async_trait;
@@ -56,6 +57,7 @@ pub use instrumented::Instrumented;
 pub use limits::Limits;
 pub use requests::*;
 pub use schedulers::Schedulers;
+pub use workers::Workers;
 pub use steps::Steps;
 
 /// Facts about how a store keeps the core contract.
@@ -94,6 +96,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Parent/child jobs (flows), when the store keeps them.
     fn flows(&self) -> Option<&dyn Flows> {
+        None
+    }
+
+    /// Worker presence (which workers serve a queue), when the store keeps it.
+    fn workers(&self) -> Option<&dyn Workers> {
         None
     }
 

@@ -41,6 +41,7 @@ mod events;
 mod maintenance;
 mod options;
 mod outcome;
+mod presence;
 mod processor;
 mod refused;
 mod shutdown;
@@ -83,6 +84,7 @@ struct Tasks {
     dispatcher: JoinHandle<Result<Closed>>,
     renewer: JoinHandle<()>,
     stalled: JoinHandle<()>,
+    presence: JoinHandle<()>,
 }
 
 impl Worker {
@@ -169,6 +171,15 @@ impl Worker {
             options,
             clock,
         };
+        let presence = presence::Presence {
+            backend: duties.backend.clone(),
+            queue: duties.queue.clone(),
+            worker_id: id.clone(),
+            name: duties.options.name.clone(),
+            clock: duties.clock.clone(),
+            period: duties.options.stalled_interval,
+        }
+        .run(stop_rx.clone());
         let stopped = stop_rx.clone();
         let renewer = maintenance::renew_locks(duties.clone(), locks, stop_rx.clone());
         let stalled = maintenance::check_stalled(duties, stop_rx);
@@ -180,6 +191,7 @@ impl Worker {
             }),
             renewer: tokio::spawn(renewer),
             stalled: tokio::spawn(stalled),
+            presence: tokio::spawn(presence),
         };
         Self {
             id,
@@ -254,6 +266,14 @@ impl Worker {
         tasks.stalled.abort();
         let _ = tasks.renewer.await;
         let _ = tasks.stalled.await;
+        // The presence task leaves once the dispatcher ended; an unresponsive store must not
+        // hold the close.
+        if tokio::time::timeout(RELEASE_BUDGET, &mut tasks.presence)
+            .await
+            .is_err()
+        {
+            tasks.presence.abort();
+        }
         dispatched.map_err(|e| Error::store_caused("worker loop ended abnormally", e))?
     }
 

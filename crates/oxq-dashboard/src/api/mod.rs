@@ -14,6 +14,7 @@
 //! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
 //! | `GET /api/search/data?text=T&queue=Q&state=S&limit=50&scan=5000` | jobs whose data contains T (bounded, see [`search`]) |
 //! | `GET /api/queues/{queue}/schedulers?offset=0&limit=100` | schedulers, soonest next run first |
+//! | `GET /api/queues/{queue}/workers` | workers serving the queue now: `name`, `addr`, `age_ms`, `idle_ms` (see [`workers`]) |
 //! | `POST /api/queues/{queue}/jobs/{id}/retry` | a failed or completed job runs again |
 //! | `POST /api/queues/{queue}/jobs/{id}/remove` | removes a job no worker holds |
 //! | `POST /api/queues/{queue}/jobs/{id}/promote` | a delayed job runs now |
@@ -26,6 +27,7 @@ mod jobs;
 mod json;
 mod queues;
 mod schedulers;
+mod workers;
 pub mod search;
 pub mod throughput;
 
@@ -48,7 +50,8 @@ pub(crate) fn routes(state: DashboardState) -> Router<DashboardState> {
         .route("/queues/{queue}/throughput", get(throughput::series))
         .route("/search", get(jobs::search))
         .route("/search/data", get(search::data))
-        .route("/queues/{queue}/schedulers", get(schedulers::list));
+        .route("/queues/{queue}/schedulers", get(schedulers::list))
+        .route("/queues/{queue}/workers", get(workers::list));
     let actions = Router::new()
         .route("/queues/{queue}/jobs/{id}/retry", post(actions::retry))
         .route("/queues/{queue}/jobs/{id}/remove", post(actions::remove))

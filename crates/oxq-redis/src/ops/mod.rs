@@ -28,6 +28,7 @@ pub(crate) mod retry_job;
 pub(crate) mod schedulers;
 pub(crate) mod steps;
 pub(crate) mod wait;
+pub(crate) mod workers;
 
 use oxq_core::{Error, JobId};
 

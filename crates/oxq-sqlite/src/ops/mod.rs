@@ -28,6 +28,7 @@ pub(crate) mod queue_row;
 pub(crate) mod retention;
 pub(crate) mod schedulers;
 pub(crate) mod stalled;
+pub(crate) mod workers;
 pub(crate) mod steps;
 
 use oxq_core::{Error, JobState};

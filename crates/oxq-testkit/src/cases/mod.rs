@@ -23,4 +23,5 @@ pub mod stalled;
 pub mod steps;
 pub mod volume;
 pub mod worker_lifecycle;
+pub mod workers;
 pub mod timeouts;

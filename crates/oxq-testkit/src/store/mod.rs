@@ -33,3 +33,4 @@ pub mod retention;
 pub mod schedulers;
 pub mod steps;
 pub mod wait;
+pub mod workers;

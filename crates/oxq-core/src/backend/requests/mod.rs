@@ -15,6 +15,7 @@ mod memo;
 mod schedulers;
 mod steps;
 mod worker;
+mod workers;
 
 pub use admin::*;
 pub use dead_letters::*;
@@ -27,6 +28,7 @@ pub use memo::StoreMemo;
 pub use schedulers::*;
 pub use steps::*;
 pub use worker::*;
+pub use workers::*;
 
 use crate::ids::QueueRef;
 
