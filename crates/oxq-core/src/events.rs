@@ -77,6 +77,14 @@ pub enum Event {
     Cleaned {
         count: u64,
     },
+    /// An add was deduplicated ([`Deduplication`](crate::Deduplication)): `job_id` is the job
+    /// that stands, `deduplicated_job_id` the one that does not (the id the rejected add was
+    /// given, or the delayed job a debounce replaced).
+    Deduplicated {
+        job_id: JobId,
+        deduplication_id: String,
+        deduplicated_job_id: JobId,
+    },
     /// Cancelled ([`Queue::cancel`](crate::Queue::cancel)) from `prev`; its `failed` event with
     /// the reason `cancelled` comes just before.
     Cancelled {
@@ -122,6 +130,7 @@ impl Event {
             Event::Cleaned { .. } => "cleaned",
             Event::DeadLettered { .. } => "dead-lettered",
             Event::Replayed { .. } => "replayed",
+            Event::Deduplicated { .. } => "deduplicated",
             Event::Cancelled { .. } => "cancelled",
         }
     }
@@ -140,6 +149,7 @@ impl Event {
             | Event::RetriesExhausted { job_id, .. }
             | Event::Stalled { job_id }
             | Event::Duplicated { job_id }
+            | Event::Deduplicated { job_id, .. }
             | Event::Removed { job_id, .. }
             | Event::Cancelled { job_id, .. } => Some(job_id),
             Event::DeadLettered { job_id, .. } | Event::Replayed { job_id, .. } => Some(job_id),

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod backoff;
 pub mod clock;
+pub mod deduplication;
 pub mod error;
 pub mod events;
 pub mod flow;
@@ -26,6 +27,7 @@ pub use backend::{Backend, CANCELLED_REASON, CancelOutcome, Capabilities};
 pub use backend::{QueueLimits, RateLimit};
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use deduplication::Deduplication;
 pub use error::{BoxError, Error, Result};
 pub use events::{Event, EventId, StoredEvent};
 pub use flow::{

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::backoff::Backoff;
+use crate::deduplication::Deduplication;
 use crate::error::{Error, Result};
 use crate::flow::ParentLink;
 use crate::ids::JobId;
@@ -73,6 +74,8 @@ pub struct JobOptions {
     /// The job this one is a child of: the parent waits for it (see [`crate::flow`]). The
     /// parent must exist when the child is added.
     pub parent: Option<ParentLink>,
+    /// Deduplicate this add against others with the same id (see [`crate::deduplication`]).
+    pub deduplication: Option<Deduplication>,
 }
 
 impl Default for JobOptions {
@@ -88,6 +91,7 @@ impl Default for JobOptions {
             remove_on_complete: None,
             remove_on_fail: None,
             parent: None,
+            deduplication: None,
         }
     }
 }
@@ -149,6 +153,12 @@ impl JobOptions {
         self
     }
 
+    /// Deduplicates this add against others with the same deduplication id.
+    pub fn deduplication(mut self, deduplication: Deduplication) -> Self {
+        self.deduplication = Some(deduplication);
+        self
+    }
+
     /// Checks every option; the error names the first one that is wrong.
     pub fn validate(&self) -> Result<()> {
         if let Some(id) = &self.job_id {
@@ -175,6 +185,14 @@ impl JobOptions {
             && delay.as_millis() > u128::from(u64::MAX / 4096)
         {
             return Err(Error::invalid("delay is too large"));
+        }
+        if let Some(dedup) = &self.deduplication {
+            if self.parent.is_some() {
+                return Err(Error::invalid(
+                    "deduplication and parent cannot be used together (as in BullMQ)",
+                ));
+            }
+            dedup.validate(self.delay.is_some())?;
         }
         Ok(())
     }

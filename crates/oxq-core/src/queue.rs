@@ -15,6 +15,7 @@
 
 mod cancel;
 mod dead_letters;
+mod deduplication;
 mod limits;
 mod schedulers;
 mod workers;
@@ -168,6 +169,10 @@ where
     }
 
     /// Adds one job. With a custom id that exists, returns the existing job and changes nothing.
+    /// With a [`Deduplication`](crate::Deduplication) id that another job owns, returns the job
+    /// that stands (see [`AddedJob::Deduplicated`]); when that job is no longer stored (a
+    /// throttle window outlives a job its retention removed) it returns the job passed in under
+    /// the standing id, marked completed, as BullMQ does.
     pub async fn add(&self, name: &str, data: T, options: JobOptions) -> Result<Job<T>> {
         let mut jobs = self
             .add_bulk(vec![(name.to_owned(), data, options)])
@@ -184,6 +189,9 @@ where
             options.validate()?;
             if options.parent.is_some() {
                 crate::flow::flows_of(self.backend.as_ref())?;
+            }
+            if options.deduplication.is_some() {
+                self.dedup_ids()?;
             }
             let json = serde_json::to_string(&data).map_err(Error::Encode)?;
             if json.len() > self.options.max_payload_bytes {
@@ -220,6 +228,15 @@ where
         for ((added, new_job), data) in added.into_iter().zip(new_jobs).zip(payloads) {
             match added {
                 AddedJob::Existing(record) => out.push(self.decode(*record)?),
+                AddedJob::Deduplicated { id, standing, .. } => match standing {
+                    Some(record) => out.push(self.decode(*record)?),
+                    None => {
+                        let mut record =
+                            JobRecord::new(id, new_job.name, new_job.data, new_job.options, now);
+                        record.state = JobState::Completed;
+                        out.push(self.wrap(record, data));
+                    }
+                },
                 AddedJob::Created { id, state } => {
                     let mut record =
                         JobRecord::new(id, new_job.name, new_job.data, new_job.options, now);

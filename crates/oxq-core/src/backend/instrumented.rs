@@ -7,6 +7,7 @@
 
 mod dead_letters;
 mod cancel;
+mod deduplication;
 mod flows;
 mod limits;
 mod schedulers;
@@ -77,6 +78,10 @@ macro_rules! traced_backend {
 
             fn flows(&self) -> Option<&dyn Flows> {
                 self.inner.flows().map(|_| self as &dyn Flows)
+            }
+
+            fn deduplication(&self) -> Option<&dyn DedupIds> {
+                self.inner.deduplication().map(|_| self as &dyn DedupIds)
             }
 
             fn workers(&self) -> Option<&dyn Workers> {

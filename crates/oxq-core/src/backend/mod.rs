@@ -35,6 +35,7 @@
 //!
 mod dead_letters;
 mod cancel;
+mod deduplication;
 mod flows;
 mod instrumented;
 mod limits;
@@ -52,6 +53,7 @@ use crate::record::{JobCounts, JobRecord};
 
 pub use dead_letters::DeadLetters;
 pub use cancel::Cancellation;
+pub use deduplication::DedupIds;
 pub use flows::Flows;
 pub use instrumented::Instrumented;
 pub use limits::Limits;
@@ -96,6 +98,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Parent/child jobs (flows), when the store keeps them.
     fn flows(&self) -> Option<&dyn Flows> {
+        None
+    }
+
+    /// Deduplication ids (BullMQ 6's `deduplication` option), when the store keeps them.
+    fn deduplication(&self) -> Option<&dyn DedupIds> {
         None
     }
 

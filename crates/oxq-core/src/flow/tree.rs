@@ -148,6 +148,12 @@ fn push_node(
         (Some(link), None) => options.parent = Some(link.on_failure(on_failure)),
         (None, _) => {}
     }
+    if options.deduplication.is_some() {
+        return Err(Error::invalid(format!(
+            "job {name:?} on {queue} is in a flow: deduplication is for plain adds only (BullMQ \
+             refuses it on a parent and on a child)"
+        )));
+    }
     options.validate()?;
     let id = match &options.job_id {
         Some(id) => id.clone(),

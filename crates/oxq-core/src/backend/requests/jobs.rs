@@ -35,6 +35,16 @@ pub enum AddedJob {
     /// The custom id existed: nothing was written; this is the job that stands, as it was read
     /// in the same step.
     Existing(Box<JobRecord>),
+    /// The deduplication id was owned (see [`crate::deduplication`]): nothing was written, or
+    /// (keep-last-if-active) the job was kept aside to run once the owner finishes. `id` is the
+    /// job that stands, `rejected` the id this add was given (named by the `deduplicated`
+    /// event), and `standing` that job as read in the same step; `None` when it is no longer
+    /// stored (it finished and its retention removed it while a throttle window holds).
+    Deduplicated {
+        id: JobId,
+        rejected: JobId,
+        standing: Option<Box<JobRecord>>,
+    },
 }
 
 impl AddedJob {
@@ -42,6 +52,7 @@ impl AddedJob {
         match self {
             AddedJob::Created { id, .. } => id,
             AddedJob::Existing(record) => &record.id,
+            AddedJob::Deduplicated { id, .. } => id,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! milliseconds since the epoch, supplied by the caller from its [`Clock`](crate::clock::Clock).
 
 mod admin;
+mod deduplication;
 mod dead_letters;
 mod events;
 mod cancel;
@@ -18,6 +19,7 @@ mod worker;
 mod workers;
 
 pub use admin::*;
+pub use deduplication::*;
 pub use dead_letters::*;
 pub use events::*;
 pub use flows::*;
