@@ -1,5 +1,5 @@
 -- add.lua: adds jobs, in order (BullMQ addStandardJob / addDelayedJob / addPrioritizedJob, and
--- handleDuplicatedJob for an existing custom id).
+-- handleDuplicatedJob for an existing custom id, deduplicateJob for a deduplication id).
 --
 -- KEYS
 --   1 id
@@ -18,20 +18,25 @@
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
---   3 number of jobs n, then 9 values per job:
+--   3 number of jobs n, then 10 values per job:
 --     custom id ('' for an automatic one), name, data (JSON), opts (BullMQ's encoded JSON),
 --     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0'),
 --     parent key ('' for none: the parent's job key "prefix:queue:id"), parent JSON ({id,
---       queueKey, policy flag}, '' for none)
+--       queueKey, policy flag}, '' for none),
+--     deduplication id ('' for none; its options are the opts' `de`)
 -- Returns
 --   { id1, answer1, id2, answer2, ... }, in order: for a job written, answer is the key suffix
 --   it went to ('delayed', 'prioritized' or 'wait'); when the custom id existed (nothing was
 --   written for that job), answer is that job as get_job.lua reads it, { state, score, fields }
---   (include/read_job.lua).
+--   (include/read_job.lua); when a deduplication id was owned (nothing was written for that
+--   job, or keepLastIfActive kept it aside), id is the owner that stands and answer is
+--   { 'deduplicated', the id this add was given, the owner as get_job.lua reads it or {} }.
 --   { -5, parent key } when a job's parent does not exist (nothing was written).
 -- Events
 --   added {jobId, name}; then waiting {jobId} or delayed {jobId, delay = due time};
---   duplicated {jobId} for an existing custom id.
+--   duplicated {jobId} for an existing custom id; deduplicated {jobId (stands),
+--   deduplicationId, deduplicatedJobId} and, for a debounce, removed {jobId, prev delayed} of
+--   the replaced job (include/dedup.lua).
 -- Every job INCRs `id`, custom id or not (as BullMQ does).
 -- A child (BullMQ addStandardJob with a parent): every parent is checked before anything is
 -- written (it exists, or is a job of this call with a custom id written before the child); the
@@ -41,7 +46,7 @@
 
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
-local per = 9
+local per = 10
 
 -- Whether one of the first n jobs of this call has the custom id that makes it `jobKey`.
 local function addedBefore(jobKey, n)
@@ -77,10 +82,21 @@ for i = 0, count - 1 do
   if id == '' then id = fmt(counter) end
   local jobKey = base .. id
   local existing = customId ~= '' and readJob(id) or {}
+  local dedupId = ARGV[a + 9]
+  local owner = nil
+  if #existing == 0 and dedupId ~= '' then
+    local decoded = decodeJson(opts)
+    local de = type(decoded) == 'table' and decoded.de or nil
+    if type(de) ~= 'table' then de = {} end
+    owner = deduplicate(now, maxLen, dedupId, de, id, name, data, opts)
+  end
   if #existing > 0 then
     emit(maxLen, 'duplicated', 'jobId', id)
     out[#out + 1] = id
     out[#out + 1] = existing
+  elseif owner then
+    out[#out + 1] = owner
+    out[#out + 1] = { 'deduplicated', id, readJob(owner) }
   else
     if parentKey == '' then
       redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
@@ -89,6 +105,7 @@ for i = 0, count - 1 do
       redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now,
         'delay', delay, 'priority', priority, 'parentKey', parentKey, 'parent', ARGV[a + 8])
     end
+    if dedupId ~= '' then redis.call('HSET', jobKey, 'deid', dedupId) end
     emit(maxLen, 'added', 'jobId', id, 'name', name)
     local state
     if delay > 0 then

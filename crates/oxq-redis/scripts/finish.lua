@@ -165,7 +165,10 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
       -- without a note (a note means no parent and no dedup id)
       atmNext = fmt((tonumber(f[2]) or 0) + 1)
       if f[3] then childCompleted(parentFrom(f[3], f[4]), jobKey, value, now) end
-      if f[5] then releaseDedupOnFinish(id, f[5]) end
+      if f[5] then
+        releaseDedupOnFinish(id, f[5])
+        requeueKeptAside(f[5], now, maxLen)
+      end
     end
     if keepCount == 0 then
       deleteJobKeys(jobKey)
@@ -245,7 +248,10 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
       childFailed(parentFrom(f[3], f[4]), jobKey, value, now)
       checkChildren = true
     end
-    if f[5] then releaseDedupOnFinish(id, f[5]) end
+    if f[5] then
+      releaseDedupOnFinish(id, f[5])
+      requeueKeptAside(f[5], now, maxLen)
+    end
     local dead = deadLetter(id, jobKey, nowText)
     if keepCount == 0 then
       detachFromParent(jobKey)

@@ -135,6 +135,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn deduplication(&self) -> Option<&dyn DedupIds> {
+        Some(self)
+    }
+
     fn workers(&self) -> Option<&dyn Workers> {
         Some(self)
     }

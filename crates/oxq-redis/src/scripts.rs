@@ -60,9 +60,9 @@ macro_rules! source {
 
 /// Every script: (name, full source). Includes come in dependency order.
 pub(crate) const SOURCES: &[(&str, &str)] = &[
-    ("add", source!("add", "read_job")),
+    ("add", source!("add", "read_job", "dedup")),
     ("move_to_active", source!("move_to_active", "fetch")),
-    ("finish", source!("finish", "parent", "retention", "fetch", "dead_letter")),
+    ("finish", source!("finish", "parent", "retention", "fetch", "dedup", "dead_letter")),
     ("extend_locks", source!("extend_locks")),
     ("recover_stalled", source!("recover_stalled")),
     ("update_progress", source!("update_progress")),
@@ -83,6 +83,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("steps_read", source!("steps_read")),
     ("step_save", source!("step_save")),
     ("job_signal", source!("job_signal")),
+    ("dedup_key", source!("dedup_key", "dedup")),
     ("scheduler_upsert", source!("scheduler_upsert", "scheduler")),
     ("scheduler_next", source!("scheduler_next", "scheduler")),
     ("scheduler_remove", source!("scheduler_remove", "scheduler")),

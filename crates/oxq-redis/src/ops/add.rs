@@ -56,6 +56,7 @@ impl ScriptCall for AddCall<'_> {
                 Some(parent) => inv.arg(parent.key).arg(parent.json),
                 None => inv.arg("").arg(""),
             };
+            inv.arg(o.deduplication.as_ref().map_or("", |d| d.id.as_str()));
         }
     }
 }
@@ -92,6 +93,32 @@ pub(crate) async fn add(backend: &RedisBackend, req: AddJobs) -> Result<AddedJob
     Ok(AddedJobs { jobs: added })
 }
 
+/// The first item of the answer for a deduplicated add.
+const DEDUPLICATED: &str = "deduplicated";
+
+/// `{rejected id, owner as read}` (the owner `{}` when it is no longer stored) after the marker.
+fn deduplicated(id: String, mut parts: impl Iterator<Item = Value>) -> StoreResult<AddedJob> {
+    let (Some(rejected), Some(owner)) = (parts.next(), parts.next()) else {
+        return Err(RedisStoreError::reply(
+            "add",
+            "expected { 'deduplicated', rejected id, owner } for a deduplicated add",
+        ));
+    };
+    let rejected = JobId(reply::string(&rejected, "add")?);
+    let mut owner = reply::array(owner, "add")?.into_iter();
+    let standing = match (owner.next(), owner.next(), owner.next()) {
+        (Some(state), Some(score), Some(fields)) => Some(Box::new(reply::job_record(
+            &id, &state, &score, fields, "add",
+        )?)),
+        _ => None,
+    };
+    Ok(AddedJob::Deduplicated {
+        id: JobId(id),
+        rejected,
+        standing,
+    })
+}
+
 /// The parent key of the script's refusal `{ -5, parent key }`, if that is the answer.
 fn missing_parent(items: &[Value]) -> StoreResult<Option<String>> {
     match items {
@@ -100,12 +127,19 @@ fn missing_parent(items: &[Value]) -> StoreResult<Option<String>> {
     }
 }
 
-/// One job's answer: the state suffix of a new job, or `{state, score, fields}` of the job
-/// that holds an existing custom id.
+/// One job's answer: the state suffix of a new job, `{state, score, fields}` of the job
+/// that holds an existing custom id, or `{'deduplicated', rejected id, owner read}`.
 fn added_job(id: &Value, answer: Value) -> StoreResult<AddedJob> {
     let id = reply::string(id, "add")?;
     if let Value::Array(_) = answer {
         let mut parts = reply::array(answer, "add")?.into_iter();
+        let first = parts.next();
+        if let Some(marker) = &first
+            && reply::string(marker, "add")? == DEDUPLICATED
+        {
+            return deduplicated(id, parts);
+        }
+        let mut parts = first.into_iter().chain(parts);
         let (Some(state), Some(score), Some(fields)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(RedisStoreError::reply(

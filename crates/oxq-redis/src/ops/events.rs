@@ -2,8 +2,8 @@
 //! `XREAD [BLOCK]` (the blocking read on a dedicated connection; dropping the future loses
 //! nothing, since the caller's cursor only moves with what it received).
 //!
-//! Entries oxq has no event for (`waiting-children`, `deduplicated`, custom events) are skipped;
-//! a batch made only of those is read past within the same call, so a reader never spins on them.
+//! Entries oxq has no event for (`debounced`, custom events) are skipped; a batch made only of
+//! those is read past within the same call, so a reader never spins on them.
 
 use std::time::{Duration, Instant};
 

@@ -6,6 +6,7 @@ pub(crate) mod cancel;
 pub(crate) mod clean;
 pub(crate) mod counts;
 pub(crate) mod dead_letters;
+pub(crate) mod dedup;
 pub(crate) mod drain;
 pub(crate) mod events;
 pub(crate) mod extend_locks;
@@ -304,6 +305,15 @@ mod tests {
                 0,
             ),
             check(&schedulers::RemoveCall { id: "s" }, 0),
+            check(
+                &dedup::DedupKeyCall {
+                    now: 1,
+                    op: dedup::DedupOp::Release,
+                    dedup_id: "d",
+                    job_id: Some(&id),
+                },
+                0,
+            ),
             check(&cancel::CancelCall { job_id: &id, now: 1 }, 0),
         ];
         for (name, _) in SOURCES {

@@ -1,6 +1,6 @@
 //! Entries of a queue's `events` stream (`bullmq-v5-model.md` §5.1) as [`Event`]s.
 //!
-//! Entries oxq has no variant for (`deduplicated`, custom events, ...) decode to `None`, and
+//! Entries oxq has no variant for (`debounced`, custom events, ...) decode to `None`, and
 //! the reader skips them.
 
 use std::collections::HashMap;
@@ -56,6 +56,11 @@ pub(crate) fn decode_event(fields: &HashMap<String, String>) -> Option<Event> {
         },
         "stalled" => Event::Stalled { job_id: job_id()? },
         "duplicated" => Event::Duplicated { job_id: job_id()? },
+        "deduplicated" => Event::Deduplicated {
+            job_id: job_id()?,
+            deduplication_id: get("deduplicationId")?,
+            deduplicated_job_id: JobId(get("deduplicatedJobId")?),
+        },
         "removed" => Event::Removed {
             job_id: job_id()?,
             prev: prev(),
@@ -137,7 +142,25 @@ mod tests {
                 job_id: JobId::from("p")
             })
         );
-        assert_eq!(decode_event(&entry(&[("event", "deduplicated")])), None);
+        assert_eq!(
+            decode_event(&entry(&[
+                ("event", "deduplicated"),
+                ("jobId", "3"),
+                ("deduplicationId", "k"),
+                ("deduplicatedJobId", "4")
+            ])),
+            Some(Event::Deduplicated {
+                job_id: JobId::from("3"),
+                deduplication_id: "k".into(),
+                deduplicated_job_id: JobId::from("4")
+            })
+        );
+        assert_eq!(
+            decode_event(&entry(&[("event", "deduplicated")])),
+            None,
+            "no fields"
+        );
+        assert_eq!(decode_event(&entry(&[("event", "debounced")])), None);
         assert_eq!(
             decode_event(&entry(&[("event", "completed")])),
             None,

@@ -2,15 +2,16 @@
 //!
 //! Written: `attempts`, `delay`, `priority`, `lifo`, `jobId`, `backoff {type, delay, jitter}`,
 //! `removeOnComplete` / `removeOnFail` as `true` (remove), `false` (keep), a count, or
-//! `{age (seconds), count}`, a child's `parent {id, queue}` and its policy flag (see
-//! [`super::parent`]); oxq's own `timeout` lives under `oxq.timeout` (ms), a key Node passes
+//! `{age (seconds), count}`, `de {id, ttl (ms), extend, replace, keepLastIfActive}` (the
+//! deduplication option; only what is set), a child's `parent {id, queue}` and its policy flag
+//! (see [`super::parent`]); oxq's own `timeout` lives under `oxq.timeout` (ms), a key Node passes
 //! through untouched. Read: the same, plus Node's spellings (`attempts: 0`, a bare number as a
 //! fixed backoff, a custom backoff type); what is missing or malformed takes its default.
 
 use std::time::Duration;
 
 use oxq_core::clock::millis;
-use oxq_core::{Backoff, JobId, JobOptions, KeepJobs, MAX_PRIORITY};
+use oxq_core::{Backoff, Deduplication, JobId, JobOptions, KeepJobs, MAX_PRIORITY};
 use serde_json::{Map, Value, json};
 
 use super::numbers::{clamp_ms, clamp_u32};
@@ -26,6 +27,7 @@ mod key {
     pub const BACKOFF: &str = "backoff";
     pub const REMOVE_ON_COMPLETE: &str = "removeOnComplete";
     pub const REMOVE_ON_FAIL: &str = "removeOnFail";
+    pub const DEDUPLICATION: &str = "de";
     /// oxq's namespace inside `opts` (Node keeps unknown keys as they are).
     pub const OXQ: &str = "oxq";
     pub const OXQ_TIMEOUT: &str = "timeout";
@@ -58,6 +60,9 @@ pub(crate) fn encode_opts(options: &JobOptions) -> String {
     }
     if let Some(link) = &options.parent {
         parent::insert_into_opts(&mut obj, link);
+    }
+    if let Some(dedup) = &options.deduplication {
+        obj.insert(key::DEDUPLICATION.into(), dedup_to_json(dedup));
     }
     if let Some(timeout) = options.timeout {
         obj.insert(
@@ -111,7 +116,51 @@ pub(crate) fn decode_opts(job_id: &str, text: Option<&str>) -> JobOptions {
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis);
     options.parent = parent::from_opts(&obj);
+    options.deduplication = obj.get(key::DEDUPLICATION).and_then(dedup_from_json);
     options
+}
+
+/// The deduplication option as BullMQ's `de` (only the flags that are set).
+fn dedup_to_json(dedup: &Deduplication) -> Value {
+    let mut obj = Map::new();
+    obj.insert("id".into(), json!(dedup.id));
+    if let Some(ttl) = dedup.ttl {
+        obj.insert("ttl".into(), json!(millis(ttl)));
+    }
+    for (name, set) in [
+        ("extend", dedup.extend),
+        ("replace", dedup.replace),
+        ("keepLastIfActive", dedup.keep_last_if_active),
+    ] {
+        if set {
+            obj.insert(name.into(), json!(true));
+        }
+    }
+    Value::Object(obj)
+}
+
+/// BullMQ's `de`; `None` without an id (Node requires one). A number id is read as its text.
+fn dedup_from_json(value: &Value) -> Option<Deduplication> {
+    let obj = value.as_object()?;
+    let id = match obj.get("id")? {
+        Value::String(id) => id.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let mut dedup = Deduplication::new(id)
+        .extend(flag("extend"))
+        .replace(flag("replace"))
+        .keep_last_if_active(flag("keepLastIfActive"));
+    if let Some(ttl) = obj
+        .get("ttl")
+        .and_then(Value::as_f64)
+        .map(clamp_ms)
+        .filter(|ms| *ms > 0)
+    {
+        dedup = dedup.ttl(Duration::from_millis(ttl));
+    }
+    Some(dedup)
 }
 
 /// `KeepJobs` as BullMQ's `removeOnComplete` / `removeOnFail` value.
@@ -278,6 +327,34 @@ mod tests {
         );
         assert_eq!(decode_opts("1", Some("{not json")), JobOptions::new());
         assert_eq!(decode_opts("1", Some("[1]")), JobOptions::new());
+    }
+
+    #[test]
+    fn deduplication_is_bullmq_de() {
+        let options = JobOptions::new()
+            .delay(Duration::from_secs(5))
+            .deduplication(Deduplication::debounce(
+                "user-7",
+                Duration::from_millis(5000),
+            ));
+        let value: Value = serde_json::from_str(&encode_opts(&options)).expect("json");
+        assert_eq!(
+            value["de"],
+            json!({"id": "user-7", "ttl": 5000, "extend": true, "replace": true})
+        );
+        assert_eq!(decode_opts("1", Some(&encode_opts(&options))), options);
+        let node = decode_opts(
+            "1",
+            Some(r#"{"de":{"id":"k","keepLastIfActive":true,"ttl":0}}"#),
+        );
+        assert_eq!(
+            node.deduplication,
+            Some(Deduplication::new("k").keep_last_if_active(true))
+        );
+        assert_eq!(
+            decode_opts("1", Some(r#"{"de":{"ttl":5}}"#)).deduplication,
+            None
+        );
     }
 
     #[test]
