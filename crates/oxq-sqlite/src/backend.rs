@@ -6,6 +6,7 @@
 
 mod cancel;
 mod dead_letters;
+mod dedup;
 mod flows;
 mod limits;
 mod schedulers;
@@ -155,6 +156,10 @@ impl Backend for SqliteBackend {
     }
 
     fn flows(&self) -> Option<&dyn Flows> {
+        Some(self)
+    }
+
+    fn deduplication(&self) -> Option<&dyn oxq_core::backend::DedupIds> {
         Some(self)
     }
 

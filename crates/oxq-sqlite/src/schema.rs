@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_dead_letters.sql"),
     include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0004_rate_limits.sql"),
+    include_str!("../migrations/0005_deduplication.sql"),
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,9 @@
 //! written it is a pending dependency of the parent, which stays where it is (see
 //! [`flows`](crate::ops::flows)).
 //!
+//! A job with a deduplication id is decided by [`dedup::decide`] before it is written: an id
+//! another job owns answers [`AddedJob::Deduplicated`] and writes no row.
+//!
 //! Rows are written with multi-row inserts ([`BulkInsert`]); options are encoded once per run
 //! of equal options, since a bulk add usually repeats one set.
 
@@ -30,6 +33,7 @@ use crate::codec::{
 };
 use crate::error::StoreResult;
 use crate::ops::bulk_insert::BulkInsert;
+use crate::ops::dedup;
 use crate::ops::event_log::Kind;
 use crate::ops::flows;
 use crate::ops::queue_row::QueueRow;
@@ -113,6 +117,24 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
                 continue;
             }
         }
+        if let Some(dedup) = &opts.deduplication {
+            // the owner may be among the buffered rows
+            insert(conn, queue.qid, timestamp, &rows)?;
+            rows.clear();
+            let candidate = dedup::Candidate {
+                id: &id,
+                jid: row_key(queue.qid, auto),
+                name: &job.name,
+                data: &job.data,
+                options: &opts,
+            };
+            if let dedup::Decision::Standing(answer) =
+                dedup::decide(conn, &mut queue, dedup, &candidate, now)?
+            {
+                added.push(answer);
+                continue;
+            }
+        }
         let priority = i64::from(opts.priority);
         let due_at = opts.delay.map(|d| now.saturating_add(millis(d)));
         let (state, score) = match due_at {
@@ -158,7 +180,8 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
             name: job.name,
             data: job.data,
             options,
-            flow: if parent.is_some() { flows::CHILD } else { 0 },
+            flow: if parent.is_some() { flows::CHILD } else { 0 }
+                | if opts.deduplication.is_some() { dedup::DEDUP } else { 0 },
         });
         if rows.len() >= FLUSH_AT {
             insert(conn, queue.qid, timestamp, &rows)?;

@@ -30,6 +30,7 @@ use rusqlite::{Connection, params};
 
 use crate::codec::{ACTIVE, KEY_MAX, ms, row_key, state_code};
 use crate::error::StoreResult;
+use crate::ops::dedup;
 use crate::ops::event_log::Kind;
 use crate::ops::find_job;
 use crate::ops::flows::{self, OtherQueues, links};
@@ -67,6 +68,11 @@ pub(crate) fn drain(ctx: &mut WriteCtx<'_>, req: DrainQueue) -> StoreResult<Drai
     let children = children_among(
         conn,
         &queue,
+        &format!("state IN {states} AND {NOT_A_PENDING_ITERATION}"),
+    )?;
+    dedup::on_drained(
+        conn,
+        queue.qid,
         &format!("state IN {states} AND {NOT_A_PENDING_ITERATION}"),
     )?;
     conn.prepare_cached(&format!(
@@ -122,6 +128,9 @@ pub(crate) fn clean(ctx: &mut WriteCtx<'_>, req: CleanQueue) -> StoreResult<Clea
     let mut ids = Vec::with_capacity(rows.len());
     let mut others = OtherQueues::default();
     for (jid, id, flow) in rows {
+        if flow & dedup::DEDUP != 0 {
+            dedup::on_removed(conn, queue.qid, jid)?;
+        }
         links::delete_job(conn, &mut queue, &mut others, jid, &id, flow, req.now)?;
         ids.push(JobId(id));
     }
@@ -155,6 +164,7 @@ pub(crate) fn obliterate(ctx: &mut WriteCtx<'_>, req: ObliterateQueue) -> StoreR
         .execute([queue.qid])?;
     conn.prepare_cached("DELETE FROM jobs WHERE qid = ?1")?
         .execute([queue.qid])?;
+    dedup::forget_queue(conn, queue.qid)?;
     let mut others = OtherQueues::default();
     // As for a drain, the event of a released parent is stamped with the store's clock.
     detach_all(conn, &mut queue, &mut others, children, now_ms())?;
@@ -203,6 +213,7 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobR
         .into());
     }
     let mut others = OtherQueues::default();
+    let (jid, flow) = (job.jid, job.flow);
     if job.flow & flows::PARENT != 0 {
         flows::subtree::remove(conn, &mut row, &mut others, job, id.as_str(), now)?;
     } else {
@@ -217,6 +228,9 @@ pub(crate) fn remove(ctx: &mut WriteCtx<'_>, req: RemoveJob) -> StoreResult<JobR
             now,
         )?;
         row.emit(now, Kind::Removed, Some(id.as_str()), Some(prev.as_str()));
+    }
+    if flow & dedup::DEDUP != 0 {
+        dedup::on_removed(conn, row.qid, jid)?;
     }
     row.save(ctx)?;
     others.save(ctx)?;

@@ -45,6 +45,8 @@ pub(crate) enum Kind {
     WaitingChildren = 16,
     /// Job id: the cancelled job; value: the state it left.
     Cancelled = 24,
+    /// Job id: the job that stands; value: JSON `{deduplicationId, deduplicatedJobId}`.
+    Deduplicated = 17,
     /// Job id: the source job; value: JSON `{deadLetterQueue, deadLetterId}`.
     DeadLettered = 20,
     /// Job id: the job the replay added; value: JSON `{deadLetterQueue, deadLetterId}`.
@@ -72,6 +74,7 @@ impl Kind {
             15 => Cleaned,
             16 => WaitingChildren,
             24 => Cancelled,
+            17 => Deduplicated,
             20 => DeadLettered,
             21 => Replayed,
             _ => return None,

@@ -174,6 +174,15 @@ fn decode(code: u8, job_id: Option<String>, value: Option<String>) -> Option<Eve
                 }
             }
         }
+        Kind::Deduplicated => {
+            let fields: serde_json::Value = serde_json::from_str(&text()).ok()?;
+            let field = |name: &str| fields.get(name)?.as_str().map(str::to_owned);
+            Event::Deduplicated {
+                job_id: job()?,
+                deduplication_id: field("deduplicationId")?,
+                deduplicated_job_id: JobId(field("deduplicatedJobId")?),
+            }
+        }
     })
 }
 

@@ -21,7 +21,9 @@
 //! child's completion moves its value to its parent, and its final failure applies its
 //! policy; a child deleted by its retention leaves its parent's pending dependencies. The
 //! common completion is one `UPDATE ... AND flow = 0`: only when it matches nothing does the
-//! finish look further, so jobs outside flows pay nothing for them.
+//! finish look further, so jobs outside flows pay nothing for them. A job with a deduplication
+//! id (the [`dedup::DEDUP`] bit of `flow`) takes the same path and releases its id
+//! ([`dedup::on_finished`]) when it completes or fails for good.
 //!
 //! A failure for good of a queue with a dead letter queue is copied there first, and records
 //! `dead-lettered` after its `failed` events (see [`dead_letters`]).
@@ -43,6 +45,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
 use crate::ops::dead_letters;
+use crate::ops::dedup;
 use crate::ops::event_log::Kind;
 use crate::ops::fetch::fetch;
 use crate::ops::flows::{self, OtherQueues};
@@ -175,6 +178,9 @@ fn finish_one(
                 };
                 flows::attempt::complete(conn, queue, others, &job, id, return_value, now)?;
                 complete_flow_job(conn, jid, id, token, return_value, *keep, now)?;
+                if job.flow & dedup::DEDUP != 0 {
+                    dedup::on_finished(conn, queue, jid, now)?;
+                }
             }
             keep_policy(COMPLETED, *keep);
             queue.emit(now, Kind::Completed, Some(id), Some(return_value));
@@ -218,6 +224,9 @@ fn finish_one(
                     }
                     let dead =
                         dead_letters::on_failed_for_good(conn, queue, others, job.jid, id, now)?;
+                    if job.flow & dedup::DEDUP != 0 {
+                        dedup::on_finished(conn, queue, job.jid, now)?;
+                    }
                     if *keep == KeepJobs::None {
                         flows::links::delete_job(conn, queue, others, job.jid, id, job.flow, now)?;
                     }

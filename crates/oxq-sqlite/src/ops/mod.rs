@@ -14,6 +14,7 @@ pub(crate) mod admin;
 pub(crate) mod bulk_insert;
 pub(crate) mod cancel;
 pub(crate) mod dead_letters;
+pub(crate) mod dedup;
 pub(crate) mod event_log;
 pub(crate) mod events;
 pub(crate) mod fetch;
