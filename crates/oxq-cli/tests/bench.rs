@@ -171,12 +171,12 @@ fn node_bullmq_runs_beside_oxq_on_redis() {
         "--store",
         "redis",
         "--only",
-        "add,add-bulk,process",
+        "add,add-bulk,process,start-latency,delayed",
         "--node",
         "--json",
     ]));
     let lines = json_lines(&out);
-    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines.len(), 6, "{out}");
     for scenario in ["add", "add_bulk", "process_c1", "process_c4"] {
         let l = line(&lines, "redis", scenario);
         positive(l, "jobs_per_s");
@@ -187,6 +187,16 @@ fn node_bullmq_runs_beside_oxq_on_redis() {
         let expected = l["jobs_per_s"].as_f64().expect("oxq rate") / rate;
         assert!((ratio - expected).abs() <= 0.01 + expected * 0.01, "{l}");
         assert!(bullmq["server_cpu_us_per_job"].as_f64() >= Some(0.0), "{l}");
+    }
+    for (scenario, jobs) in [("start_latency", 30), ("delayed_lateness", 40)] {
+        let l = line(&lines, "redis", scenario);
+        let bullmq = &l["bullmq"];
+        assert_eq!(bullmq["jobs"], jobs, "{l}");
+        let (p50, p99) = (
+            bullmq["p50_ms"].as_f64().expect("p50"),
+            bullmq["p99_ms"].as_f64().expect("p99"),
+        );
+        assert!(p50 > -5.0 && p50 <= p99 && p99 < 5_000.0, "{l}");
     }
     let table = fx.ok(&bench_args(&[
         "--store", "redis", "--only", "add", "--node",

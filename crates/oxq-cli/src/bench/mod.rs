@@ -5,7 +5,7 @@
 //!
 //! Scenario families, one module each: [`throughput`] (`add`, `add_bulk`, `process_cC`),
 //! [`store_loop`] (`store_add_bulk`, `store_fetch_finish`), [`steady`] (`start_latency`,
-//! `delayed_lateness`); [`node`] runs Node BullMQ's side of the throughput family, [`target`]
+//! `delayed_lateness`); [`node`] runs Node BullMQ's side of all but the store loop, [`target`]
 //! opens the stores, [`stats`] times and summarizes, [`report`] prints a table per store or
 //! one JSON line per scenario. A benchmark prints figures; it asserts nothing about them.
 
@@ -96,8 +96,8 @@ pub struct BenchArgs {
     /// The delay of each job in `delayed_lateness`.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub delay_ms: u64,
-    /// Also run Node BullMQ's add, add_bulk and process scenarios on the same Redis, side by
-    /// side; NODE is the node binary (default `node`).
+    /// Also run Node BullMQ's side of every chosen scenario but the store loop, on the same
+    /// Redis, side by side; NODE is the node binary (default `node`).
     #[arg(long, num_args = 0..=1, default_missing_value = "node", value_name = "NODE")]
     pub node: Option<String>,
     /// The directory whose node_modules holds bullmq and ioredis (default: tests/interop of
@@ -246,13 +246,37 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
         workers: args.store_workers as usize,
         per_call: args.per_fetch,
     };
-    let with_node = args.node.as_deref().filter(|_| kind == StoreKind::Redis);
+    let node_params = node::NodeParams {
+        scenarios: [
+            (Family::Add, "add"),
+            (Family::AddBulk, "add_bulk"),
+            (Family::Process, "process"),
+            (Family::StartLatency, "start_latency"),
+            (Family::Delayed, "delayed_lateness"),
+        ]
+        .into_iter()
+        .filter(|(family, _)| args.runs(*family))
+        .map(|(_, name)| name)
+        .collect(),
+        jobs,
+        batch,
+        concurrency: concurrency.clone(),
+        latency: latency_load,
+        delayed: delayed_load,
+        delay_ms: args.delay_ms,
+    };
+    // Node BullMQ has no side in the Backend-level scenarios
+    let with_node = args
+        .node
+        .as_deref()
+        .filter(|_| kind == StoreKind::Redis && !node_params.scenarios.is_empty());
     let node_dir = args.node_dir.clone().unwrap_or_else(node::default_node_dir);
 
     let mut runs: BTreeMap<String, Vec<Measure>> = BTreeMap::new();
     let mut bullmq: BTreeMap<String, Vec<Measure>> = BTreeMap::new();
     let mut latency: Vec<f64> = Vec::new();
     let mut lateness: Vec<f64> = Vec::new();
+    let mut bullmq_samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut node_about = None;
     let mut node_failure = None;
     let progress = std::io::stderr().is_terminal();
@@ -270,11 +294,14 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
                 };
                 say("Node BullMQ", run);
                 let url = target.redis_url().unwrap_or_default();
-                match node::run(node_bin, &node_dir, url, run, jobs, batch, &concurrency).await {
+                match node::run(node_bin, &node_dir, url, run, &node_params).await {
                     Ok(node_run) => {
                         node_about = Some(node_run.about);
                         for (scenario, measure) in node_run.measures {
                             bullmq.entry(scenario).or_default().push(measure);
+                        }
+                        for (scenario, samples) in node_run.samples {
+                            bullmq_samples.entry(scenario).or_default().extend(samples);
                         }
                     }
                     Err(e) => node_failure = Some(e.to_string()),
@@ -364,6 +391,7 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
             ),
             figures: Figures::Latency {
                 samples: Percentiles::new(latency),
+                bullmq: bullmq_samples.remove("start_latency").map(Percentiles::new),
                 percentiles: &[50.0, 95.0, 99.0],
                 params: json!({
                     "rate": latency_load.rate,
@@ -384,6 +412,9 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
             ),
             figures: Figures::Latency {
                 samples: Percentiles::new(lateness),
+                bullmq: bullmq_samples
+                    .remove("delayed_lateness")
+                    .map(Percentiles::new),
                 percentiles: &[50.0, 99.0],
                 params: json!({
                     "rate": delayed_load.rate,

@@ -1,7 +1,8 @@
-//! Node BullMQ's side of the Redis comparison (`--node`): runs BullMQ's `add`, `add_bulk` and
-//! `process_cC` scenarios (`tests/interop/bench/node_bench.mjs`, built into the binary) on the
-//! same Redis server, and reads the JSON line it prints: wall seconds and the server's CPU
-//! seconds per scenario.
+//! Node BullMQ's side of the Redis comparison (`--node`): runs BullMQ's `add`, `add_bulk`,
+//! `process_cC`, `start_latency` and `delayed_lateness` scenarios, those chosen
+//! (`tests/interop/bench/node_bench.mjs`, built into the binary), on the same Redis server, and
+//! reads the JSON line it prints: wall seconds and the server's CPU seconds per throughput
+//! scenario, every job's sample (ms) per steady-rate one.
 //!
 //! bullmq and ioredis resolve from `--node-dir DIR` (DIR/node_modules), by default the
 //! source tree's `tests/interop` this binary was built from (`npm ci` there).
@@ -13,6 +14,7 @@ use std::process::Stdio;
 use serde_json::Value;
 
 use super::stats::Measure;
+use super::steady::Steady;
 use crate::error::{CliError, CliResult};
 
 /// The Node script, written to a temporary file for each run.
@@ -28,19 +30,32 @@ pub fn default_node_dir() -> PathBuf {
 pub struct NodeRun {
     /// `bullmq X, node Y`.
     pub about: String,
-    /// Scenario name → its measure (server CPU, no process CPU).
+    /// Throughput scenario name → its measure (server CPU, no process CPU).
     pub measures: BTreeMap<String, Measure>,
+    /// Steady-rate scenario name → every job's sample, in ms.
+    pub samples: BTreeMap<String, Vec<f64>>,
 }
 
-/// One run of the script: every scenario on fresh queues tagged `run{run}`.
+/// What the script runs: the scenarios (`add`, `add_bulk`, `process`, `start_latency`,
+/// `delayed_lateness`) and their sizes.
+#[derive(Debug, Clone)]
+pub struct NodeParams {
+    pub scenarios: Vec<&'static str>,
+    pub jobs: usize,
+    pub batch: usize,
+    pub concurrency: Vec<usize>,
+    pub latency: Steady,
+    pub delayed: Steady,
+    pub delay_ms: u64,
+}
+
+/// One run of the script: the chosen scenarios on fresh queues tagged with `run`.
 pub async fn run(
     node: &str,
     node_dir: &Path,
     url: &str,
     run: usize,
-    jobs: usize,
-    batch: usize,
-    concurrency: &[usize],
+    params: &NodeParams,
 ) -> CliResult<NodeRun> {
     let failed = |what: String| CliError::Failed(what);
     let dir =
@@ -48,13 +63,23 @@ pub async fn run(
     let script = dir.path().join("node_bench.mjs");
     std::fs::write(&script, SCRIPT)
         .map_err(|e| failed(format!("cannot write {}: {e}", script.display())))?;
-    let concurrency: Vec<String> = concurrency.iter().map(ToString::to_string).collect();
+    let concurrency: Vec<String> = params.concurrency.iter().map(ToString::to_string).collect();
     let output = tokio::process::Command::new(node)
         .arg(&script)
-        .args(["--url", url, "--jobs", &jobs.to_string()])
-        .args(["--bulk", &batch.to_string()])
+        .args(["--url", url, "--jobs", &params.jobs.to_string()])
+        .args(["--bulk", &params.batch.to_string()])
         .args(["--tag", &format!("{}-run{run}", std::process::id())])
         .args(["--concurrency", &concurrency.join(",")])
+        .args(["--scenarios", &params.scenarios.join(",")])
+        .args(["--latency-rate", &params.latency.rate.to_string()])
+        .args(["--latency-seconds", &params.latency.seconds.to_string()])
+        .args(["--delayed-rate", &params.delayed.rate.to_string()])
+        .args(["--delayed-seconds", &params.delayed.seconds.to_string()])
+        .args(["--delay-ms", &params.delay_ms.to_string()])
+        .args([
+            "--steady-concurrency",
+            &params.latency.concurrency.to_string(),
+        ])
         .env("BULLMQ_FROM", node_dir)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
@@ -87,6 +112,7 @@ fn parse(stdout: &str) -> CliResult<NodeRun> {
         .ok_or_else(|| bad("no JSON line"))?;
     let report: Value = serde_json::from_str(line).map_err(|_| bad("a line that is not JSON"))?;
     let mut measures = BTreeMap::new();
+    let mut samples = BTreeMap::new();
     for result in report["results"]
         .as_array()
         .ok_or_else(|| bad("no results"))?
@@ -94,6 +120,12 @@ fn parse(stdout: &str) -> CliResult<NodeRun> {
         let scenario = result["scenario"]
             .as_str()
             .ok_or_else(|| bad("no scenario"))?;
+        if let Some(values) = result["samples"].as_array() {
+            let values: Option<Vec<f64>> = values.iter().map(Value::as_f64).collect();
+            let values = values.ok_or_else(|| bad("a sample that is not a number"))?;
+            samples.insert(scenario.to_owned(), values);
+            continue;
+        }
         let measure = Measure {
             seconds: result["seconds"]
                 .as_f64()
@@ -110,6 +142,7 @@ fn parse(stdout: &str) -> CliResult<NodeRun> {
             report["node"].as_str().unwrap_or("?")
         ),
         measures,
+        samples,
     })
 }
 
@@ -126,5 +159,10 @@ mod tests {
         assert_eq!(run.measures["add"].seconds, 0.5);
         assert_eq!(run.measures["add"].server_cpu, Some(0.1));
         assert!(parse("no json").is_err());
+        let out = "{\"results\":[{\"scenario\":\"start_latency\",\"samples\":[1.5,2]}]}";
+        let run = parse(out).expect("a report");
+        assert_eq!(run.samples["start_latency"], vec![1.5, 2.0]);
+        assert!(run.measures.is_empty());
+        assert!(parse("{\"results\":[{\"scenario\":\"x\",\"samples\":[\"a\"]}]}").is_err());
     }
 }

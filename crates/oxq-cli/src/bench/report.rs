@@ -27,6 +27,8 @@ pub enum Figures {
     /// Milliseconds per job, pooled over the runs, with the percentiles the scenario reports.
     Latency {
         samples: Percentiles,
+        /// Node BullMQ's samples, with `--node`.
+        bullmq: Option<Percentiles>,
         percentiles: &'static [f64],
         /// The load's parameters, for the JSON line.
         params: Value,
@@ -108,15 +110,17 @@ impl ScenarioResult {
             }
             Figures::Latency {
                 samples,
+                bullmq,
                 percentiles,
                 params,
             } => {
                 let mut fields = params.clone();
-                fields["jobs"] = json!(samples.count());
-                for p in *percentiles {
-                    fields[format!("p{p}_ms")] = json!(samples.at(*p).map(|v| round(v, 3)));
+                percentile_fields(&mut fields, samples, percentiles);
+                if let Some(bullmq) = bullmq {
+                    let mut node = json!({});
+                    percentile_fields(&mut node, bullmq, percentiles);
+                    fields["bullmq"] = node;
                 }
-                fields["max_ms"] = json!(samples.max().map(|v| round(v, 3)));
                 fields
             }
         };
@@ -125,6 +129,15 @@ impl ScenarioResult {
         }
         line
     }
+}
+
+/// `jobs`, `pP_ms` for each of `percentiles`, and `max_ms` into `fields`.
+fn percentile_fields(fields: &mut Value, samples: &Percentiles, percentiles: &[f64]) {
+    fields["jobs"] = json!(samples.count());
+    for p in percentiles {
+        fields[format!("p{p}_ms")] = json!(samples.at(*p).map(|v| round(v, 3)));
+    }
+    fields["max_ms"] = json!(samples.max().map(|v| round(v, 3)));
 }
 
 /// The human report of one store: a heading, a table of the throughput scenarios, one line
@@ -203,22 +216,33 @@ pub fn print_table(heading: &str, results: &[ScenarioResult], with_bullmq: bool)
     for result in results {
         if let Figures::Latency {
             samples,
+            bullmq,
             percentiles,
             ..
         } = &result.figures
         {
-            let figures: Vec<String> = percentiles
-                .iter()
-                .map(|p| format!("p{p} {} ms", cell(samples.at(*p), 2)))
-                .chain([format!("max {} ms", cell(samples.max(), 2))])
-                .collect();
+            let figures = |samples: &Percentiles| {
+                percentiles
+                    .iter()
+                    .map(|p| format!("p{p} {} ms", cell(samples.at(*p), 2)))
+                    .chain([format!("max {} ms", cell(samples.max(), 2))])
+                    .collect::<Vec<String>>()
+                    .join(", ")
+            };
             println!(
                 "{} ({}, {} jobs): {}",
                 result.scenario,
                 result.detail,
                 samples.count(),
-                figures.join(", ")
+                figures(samples)
             );
+            if let Some(bullmq) = bullmq {
+                println!(
+                    "  Node BullMQ ({} jobs): {}",
+                    bullmq.count(),
+                    figures(bullmq)
+                );
+            }
         }
     }
 }
@@ -271,6 +295,7 @@ mod tests {
             detail: "x".to_owned(),
             figures: Figures::Latency {
                 samples: Percentiles::new((1..=100).map(f64::from).collect()),
+                bullmq: Some(Percentiles::new(vec![4.0, 2.0])),
                 percentiles: &[50.0, 99.0],
                 params: json!({ "rate": 1000 }),
             },
@@ -282,5 +307,9 @@ mod tests {
         assert_eq!(line["p99_ms"], 99.0);
         assert_eq!(line["max_ms"], 100.0);
         assert!(line.get("p95_ms").is_none());
+        assert_eq!(
+            line["bullmq"],
+            json!({"jobs": 2, "p50_ms": 2.0, "p99_ms": 4.0, "max_ms": 4.0})
+        );
     }
 }
