@@ -154,6 +154,9 @@ macro_rules! __for_each_case {
                 a_processor_rate_limit_pauses_the_queue_without_using_an_attempt,
                 bad_limits_are_refused;
             workers: running_workers_are_listed_until_they_close;
+            dedup: an_add_returns_the_standing_job_until_a_worker_completes_it,
+                a_throttle_window_follows_the_clock, a_debounced_burst_runs_once_with_the_last_data,
+                a_removed_key_lets_the_next_add_through, bad_deduplication_options_are_refused;
         }
     };
 }
@@ -271,6 +274,15 @@ macro_rules! __for_each_store_case {
                 a_signal_sent_before_the_wait_is_answered_by_the_save,
                 a_signal_wakes_a_delayed_job_that_waits_for_it,
                 steps_are_deleted_with_their_job;
+            dedup: an_owned_id_answers_its_owner_until_the_owner_completes,
+                a_final_failure_releases_the_id_a_retried_one_does_not,
+                a_throttle_window_outlives_its_job_and_ends_with_the_clock,
+                extend_restarts_the_window_at_each_deduplicated_add,
+                debounce_replaces_the_delayed_job_and_restarts_its_delay,
+                debounce_keeps_an_owner_that_already_started,
+                keep_last_if_active_runs_the_last_add_after_the_owner,
+                removals_and_the_facet_release_the_id,
+                one_call_with_repeated_ids_writes_the_first_of_each;
             limits: limits_are_set_read_and_removed, a_global_rate_limit_caps_starts_per_window,
                 a_worker_limiter_counts_for_every_worker, global_concurrency_caps_active_jobs,
                 a_rate_limited_end_puts_the_job_back_and_limits_the_queue,

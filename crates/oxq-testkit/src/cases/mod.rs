@@ -6,6 +6,7 @@ pub mod bad_input;
 pub mod cancel;
 pub mod concurrency;
 pub mod dead_letters;
+pub mod dedup;
 pub mod delays;
 pub mod events;
 pub mod flows;

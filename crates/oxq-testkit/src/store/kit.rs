@@ -104,6 +104,9 @@ impl Kit {
                 "adding {name} answered the existing job {}",
                 record.id
             ))),
+            AddedJob::Deduplicated { id, .. } => Err(TestError::msg(format!(
+                "adding {name} was deduplicated against job {id}"
+            ))),
         }
     }
 
