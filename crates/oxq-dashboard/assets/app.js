@@ -3,6 +3,7 @@
 // Views are chosen by the URL's hash:
 //   #/                          every queue: counts per state, the last hour's chart, paused
 //   #/queues/Q?state=S&page=N   a queue's jobs in state S, 20 a page, with the queue's actions
+//                               and its workers (when GET api/queues/Q/workers answers)
 //   #/queues/Q/schedulers       a queue's job schedulers and their next runs
 //   #/queues/Q/jobs/ID          one job: data, options, progress, logs, every attempt's error,
 //                               timestamps, parent and children as a tree, and its actions
@@ -269,9 +270,11 @@ async function queueView(name, params) {
   const state = STATES.includes(params.get('state')) ? params.get('state')
     : queue.counts.failed > 0 ? 'failed' : 'waiting';
   const page = Math.max(0, parseInt(params.get('page') || '0', 10) || 0);
-  const [jobs, series] = await Promise.all([
+  const [jobs, series, workers] = await Promise.all([
     api(`${queuePath(name)}/jobs?state=${enc(state)}&offset=${page * PAGE_SIZE}&limit=${PAGE_SIZE}`),
     api(`${queuePath(name)}/throughput`).catch(() => null),
+    // workers are shown where the API and the store have them
+    api(`${queuePath(name)}/workers`).catch(() => null),
   ]);
   crumbs(['queues', '#/'], name, state);
   const first = jobs.total === 0 ? 0 : page * PAGE_SIZE + 1;
@@ -285,7 +288,28 @@ async function queueView(name, params) {
       last < jobs.total ? h('a', { href: stateHref(name, state, page + 1) }, 'older →') : null,
       cleanForm(name, state)),
     jobTable(name, state, jobs.jobs),
+    workers ? workerList(workers.workers) : null,
   ];
+}
+
+function workerList(workers) {
+  return [
+    h('h2', {}, `Workers (${workers.length})`),
+    workers.length === 0 ? h('p', { class: 'muted' }, 'No worker is serving this queue now.')
+      : h('table', { id: 'workers' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', {}, 'address'),
+          h('th', { class: 'num' }, 'running for'), h('th', { class: 'num' }, 'idle for'))),
+        h('tbody', {}, workers.map((w) => h('tr', {},
+          h('td', {}, w.name || h('span', { class: 'muted' }, 'unnamed')), h('td', {}, w.addr || '—'),
+          h('td', { class: 'num' }, duration(w.age_ms)), h('td', { class: 'num' }, duration(w.idle_ms)))))),
+  ];
+}
+
+function duration(ms) {
+  if (typeof ms !== 'number') return '—';
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : seconds < 3600 ? `${Math.round(seconds / 60)} min`
+    : `${(seconds / 3600).toFixed(1)} h`;
 }
 
 function cleanForm(queue, state) {
