@@ -146,6 +146,7 @@ macro_rules! __for_each_case {
             steps: a_failing_middle_step_is_retried_without_rerunning_the_first,
                 a_sleep_parks_the_job_and_resumes_it_on_another_worker,
                 a_signal_sent_after_the_wait_wakes_the_job, a_signal_sent_before_the_wait_is_not_lost,
+                a_signal_racing_the_park_is_seen_a_second_later,
                 a_wait_that_times_out_answers_timed_out,
                 a_step_with_its_own_attempts_fails_the_job_when_they_run_out,
                 an_oversized_step_result_is_refused;

@@ -95,11 +95,11 @@ mod tests {
         let done = StepStatus::Done {
             value: serde_json::json!({"id": 7}),
         };
-        let text = done.encode().unwrap();
+        let text = done.encode().expect("encodes");
         assert_eq!(text, r#"{"done":{"value":{"id":7}}}"#);
-        assert_eq!(StepStatus::decode("1", &text).unwrap(), done);
+        assert_eq!(StepStatus::decode("1", &text).expect("decodes"), done);
         let signal: Signal<u32> = Signal::Received(3);
-        assert_eq!(serde_json::to_string(&signal).unwrap(), r#"{"received":3}"#);
+        assert_eq!(serde_json::to_string(&signal).expect("encodes"), r#"{"received":3}"#);
         assert!(StepStatus::decode("1", "{\"nope\":1}").is_err());
     }
 }

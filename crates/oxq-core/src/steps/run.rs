@@ -37,6 +37,10 @@ impl StepOptions {
     }
 }
 
+/// How soon a job parked for a signal for the first time runs again to look for a signal that
+/// raced its parking (see [`Job::wait_for_signal`]).
+const SIGNAL_RECHECK: Duration = Duration::from_secs(1);
+
 /// The longest failure message a failed step stores.
 const MAX_STORED_ERROR: usize = 2000;
 
@@ -124,6 +128,11 @@ impl<T> Job<T> {
     /// a signal sent before this call is kept and returned at once. The job is parked in
     /// delayed meanwhile, as for a sleep. The answer is memoized like a step's: a later run
     /// gets the same [`Signal`].
+    ///
+    /// The first time it parks, the job runs again after one second (or at the timeout, if
+    /// sooner) and parks again until the timeout: a signal sent in the moment between the
+    /// job's last look and its arrival in delayed finds it still active and cannot wake it,
+    /// and this look picks it up.
     pub async fn wait_for_signal<P>(
         &self,
         name: &str,
@@ -134,7 +143,7 @@ impl<T> Job<T> {
     {
         let token = self.begin_step(name).await?;
         let now = self.now_ms();
-        let until = match self.steps_state().entry(name) {
+        let (until, first_park) = match self.steps_state().entry(name) {
             Some(StepStatus::Done { value }) => return decode_value(name, value),
             Some(StepStatus::Waiting { signal, until }) if signal == name => {
                 if self.steps_state().signal(name).is_none() && now >= until {
@@ -143,10 +152,10 @@ impl<T> Job<T> {
                         .await?;
                     return Ok(Signal::TimedOut);
                 }
-                until
+                (until, false)
             }
             Some(other) => return Err(name_taken(name, &other)),
-            None => now.saturating_add(millis(timeout)),
+            None => (now.saturating_add(millis(timeout)), true),
         };
         if let Some(payload) = self.steps_state().signal(name) {
             return self.receive_signal(name, &token, &payload).await;
@@ -161,10 +170,17 @@ impl<T> Job<T> {
         if let Some(payload) = saved.signal {
             return self.receive_signal(name, &token, &payload).await;
         }
-        self.steps_state().suspend(until);
+        // The first park is short: a signal sent after the save above but before the job is
+        // in delayed finds it active and cannot wake it; the early re-check picks it up.
+        let park_until = if first_park {
+            until.min(now.saturating_add(millis(SIGNAL_RECHECK)))
+        } else {
+            until
+        };
+        self.steps_state().suspend(park_until);
         Err(StepError::Suspended {
             step: name.to_owned(),
-            until,
+            until: park_until,
         })
     }
 

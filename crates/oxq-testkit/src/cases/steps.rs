@@ -279,6 +279,63 @@ pub async fn a_signal_sent_before_the_wait_is_not_lost(h: &Harness) -> CaseResul
     Ok(())
 }
 
+/// A signal that races the job's parking (sent while the job is still active, after its wait
+/// looked for it: here, by the processor itself before it returns the wait's error) cannot
+/// wake it, but is not left until the timeout: the first park lasts one second, and the job
+/// that runs again then gets the signal.
+pub async fn a_signal_racing_the_park_is_seen_a_second_later(h: &Harness) -> CaseResult {
+    require_steps(h)?;
+    let clock = h.clock();
+    let queue = h.queue_with_clock::<Value>();
+    let sender = queue.clone();
+    let woke_early = Arc::new(AtomicU32::new(0));
+    let seen = woke_early.clone();
+    let worker = Worker::start(&queue, h.worker_options(), move |job: Job<Value>| {
+        let (sender, woke_early) = (sender.clone(), seen.clone());
+        async move {
+            if job.name() == CANARY {
+                return Ok(json!(null));
+            }
+            match job
+                .wait_for_signal::<Value>("approval", Duration::from_secs(3600))
+                .await
+            {
+                Ok(Signal::Received(payload)) => Ok(payload),
+                Ok(Signal::TimedOut) => Ok(json!("timed out")),
+                Err(parked) => {
+                    // the race: the signal arrives before the job is in delayed
+                    if sender.signal(job.id(), "approval", json!("raced")).await? {
+                        bump(&woke_early);
+                    }
+                    Err::<Value, BoxError>(parked.into())
+                }
+            }
+        }
+    });
+    let start = clock.now_ms();
+    let job = queue.add("order", json!({}), JobOptions::new()).await?;
+    let parked = wait_for_state(&queue, job.id(), JobState::Delayed).await?;
+    ensure_eq!(
+        parked.due_at,
+        Some(start + 1000),
+        "the first park's due time"
+    );
+    ensure_eq!(
+        woke_early.load(Ordering::SeqCst),
+        0,
+        "signals that woke an active job"
+    );
+    clock.advance(Duration::from_secs(1));
+    let done = wait_for_state(&queue, job.id(), JobState::Completed).await?;
+    worker.close().await?;
+    ensure_eq!(
+        done.return_value.as_deref(),
+        Some(r#""raced""#),
+        "return value"
+    );
+    Ok(())
+}
+
 /// A wait whose timeout passes answers `Signal::TimedOut` (not an error): the job resumes when
 /// the clock reaches the timeout, and a signal sent after that changes nothing.
 pub async fn a_wait_that_times_out_answers_timed_out(h: &Harness) -> CaseResult {
