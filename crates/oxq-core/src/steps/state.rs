@@ -125,14 +125,8 @@ impl StepsState {
             return Some(until);
         }
         if completed {
-            let mut unreached: Vec<&str> = loaded
-                .entries
-                .keys()
-                .filter(|name| !inner.used.iter().any(|u| u == *name))
-                .map(String::as_str)
-                .collect();
+            let unreached = unreached(loaded, &inner.used);
             if !unreached.is_empty() {
-                unreached.sort_unstable();
                 tracing::warn!(
                     job_id = %loaded.job_id,
                     steps = ?unreached,
@@ -142,5 +136,59 @@ impl StepsState {
             }
         }
         None
+    }
+}
+
+/// The stored steps a run that called `used` never reached, by name.
+fn unreached<'a>(loaded: &'a Loaded, used: &[String]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = loaded
+        .entries
+        .keys()
+        .filter(|name| !used.iter().any(|u| u == *name))
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded_with(names: &[&str]) -> StepsState {
+        let state = StepsState::new(1024);
+        let entries = names
+            .iter()
+            .map(|n| ((*n).to_owned(), StepStatus::Sleeping { until: 1 }))
+            .collect();
+        state.install("7".into(), entries, HashMap::new());
+        state
+    }
+
+    #[test]
+    fn a_run_without_steps_changes_nothing() {
+        let state = StepsState::new(1024);
+        state.suspend(5);
+        assert_eq!(state.after_run(true), None, "never loaded: no step ran");
+    }
+
+    #[test]
+    fn a_suspension_wins_and_the_latest_time_counts() {
+        let state = loaded_with(&[]);
+        state.suspend(10);
+        state.suspend(7);
+        assert_eq!(state.after_run(false), Some(10));
+        assert_eq!(state.after_run(true), Some(10));
+    }
+
+    #[test]
+    fn stored_steps_a_run_never_called_are_named() {
+        let state = loaded_with(&["charge", "email", "fetch"]);
+        assert!(state.claim("fetch"));
+        assert!(state.claim("charge"));
+        assert!(!state.claim("charge"), "a name is claimed once per run");
+        let inner = state.lock();
+        let loaded = inner.loaded.as_ref().expect("loaded");
+        assert_eq!(unreached(loaded, &inner.used), ["email"]);
     }
 }
