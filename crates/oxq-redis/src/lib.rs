@@ -60,9 +60,14 @@
 //!   expired).
 //! * A worker that finishes a job after its lock expired is still honoured if nobody took the
 //!   job over (stricter than BullMQ, which refuses a missing lock).
-//! * Deduplication and rate limits are not offered through oxq's API yet
-//!   ([`Capabilities`](oxq_core::Capabilities) says so), but jobs that Node creates with them
-//!   are processed correctly: `deid` keys are released, and the queue-wide rate limit and
+//! * Deduplication (the [`DedupIds`](oxq_core::backend::DedupIds) facet) uses BullMQ 6's
+//!   keys (`de:<id>`, `dn:<id>`, the job's `deid`), so Node and oxq deduplicate against each
+//!   other. A window is written as an absolute expiry from the caller's clock (`PXAT`) and
+//!   judged by it (`PEXPIRETIME`, Redis 7; on 6.2 Redis's own expiry alone decides), which is
+//!   BullMQ's `PX` when the clocks agree. Unlike BullMQ, a debounce add that finds its owner
+//!   already started still records `deduplicated`, and releasing an id also drops the job
+//!   keep-last-if-active kept aside.
+//! * Rate limits are not offered through oxq's API yet, but the queue-wide rate limit and
 //!   concurrency Node sets in `meta` are honoured.
 //! * Flows (the [`Flows`](oxq_core::backend::Flows) facet) use BullMQ 6's layout, so Node and
 //!   oxq share trees both ways; a tree may span queues and prefixes, which its scripts reach by
