@@ -121,7 +121,7 @@ pub enum Command {
     /// Check the store's deployment (BullMQ's production guide): one ok/warn/fail line per
     /// check; exit 1 when a check fails (or warns, with --strict).
     Doctor(DoctorArgs),
-    /// Serve the dashboard's JSON API (/api) and Prometheus metrics (/metrics) over HTTP.
+    /// Serve the dashboard over HTTP: pages (/), JSON API (/api), Prometheus metrics (/metrics).
     Dashboard(DashboardArgs),
     /// Measure the stores: add and process throughput, start latency at a steady rate,
     /// delayed-job lateness; beside Node BullMQ on Redis with --node.

@@ -25,7 +25,7 @@ pub async fn run(store: &Store, args: &DashboardArgs) -> CliResult<()> {
         .await
         .map_err(cli_error)?;
     let addr = bound.local_addr().map_err(cli_error)?;
-    eprintln!("oxq: dashboard on http://{addr}/api/queues and http://{addr}/metrics");
+    eprintln!("oxq: dashboard on http://{addr}/ (JSON API under /api, metrics at /metrics)");
     bound.serve_until(stop_signal()).await.map_err(cli_error)
 }
 
