@@ -16,13 +16,6 @@
 -- letter queue (INCR of its `id`), also recorded in the dead letter queue's own index
 -- `oxq:dead` (zset by the time it died), which Node ignores.
 
--- Fields of a source job that the copy leaves out.
-local deadLetterDropped = {
-  parentKey = true, parent = true, deid = true, rjk = true, defa = true, returnvalue = true,
-  finishedOn = true, ['oxq:src'] = true, ['oxq:srcQueue'] = true, ['oxq:srcId'] = true,
-  ['oxq:deadAt'] = true, ['oxq:replays'] = true, ['oxq:replayedAs'] = true,
-  ['oxq:replayOf'] = true,
-}
 
 -- Copies job `id` (hash `jobKey`), just failed for good at `nowText`, when the queue has a dead
 -- letter queue. Returns { dead letter queue name, dead id } for the caller's `dead-lettered`
@@ -31,11 +24,19 @@ local function deadLetter(id, jobKey, nowText)
   local setting = redis.call('HMGET', k.meta, 'oxq:dlq', 'oxq:dlq.name')
   local dlq = setting[1]
   if not dlq then return nil end
+  -- Fields of a source job that the copy leaves out (built here, not at the script's top
+  -- level: a finish that copies nothing must not pay for the table).
+  local dropped = {
+    parentKey = true, parent = true, deid = true, rjk = true, defa = true, returnvalue = true,
+    finishedOn = true, ['oxq:src'] = true, ['oxq:srcQueue'] = true, ['oxq:srcId'] = true,
+    ['oxq:deadAt'] = true, ['oxq:replays'] = true, ['oxq:replayedAs'] = true,
+    ['oxq:replayOf'] = true,
+  }
   local deadId = fmt(redis.call('INCR', dlq .. 'id'))
   local fields = redis.call('HGETALL', jobKey)
   local copy = {}
   for i = 1, #fields, 2 do
-    if not deadLetterDropped[fields[i]] then
+    if not dropped[fields[i]] then
       copy[#copy + 1] = fields[i]
       copy[#copy + 1] = fields[i + 1]
     end
