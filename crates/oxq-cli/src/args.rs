@@ -116,6 +116,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SchedulersCommand,
     },
+    /// Dead letter queues: name one for a queue, list, replay and purge its dead jobs.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Run jobs with a command: data on stdin, return value on stdout.
     Worker(WorkerArgs),
     /// Check the store's deployment (BullMQ's production guide): one ok/warn/fail line per
@@ -216,6 +221,50 @@ pub enum SchedulersCommand {
         id: String,
         #[command(flatten)]
         queue: QueueArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Send the jobs of --queue that fail for good to queue DEAD_LETTER_QUEUE (same prefix).
+    Set {
+        #[command(flatten)]
+        queue: QueueArg,
+        dead_letter_queue: String,
+    },
+    /// Stop sending the jobs of --queue anywhere when they fail for good.
+    Unset {
+        #[command(flatten)]
+        queue: QueueArg,
+    },
+    /// The dead jobs --queue (a dead letter queue) holds, oldest first.
+    List {
+        #[command(flatten)]
+        queue: QueueArg,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Add dead jobs back to their source queues (attempts reset).
+    Replay {
+        #[command(flatten)]
+        queue: QueueArg,
+        /// Ids of dead jobs in --queue.
+        ids: Vec<String>,
+        /// Every dead job of --queue.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Delete dead jobs.
+    Purge {
+        #[command(flatten)]
+        queue: QueueArg,
+        /// Ids of dead jobs in --queue.
+        ids: Vec<String>,
+        /// Every dead job of --queue.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
     },
 }
 

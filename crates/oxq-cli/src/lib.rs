@@ -19,6 +19,7 @@ use clap::Parser;
 
 use args::{Cli, Command};
 use commands::{add, dashboard, doctor, inspect, schedulers, steer};
+use commands::dlq;
 use error::{CliError, CliResult};
 use store::Store;
 
@@ -107,6 +108,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             steer::obliterate(&store, &queue.queue, *force, *yes, json).await
         }
         Command::Schedulers { command } => schedulers::run(&store, command, json).await,
+        Command::Dlq { command } => dlq::run(&store, command, json).await,
         Command::Worker(args) => worker::run(&store, args, json).await,
         Command::Dashboard(args) => dashboard::run(&store, args).await,
         // answered above, before any store is opened

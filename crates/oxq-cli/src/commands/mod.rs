@@ -2,6 +2,7 @@
 
 pub mod add;
 pub mod dashboard;
+pub mod dlq;
 pub mod doctor;
 pub mod inspect;
 pub mod schedulers;
