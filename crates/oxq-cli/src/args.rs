@@ -79,6 +79,13 @@ pub enum Command {
         #[command(flatten)]
         queue: QueueArg,
     },
+    /// Cancel a job: one not yet running fails now with the reason "cancelled"; a running one
+    /// too, and its worker stops it at its next lock renewal.
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        queue: QueueArg,
+    },
     /// Stop workers from starting jobs (jobs keep arriving).
     Pause(QueueArg),
     /// Let workers start jobs again.

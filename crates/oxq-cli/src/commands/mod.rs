@@ -1,6 +1,7 @@
 //! The inspect-and-steer commands, one module per group.
 
 pub mod add;
+pub mod cancel;
 pub mod dashboard;
 pub mod dlq;
 pub mod doctor;

@@ -211,7 +211,9 @@ async fn processor_result(
             () = cancellation.cancelled() => {}
         }
         // boxed: a timer is large, and only a cancelled attempt needs one
-        Box::pin(tokio::time::timeout(grace, &mut caught)).await.ok()
+        Box::pin(tokio::time::timeout(grace, &mut caught))
+            .await
+            .ok()
     };
     let caught = match timeout {
         None => watched.await,

@@ -178,7 +178,13 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             if !state.cancelled.is_empty() {
                 let mut held = lock_held(&self.locks);
                 for job_id in state.cancelled.drain(..) {
-                    held.remove(&job_id);
+                    // (not a later fetch of the same id, after an explicit retry)
+                    if held
+                        .get(&job_id)
+                        .is_some_and(|h| h.cancellation.is_cancelled())
+                    {
+                        held.remove(&job_id);
+                    }
                 }
             }
             let can_call = calls.len() < MAX_CALLS_IN_FLIGHT && !state.errors.backing_off();

@@ -33,7 +33,11 @@ async fn ensure_cancelled(queue: &Queue<Value>, id: &JobId, attempts_made: u32) 
         Some(CANCELLED_REASON),
         "failed reason of job {id}"
     );
-    ensure_eq!(job.attempts_made, attempts_made, "attempts made of job {id}");
+    ensure_eq!(
+        job.attempts_made,
+        attempts_made,
+        "attempts made of job {id}"
+    );
     Ok(())
 }
 
@@ -108,7 +112,8 @@ pub async fn a_running_job_sees_its_token_at_the_next_renewal(h: &Harness) -> Ca
     let job = queue
         .add("long", json!(0), JobOptions::new().attempts(3))
         .await?;
-    let mut queue_events = QueueEvents::after(queue.backend().clone(), queue.queue_ref().clone(), None);
+    let mut queue_events =
+        QueueEvents::after(queue.backend().clone(), queue.queue_ref().clone(), None);
     let (started_tx, mut started) = mpsc::unbounded_channel::<JobId>();
     let (seen_tx, mut seen) = mpsc::unbounded_channel::<(JobId, bool, bool)>();
     let recorder = Recorder::new();
@@ -144,9 +149,11 @@ pub async fn a_running_job_sees_its_token_at_the_next_renewal(h: &Harness) -> Ca
         "job whose token fired, is_cancelled, its token's state"
     );
     events
-        .wait_for("the worker's Cancelled event", WAIT, |e| {
-            matches!(e, WorkerEvent::Cancelled { job_id } if job_id == job.id())
-        })
+        .wait_for(
+            "the worker's Cancelled event",
+            WAIT,
+            |e| matches!(e, WorkerEvent::Cancelled { job_id } if job_id == job.id()),
+        )
         .await?;
     let next = queue.add("next", json!(0), JobOptions::new()).await?;
     events.finished(1, WAIT).await?;
@@ -157,7 +164,11 @@ pub async fn a_running_job_sees_its_token_at_the_next_renewal(h: &Harness) -> Ca
         JobState::Completed,
         "the next job"
     );
-    ensure_eq!(recorder.attempts_of(job.id()).len(), 1, "runs of the cancelled job");
+    ensure_eq!(
+        recorder.attempts_of(job.id()).len(),
+        1,
+        "runs of the cancelled job"
+    );
     ensure!(
         !events.seen.iter().any(|e| matches!(e,
             WorkerEvent::Completed { job_id, .. } | WorkerEvent::Failed { job_id, .. }
@@ -165,12 +176,20 @@ pub async fn a_running_job_sees_its_token_at_the_next_renewal(h: &Harness) -> Ca
         "the worker reported an outcome for the cancelled job: {:?}",
         events.seen
     );
-    let seen = events_until(&mut queue_events, WAIT, |e| {
-        matches!(e, Event::Cancelled { job_id, .. } if job_id == job.id())
-    })
+    let seen = events_until(
+        &mut queue_events,
+        WAIT,
+        |e| matches!(e, Event::Cancelled { job_id, .. } if job_id == job.id()),
+    )
     .await?;
     ensure!(
-        seen.iter().any(|e| matches!(e, Event::Cancelled { prev: JobState::Active, .. })),
+        seen.iter().any(|e| matches!(
+            e,
+            Event::Cancelled {
+                prev: JobState::Active,
+                ..
+            }
+        )),
         "events: {seen:?}"
     );
     Ok(())

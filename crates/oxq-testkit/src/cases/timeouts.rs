@@ -49,9 +49,16 @@ pub async fn a_timed_out_processor_is_dropped_before_its_failure_is_recorded(
     worker.close().await?;
     let reason = match &done[0] {
         WorkerEvent::Failed { reason, .. } => reason.clone(),
-        other => return Err(crate::TestError::msg(format!("expected a failure, got {other:?}"))),
+        other => {
+            return Err(crate::TestError::msg(format!(
+                "expected a failure, got {other:?}"
+            )));
+        }
     };
-    ensure!(reason.contains("timed out after 200 ms"), "reason {reason:?}");
+    ensure!(
+        reason.contains("timed out after 200 ms"),
+        "reason {reason:?}"
+    );
     let failed = record(&queue, job.id()).await?;
     ensure_eq!(failed.state, JobState::Failed, "state");
     ensure_eq!(failed.failed_reason, Some(reason), "stored reason");
@@ -95,8 +102,10 @@ pub async fn under_load_every_timed_out_job_fails_and_none_completes(h: &Harness
     ensure_eq!(drops.load(Ordering::SeqCst), 0, "processors that went on");
     let not_timed_out: Vec<_> = done
         .iter()
-        .filter(|e| !matches!(e, WorkerEvent::Failed { reason, retrying: false, .. }
-            if reason.contains("timed out after 100 ms")))
+        .filter(|e| {
+            !matches!(e, WorkerEvent::Failed { reason, retrying: false, .. }
+            if reason.contains("timed out after 100 ms"))
+        })
         .collect();
     ensure!(
         not_timed_out.is_empty(),
@@ -104,7 +113,12 @@ pub async fn under_load_every_timed_out_job_fails_and_none_completes(h: &Harness
     );
     let counts = queue.counts().await?;
     ensure_eq!(
-        (counts.failed, counts.completed, counts.active, counts.waiting),
+        (
+            counts.failed,
+            counts.completed,
+            counts.active,
+            counts.waiting
+        ),
         (JOBS as u64, 0, 0, 0),
         "counts (failed, completed, active, waiting)"
     );

@@ -158,9 +158,7 @@ pub async fn delayed_and_prioritized_jobs_are_cancelled_from_their_state(
 /// An active job is failed at once; its holder's renewal answers it as cancelled (not lost),
 /// while its other locks are renewed; its finish is refused and leaves it failed as cancelled;
 /// a renewal under another token calls it lost; and no stalled check runs it again.
-pub async fn an_active_job_is_failed_and_its_holder_told_at_its_renewal(
-    h: &Harness,
-) -> CaseResult {
+pub async fn an_active_job_is_failed_and_its_holder_told_at_its_renewal(h: &Harness) -> CaseResult {
     let k = Kit::new(h);
     facet(&k)?;
     let id = k.add("a", JobOptions::new().attempts(3)).await?;
@@ -207,7 +205,11 @@ pub async fn an_active_job_is_failed_and_its_holder_told_at_its_renewal(
         !recovered.job_ids.contains(&id),
         "a stalled check recovered the cancelled job"
     );
-    ensure_eq!(k.get(&id).await?.state, JobState::Failed, "state at the end");
+    ensure_eq!(
+        k.get(&id).await?.state,
+        JobState::Failed,
+        "state at the end"
+    );
     Ok(())
 }
 
@@ -280,11 +282,14 @@ pub async fn a_cancelled_child_applies_its_parents_failure_policy(h: &Harness) -
     let k = Kit::new(h);
     facet(&k)?;
     let Some(flows) = k.store.flows() else {
-        return Err(TestError::skip("the store has no flows (parent/child jobs)"));
+        return Err(TestError::skip(
+            "the store has no flows (parent/child jobs)",
+        ));
     };
     let parent = JobId::from("p");
     let child = JobId::from("c");
-    let link = ParentLink::new(k.queue.clone(), parent.clone()).on_failure(ChildFailure::FailParent);
+    let link =
+        ParentLink::new(k.queue.clone(), parent.clone()).on_failure(ChildFailure::FailParent);
     let nodes = vec![
         FlowNode {
             queue: k.queue.clone(),

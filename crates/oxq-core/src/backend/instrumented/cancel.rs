@@ -8,10 +8,12 @@ use super::*;
 /// The wrapped store's facet. `Instrumented::cancellation` answers `Some` only when the store
 /// has one, so this is reached only then.
 fn facet(inner: &dyn Backend) -> Result<&dyn Cancellation> {
-    inner.cancellation().ok_or_else(|| crate::Error::Unsupported {
-        store: inner.kind(),
-        operation: "job cancellation",
-    })
+    inner
+        .cancellation()
+        .ok_or_else(|| crate::Error::Unsupported {
+            store: inner.kind(),
+            operation: "job cancellation",
+        })
 }
 
 #[async_trait]
