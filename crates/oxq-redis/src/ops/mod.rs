@@ -315,6 +315,32 @@ mod tests {
                 0,
             ),
             check(&cancel::CancelCall { job_id: &id, now: 1 }, 0),
+            check(&steps::StepsReadCall { job_id: &id }, 0),
+            check(
+                &steps::StepSaveCall {
+                    req: &oxq_core::backend::SaveStep {
+                        queue: QueueRef::new("q").expect("queue"),
+                        job_id: id.clone(),
+                        token: token.clone(),
+                        name: "s".into(),
+                        entry: "{}".into(),
+                        waits_for: None,
+                    },
+                },
+                0,
+            ),
+            check(
+                &steps::JobSignalCall {
+                    req: &oxq_core::backend::SendSignal {
+                        queue: QueueRef::new("q").expect("queue"),
+                        job_id: id.clone(),
+                        name: "s".into(),
+                        payload: "1".into(),
+                        now: 1,
+                    },
+                },
+                0,
+            ),
         ];
         for (name, _) in SOURCES {
             assert!(names.contains(name), "script {name} has no ScriptCall");
