@@ -128,6 +128,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// A queue's global rate limit and concurrency, shared by all its workers.
+    Limit {
+        #[command(subcommand)]
+        command: LimitCommand,
+    },
     /// Run jobs with a command: data on stdin, return value on stdout.
     Worker(WorkerArgs),
     /// Check the store's deployment (BullMQ's production guide): one ok/warn/fail line per
@@ -228,6 +233,34 @@ pub enum SchedulersCommand {
         id: String,
         #[command(flatten)]
         queue: QueueArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitCommand {
+    /// The queue's limits, and until when it is rate limited now.
+    Get {
+        #[command(flatten)]
+        queue: QueueArg,
+    },
+    /// Set the global rate limit (at most MAX starts per DURATION: 10/1s, 100/500ms, 5/2m)
+    /// and/or the global concurrency.
+    Set {
+        #[command(flatten)]
+        queue: QueueArg,
+        #[arg(long)]
+        rate: Option<crate::worker::RateLimitArg>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        concurrency: Option<u32>,
+    },
+    /// Remove the global rate limit and/or the global concurrency.
+    Remove {
+        #[command(flatten)]
+        queue: QueueArg,
+        #[arg(long)]
+        rate: bool,
+        #[arg(long)]
+        concurrency: bool,
     },
 }
 

@@ -20,6 +20,7 @@ use clap::Parser;
 use args::{Cli, Command};
 use commands::{add, cancel, dashboard, doctor, inspect, schedulers, steer};
 use commands::dlq;
+use commands::limit;
 use error::{CliError, CliResult};
 use store::Store;
 
@@ -110,6 +111,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         }
         Command::Schedulers { command } => schedulers::run(&store, command, json).await,
         Command::Dlq { command } => dlq::run(&store, command, json).await,
+        Command::Limit { command } => limit::run(&store, command, json).await,
         Command::Worker(args) => worker::run(&store, args, json).await,
         Command::Dashboard(args) => dashboard::run(&store, args).await,
         // answered above, before any store is opened

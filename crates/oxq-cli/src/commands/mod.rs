@@ -6,5 +6,6 @@ pub mod dashboard;
 pub mod dlq;
 pub mod doctor;
 pub mod inspect;
+pub mod limit;
 pub mod schedulers;
 pub mod steer;
