@@ -36,6 +36,7 @@
 //! abandoned jobs.
 
 mod attempt;
+mod attempt_span;
 mod dispatcher;
 mod events;
 mod maintenance;

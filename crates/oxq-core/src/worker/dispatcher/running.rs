@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::{Fetched, StoreMemo};
 use crate::ids::{JobId, LockToken};
 use crate::worker::attempt::{FinishedAttempt, run_attempt};
+use crate::worker::attempt_span;
 use crate::worker::maintenance::{Held, lock_held};
 
 use super::{FetchLoop, LoopState};
@@ -128,7 +129,9 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
         };
         for (job, cancellation) in fetched.jobs.into_iter().zip(cancellations) {
             let (job_id, memo) = (job.record.id.clone(), job.memo.clone());
+            let span = attempt_span::open(&job.record, &self.attempts.queue);
             let attempt = run_attempt(job, token.clone(), cancellation, self.attempts.clone());
+            let attempt = attempt_span::traced(span, attempt);
             let done_tx = done_tx.clone();
             state.running.start(|slot| Running {
                 task: tokio::spawn(async move {
