@@ -155,8 +155,13 @@ pub async fn run(
 ) -> CliResult<()> {
     args.check()?;
     let redis_url = redis_url(url_flag, env_url)?;
-    let mut stores = args.store.clone();
-    stores.dedup();
+    // each store once, in the order given
+    let mut stores: Vec<StoreKind> = Vec::new();
+    for kind in &args.store {
+        if !stores.contains(kind) {
+            stores.push(*kind);
+        }
+    }
     let mut node_failure = None;
     for kind in stores {
         let target = match kind {
