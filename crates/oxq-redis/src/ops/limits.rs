@@ -25,6 +25,9 @@ use crate::keys::{Key, QueueKeys};
 /// The `limiter` value of a manual limit (`Number.MAX_SAFE_INTEGER`, as Node writes it).
 const MANUAL_RATE_LIMIT: u64 = 9_007_199_254_740_991;
 
+/// The meta fields `max`, `duration` and `concurrency` as stored.
+type MetaLimits = (Option<String>, Option<String>, Option<String>);
+
 /// A meta field Node or oxq wrote as a number; anything else is named in the error.
 fn meta_number(field: &str, value: Option<String>) -> StoreResult<Option<u64>> {
     value
@@ -57,11 +60,9 @@ async fn read(backend: &RedisBackend, req: &GetLimits) -> StoreResult<QueueLimit
         .arg(k.key(Key::Limiter))
         .cmd("PTTL")
         .arg(k.key(Key::Limiter));
-    let ((max, duration, concurrency), used, pttl): (
-        (Option<String>, Option<String>, Option<String>),
-        Option<String>,
-        i64,
-    ) = pipe.query_async(&mut backend.conn()).await?;
+    let (meta, used, pttl): (MetaLimits, Option<String>, i64) =
+        pipe.query_async(&mut backend.conn()).await?;
+    let (max, duration, concurrency) = meta;
     let max = meta_number("max", max)?;
     let duration = meta_number("duration", duration)?;
     let concurrency = meta_number("concurrency", concurrency)?;
