@@ -36,6 +36,7 @@ pub use flow::{
 pub use ids::{DEFAULT_PREFIX, JobId, LockToken, QueueRef};
 pub use job::Job;
 pub use options::{JobOptions, KeepJobs, MAX_PRIORITY};
+pub use options::{MAX_GROUP_KEY_LEN, validate_group_key};
 pub use queue::{JobTemplate, Queue, QueueOptions};
 pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};

@@ -76,6 +76,10 @@ pub struct JobOptions {
     pub parent: Option<ParentLink>,
     /// Deduplicate this add against others with the same id (see [`crate::deduplication`]).
     pub deduplication: Option<Deduplication>,
+    /// The group (tenant) the job belongs to: workers take group jobs round-robin across
+    /// groups, under per-group limits (see [`crate::backend::Groups`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Default for JobOptions {
@@ -92,6 +96,7 @@ impl Default for JobOptions {
             remove_on_fail: None,
             parent: None,
             deduplication: None,
+            group: None,
         }
     }
 }
@@ -159,8 +164,17 @@ impl JobOptions {
         self
     }
 
+    /// Puts the job in group `key` (a tenant or customer id; see [`validate_group_key`]).
+    pub fn group(mut self, key: impl Into<String>) -> Self {
+        self.group = Some(key.into());
+        self
+    }
+
     /// Checks every option; the error names the first one that is wrong.
     pub fn validate(&self) -> Result<()> {
+        if let Some(group) = &self.group {
+            validate_group_key(group)?;
+        }
         if let Some(id) = &self.job_id {
             JobId::custom(id.0.clone())?;
         }
@@ -196,6 +210,32 @@ impl JobOptions {
         }
         Ok(())
     }
+}
+
+/// The longest group key, in bytes.
+pub const MAX_GROUP_KEY_LEN: usize = 128;
+
+/// Refuses a group key that is empty, longer than [`MAX_GROUP_KEY_LEN`] bytes, or holds a
+/// character that would break a store's keys (`:`, whitespace, control characters).
+pub fn validate_group_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("a group key cannot be empty"));
+    }
+    if key.len() > MAX_GROUP_KEY_LEN {
+        return Err(Error::invalid(format!(
+            "a group key is at most {MAX_GROUP_KEY_LEN} bytes (got {})",
+            key.len()
+        )));
+    }
+    if let Some(bad) = key
+        .chars()
+        .find(|c| *c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(format!(
+            "a group key cannot hold {bad:?} (no ':', whitespace or control characters)"
+        )));
+    }
+    Ok(())
 }
 
 /// Serde for a [`Duration`] as whole milliseconds.

@@ -16,6 +16,7 @@
 mod cancel;
 mod dead_letters;
 mod deduplication;
+mod groups;
 mod limits;
 mod schedulers;
 mod workers;
@@ -192,6 +193,9 @@ where
             }
             if options.deduplication.is_some() {
                 self.dedup_ids()?;
+            }
+            if options.group.is_some() {
+                self.groups_facet()?;
             }
             let json = serde_json::to_string(&data).map_err(Error::Encode)?;
             if json.len() > self.options.max_payload_bytes {

@@ -8,6 +8,7 @@ mod cancel;
 mod dead_letters;
 mod dedup;
 mod flows;
+mod groups;
 mod limits;
 mod schedulers;
 mod workers;
@@ -172,6 +173,10 @@ impl Backend for SqliteBackend {
     }
 
     fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
+        Some(self)
+    }
+
+    fn groups(&self) -> Option<&dyn oxq_core::backend::Groups> {
         Some(self)
     }
 

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0004_rate_limits.sql"),
     include_str!("../migrations/0005_deduplication.sql"),
+    include_str!("../migrations/0010_groups.sql"),
 ];
 
 /// The schema version this build writes.

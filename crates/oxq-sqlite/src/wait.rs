@@ -25,7 +25,7 @@ use oxq_core::clock::millis;
 use tokio::time::Instant;
 
 use crate::error::StoreResult;
-use crate::ops::{events, list};
+use crate::ops::{events, groups, list};
 use crate::readers::Readers;
 use crate::signals::Signals;
 
@@ -46,8 +46,16 @@ pub(crate) async fn queue_wait(
         tokio::pin!(notified);
         notified.as_mut().enable();
         let queue = req.queue.clone();
+        let now = caller_now();
         let ready = readers
-            .run(move |conn| list::readiness(conn, &queue))
+            .run(move |conn| {
+                let mut ready = list::readiness(conn, &queue)?;
+                if ready.runnable && !ready.paused {
+                    // runnable jobs may all sit in paused or full groups
+                    ready.runnable = groups::queue_runnable(conn, &queue, now)?;
+                }
+                Ok(ready)
+            })
             .await?;
         if !ready.paused {
             if ready.runnable {

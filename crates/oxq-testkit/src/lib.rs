@@ -358,9 +358,76 @@ macro_rules! __case_names {
 __for_each_case!(__case_names[CASES]);
 __for_each_store_case!(__case_names[STORE_CASES]);
 
+/// The group (tenant fairness) cases, store contract ([`store::groups`]), `facet: case, ...;`,
+/// handed to `$callback` like [`__for_each_store_case!`]. Kept apart from the main lists until
+/// every store keeps groups: a store runs them with [`groups_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_groups_store_case {
+    ($callback:path [$($args:tt)*]) => {
+        $callback! { [$($args)*]
+            groups: group_jobs_are_taken_round_robin_after_plain_jobs,
+                group_jobs_count_as_waiting_and_per_group,
+                a_paused_group_keeps_its_jobs_and_the_others_run,
+                group_concurrency_caps_each_group_alone,
+                a_group_rate_limit_caps_the_starts_of_its_window,
+                delayed_and_retried_group_jobs_stay_in_their_group,
+                one_groups_flood_does_not_starve_the_others,
+                bad_group_keys_and_settings_are_refused;
+        }
+    };
+}
+
+/// The group client cases ([`cases::groups`]), like [`__for_each_groups_store_case!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_groups_case {
+    ($callback:path [$($args:tt)*]) => {
+        $callback! { [$($args)*]
+        }
+    };
+}
+
+/// Expands the group cases into `#[test]`s for the store named `$store`, opened by `$open`,
+/// as [`conformance_suite!`] does (tests `$store::groups::<file>::<case>`).
+#[macro_export]
+macro_rules! groups_suite {
+    ($store:ident, $open:expr) => {
+        mod groups_suite {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn __oxq_testkit_open(
+                case: &'static str,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<$crate::Harness, $crate::TestError>,
+            > {
+                ($open)(case)
+            }
+
+            mod $store {
+                use super::__oxq_testkit_open;
+
+                $crate::__for_each_groups_case!($crate::__suite_tests[$store cases ""]);
+
+                mod store {
+                    use super::__oxq_testkit_open;
+
+                    $crate::__for_each_groups_store_case!(
+                        $crate::__suite_tests[$store store "store::"]
+                    );
+                }
+            }
+        }
+    };
+}
+
+__for_each_groups_case!(__case_names[GROUP_CASES]);
+__for_each_groups_store_case!(__case_names[GROUP_STORE_CASES]);
+
 #[cfg(test)]
 mod tests {
-    use super::{CASES, STORE_CASES};
+    use super::{CASES, GROUP_CASES, GROUP_STORE_CASES, STORE_CASES};
 
     /// Every `pub async fn` in the files of `dir` (but `mod.rs` and `helpers`) is in `listed`.
     fn check_listed(dir: &str, listed: &[&str], list: &str, helpers: &[&str]) {
@@ -400,12 +467,14 @@ mod tests {
     /// written and never run.
     #[test]
     fn every_case_is_listed() {
-        check_listed("src/cases", CASES, "__for_each_case!", &[]);
+        let listed = [CASES, GROUP_CASES].concat();
+        check_listed("src/cases", &listed, "__for_each_case!", &[]);
     }
 
     /// The same for the store-contract cases under `src/store/` (`kit.rs` holds helpers).
     #[test]
     fn every_store_case_is_listed() {
-        check_listed("src/store", STORE_CASES, "__for_each_store_case!", &["kit"]);
+        let listed = [STORE_CASES, GROUP_STORE_CASES].concat();
+        check_listed("src/store", &listed, "__for_each_store_case!", &["kit"]);
     }
 }

@@ -95,3 +95,4 @@ async fn open(case: &'static str) -> CaseResult<Harness> {
 }
 
 oxq_testkit::conformance_suite!(sqlite, open);
+oxq_testkit::groups_suite!(sqlite, open);

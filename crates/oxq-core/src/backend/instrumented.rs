@@ -9,6 +9,7 @@ mod dead_letters;
 mod cancel;
 mod deduplication;
 mod flows;
+mod groups;
 mod limits;
 mod schedulers;
 mod workers;
@@ -102,6 +103,10 @@ macro_rules! traced_backend {
 
             fn limits(&self) -> Option<&dyn Limits> {
                 self.inner.limits().map(|_| self as &dyn Limits)
+            }
+
+            fn groups(&self) -> Option<&dyn Groups> {
+                self.inner.groups().map(|_| self as &dyn Groups)
             }
 
             $(

@@ -37,6 +37,7 @@ mod dead_letters;
 mod cancel;
 mod deduplication;
 mod flows;
+mod groups;
 mod instrumented;
 mod limits;
 pub mod requests;
@@ -55,6 +56,7 @@ pub use dead_letters::DeadLetters;
 pub use cancel::Cancellation;
 pub use deduplication::DedupIds;
 pub use flows::Flows;
+pub use groups::Groups;
 pub use instrumented::Instrumented;
 pub use limits::Limits;
 pub use requests::*;
@@ -128,6 +130,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Global rate limits, a worker limiter and global concurrency, when the store keeps them.
     fn limits(&self) -> Option<&dyn Limits> {
+        None
+    }
+
+    /// Job groups (tenant fairness: round-robin, per-group limits and pause), when the store
+    /// keeps them.
+    fn groups(&self) -> Option<&dyn Groups> {
         None
     }
 

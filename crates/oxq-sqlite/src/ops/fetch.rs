@@ -10,6 +10,9 @@
 //!    `processed_on = now`, `attempts_started + 1`, `processed_by`, and emits `active{prev}`;
 //! 3. `next_due_at` is the due time of the earliest delayed job left.
 //!
+//! Step 2 takes jobs without a group first, then group jobs round-robin across their groups
+//! ([`groups::take`]); a queue without runnable group jobs pays one probe for it.
+//!
 //! Step 2 takes no more than the queue's limits allow ([`limits::gate`]: global concurrency,
 //! the rate limit's window), and counts what it took; a rate-limited queue takes nothing and
 //! answers when the limit ends.
@@ -33,6 +36,7 @@ use crate::codec::{
 };
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
+use crate::ops::groups;
 use crate::ops::limits;
 use crate::ops::queue_row::QueueRow;
 use crate::ops::set_runnable;
@@ -84,51 +88,39 @@ pub(crate) fn fetch(
     };
     if !queue.paused && max > 0 {
         let lock_until = ms(now.saturating_add(millis(req.lock_duration)));
+        // jobs with a group wait for their turn below (one probe when there are none)
+        let groups_runnable = groups::has_runnable(conn, queue.qid)?;
         for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
             let want = max - jobs.len();
             if want == 0 {
                 break;
             }
-            let taken = next_runnable(conn, queue.qid, state, want)?;
-            if taken.is_empty() {
-                continue;
-            }
-            let mut activate = conn.prepare_cached(ACTIVATE)?;
+            let taken = next_runnable(conn, queue.qid, state, want, groups_runnable)?;
             for (jid, fetchable) in taken {
-                let mut record = match fetchable {
-                    Fetchable::Run(record) => *record,
-                    Fetchable::Unaddressable { reason } => {
-                        conn.prepare_cached(FAIL_UNADDRESSABLE)?.execute(params![
-                            jid,
-                            FAILED,
-                            ms(now),
-                            reason
-                        ])?;
-                        continue;
-                    }
-                };
-                let activated = activate.execute(params![
-                    jid,
+                activate(
+                    conn,
+                    queue,
+                    req,
+                    now,
                     lock_until,
-                    req.token.as_str(),
-                    ms(now),
-                    req.worker_name.as_deref()
-                ])?;
-                if activated != 1 {
-                    return Err(oxq_core::Error::store(format!(
-                        "job {} could not be activated",
-                        record.id
-                    ))
-                    .into());
-                }
-                // The row as the UPDATE left it, without reading it again.
-                record.state = JobState::Active;
-                record.processed_on = Some(now);
-                record.attempts_started = record.attempts_started.saturating_add(1);
-                record.processed_by = req.worker_name.clone();
-                queue.emit(now, Kind::Active, Some(record.id.as_str()), Some(prev));
-                jobs.push(FetchedJob::plain(record));
+                    (jid, fetchable, prev),
+                    &mut jobs,
+                )?;
             }
+        }
+        let want = max - jobs.len();
+        if groups_runnable && want > 0 {
+            groups::take(conn, queue.qid, want, now, |jid, fetchable, prev| {
+                activate(
+                    conn,
+                    queue,
+                    req,
+                    now,
+                    lock_until,
+                    (jid, fetchable, prev),
+                    &mut jobs,
+                )
+            })?;
         }
     }
     if let Some(gate) = &gate {
@@ -141,15 +133,66 @@ pub(crate) fn fetch(
     })
 }
 
-/// Up to `want` jobs of a runnable state, next to run first, with their row keys.
+/// Moves one job the fetch read to `active` under the fetch's token (or fails a row that
+/// cannot be handed out), emits `active{prev}` and adds it to `jobs`.
+fn activate(
+    conn: &Connection,
+    queue: &mut QueueRow,
+    req: &Fetch,
+    now: u64,
+    lock_until: i64,
+    (jid, fetchable, prev): (i64, Fetchable, &'static str),
+    jobs: &mut Vec<FetchedJob>,
+) -> StoreResult<()> {
+    let mut record = match fetchable {
+        Fetchable::Run(record) => *record,
+        Fetchable::Unaddressable { reason } => {
+            conn.prepare_cached(FAIL_UNADDRESSABLE)?.execute(params![
+                jid,
+                FAILED,
+                ms(now),
+                reason
+            ])?;
+            return Ok(());
+        }
+    };
+    let activated = conn.prepare_cached(ACTIVATE)?.execute(params![
+        jid,
+        lock_until,
+        req.token.as_str(),
+        ms(now),
+        req.worker_name.as_deref()
+    ])?;
+    if activated != 1 {
+        return Err(
+            oxq_core::Error::store(format!("job {} could not be activated", record.id)).into(),
+        );
+    }
+    // The row as the UPDATE left it, without reading it again.
+    record.state = JobState::Active;
+    record.processed_on = Some(now);
+    record.attempts_started = record.attempts_started.saturating_add(1);
+    record.processed_by = req.worker_name.clone();
+    queue.emit(now, Kind::Active, Some(record.id.as_str()), Some(prev));
+    jobs.push(FetchedJob::plain(record));
+    Ok(())
+}
+
+/// Up to `want` jobs of a runnable state, next to run first, with their row keys; only jobs
+/// without a group when `skip_groups`.
 fn next_runnable(
     conn: &Connection,
     qid: i64,
     state: i64,
     want: usize,
+    skip_groups: bool,
 ) -> StoreResult<Vec<(i64, Fetchable)>> {
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(NEXT_RUNNABLE)?;
+    let mut stmt = conn.prepare_cached(if skip_groups {
+        groups::NEXT_PLAIN
+    } else {
+        NEXT_RUNNABLE
+    })?;
     let rows = stmt
         .query_map(params![qid, state, limit], |r| {
             Ok((r.get(0)?, fetched_from_row_at(r, 1)?))

@@ -20,6 +20,7 @@ pub(crate) mod events;
 pub(crate) mod fetch;
 pub(crate) mod finish;
 pub(crate) mod flows;
+pub(crate) mod groups;
 pub(crate) mod limits;
 pub(crate) mod list;
 pub(crate) mod locks;

@@ -23,6 +23,7 @@ pub mod events;
 pub mod fetch;
 pub mod finish;
 pub mod flows;
+pub mod groups;
 pub mod job_admin;
 pub(crate) mod kit;
 pub mod limits;
