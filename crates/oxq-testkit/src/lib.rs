@@ -384,6 +384,8 @@ macro_rules! __for_each_groups_store_case {
 macro_rules! __for_each_groups_case {
     ($callback:path [$($args:tt)*]) => {
         $callback! { [$($args)*]
+            groups: a_worker_runs_group_jobs_round_robin,
+                a_paused_group_waits_while_the_others_run;
         }
     };
 }

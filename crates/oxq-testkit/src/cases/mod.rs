@@ -10,6 +10,7 @@ pub mod dedup;
 pub mod delays;
 pub mod events;
 pub mod flows;
+pub mod groups;
 pub mod job_admin;
 pub mod limits;
 pub mod listing;
