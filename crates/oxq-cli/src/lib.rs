@@ -18,9 +18,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use commands::{add, cancel, dashboard, doctor, inspect, schedulers, steer};
 use commands::dlq;
 use commands::limit;
+use commands::{add, cancel, dashboard, doctor, inspect, schedulers, steer};
 use error::{CliError, CliResult};
 use store::Store;
 
@@ -94,8 +94,8 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         }
         Command::Remove { id, queue } => steer::remove(&store, &queue.queue, id, json).await,
         Command::Promote { id, queue } => steer::promote(&store, &queue.queue, id, json).await,
-        Command::Pause(q) => steer::set_paused(&store, &q.queue, true, json).await,
         Command::Cancel { id, queue } => cancel::cancel(&store, &queue.queue, id, json).await,
+        Command::Pause(q) => steer::set_paused(&store, &q.queue, true, json).await,
         Command::Resume(q) => steer::set_paused(&store, &q.queue, false, json).await,
         Command::Drain { queue, delayed } => {
             steer::drain(&store, &queue.queue, *delayed, json).await

@@ -42,6 +42,6 @@ pub use queue_events::QueueEvents;
 pub use record::{JobCounts, JobRecord, JobState};
 pub use repeat::{Repeat, RepeatRule};
 pub use steps::{JobSteps, Signal, StepError, StepOptions, StepStatus};
-pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};
 /// The token a processor gets from [`Job::cancellation`].
 pub use tokio_util::sync::CancellationToken;
+pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};

@@ -112,7 +112,9 @@ impl WorkerOptions {
             ));
         }
         if let Some(problem) = self.limiter.as_ref().and_then(|l| l.problem()) {
-            return Err(Error::invalid(format!("worker option `limiter`: {problem}")));
+            return Err(Error::invalid(format!(
+                "worker option `limiter`: {problem}"
+            )));
         }
         if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid(

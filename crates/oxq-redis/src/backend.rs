@@ -135,6 +135,18 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
+        Some(self)
+    }
+
+    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
+        Some(self)
+    }
+
+    fn dead_letters(&self) -> Option<&dyn oxq_core::backend::DeadLetters> {
+        Some(self)
+    }
+
     fn deduplication(&self) -> Option<&dyn DedupIds> {
         Some(self)
     }
@@ -144,18 +156,6 @@ impl Backend for RedisBackend {
     }
 
     fn cancellation(&self) -> Option<&dyn Cancellation> {
-        Some(self)
-    }
-
-    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
-        Some(self)
-    }
-
-    fn dead_letters(&self) -> Option<&dyn oxq_core::backend::DeadLetters> {
-        Some(self)
-    }
-
-    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
         Some(self)
     }
 

@@ -62,7 +62,17 @@ macro_rules! source {
 pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("add", source!("add", "read_job", "dedup")),
     ("move_to_active", source!("move_to_active", "fetch")),
-    ("finish", source!("finish", "parent", "retention", "fetch", "dedup", "dead_letter")),
+    (
+        "finish",
+        source!(
+            "finish",
+            "parent",
+            "retention",
+            "fetch",
+            "dedup",
+            "dead_letter"
+        ),
+    ),
     ("extend_locks", source!("extend_locks")),
     ("recover_stalled", source!("recover_stalled")),
     ("update_progress", source!("update_progress")),
@@ -87,11 +97,14 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("scheduler_upsert", source!("scheduler_upsert", "scheduler")),
     ("scheduler_next", source!("scheduler_next", "scheduler")),
     ("scheduler_remove", source!("scheduler_remove", "scheduler")),
-    ("dead_letters_list", source!("dead_letters_list", "read_job")),
+    (
+        "dead_letters_list",
+        source!("dead_letters_list", "read_job"),
+    ),
     ("dead_letters_replay", source!("dead_letters_replay")),
     ("dead_letters_purge", source!("dead_letters_purge")),
-];
     ("cancel", source!("cancel", "parent")),
+];
 
 /// The scripts, hashed once at start-up.
 #[derive(Debug)]

@@ -11,8 +11,8 @@ mod flows;
 mod groups;
 mod limits;
 mod schedulers;
-mod workers;
 mod steps;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -160,7 +160,19 @@ impl Backend for SqliteBackend {
         Some(self)
     }
 
+    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
+        Some(self)
+    }
+
+    fn groups(&self) -> Option<&dyn oxq_core::backend::Groups> {
+        Some(self)
+    }
+
     fn deduplication(&self) -> Option<&dyn oxq_core::backend::DedupIds> {
+        Some(self)
+    }
+
+    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
         Some(self)
     }
 
@@ -172,19 +184,7 @@ impl Backend for SqliteBackend {
         Some(self)
     }
 
-    fn limits(&self) -> Option<&dyn oxq_core::backend::Limits> {
-        Some(self)
-    }
-
-    fn groups(&self) -> Option<&dyn oxq_core::backend::Groups> {
-        Some(self)
-    }
-
     fn dead_letters(&self) -> Option<&dyn oxq_core::backend::DeadLetters> {
-        Some(self)
-    }
-
-    fn steps(&self) -> Option<&dyn oxq_core::backend::Steps> {
         Some(self)
     }
 

@@ -27,12 +27,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_job_schedulers.sql"),
     include_str!("../migrations/0003_flows.sql"),
-    include_str!("../migrations/0008_workers.sql"),
-    include_str!("../migrations/0007_cancellation.sql"),
-    include_str!("../migrations/0006_dead_letters.sql"),
-    include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0004_rate_limits.sql"),
     include_str!("../migrations/0005_deduplication.sql"),
+    include_str!("../migrations/0006_dead_letters.sql"),
+    include_str!("../migrations/0007_cancellation.sql"),
+    include_str!("../migrations/0008_workers.sql"),
+    include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0010_groups.sql"),
 ];
 

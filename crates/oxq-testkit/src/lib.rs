@@ -138,11 +138,6 @@ macro_rules! __for_each_case {
             volume: hundred_thousand_jobs_exactly_once;
             poison: a_poison_job_fails_alone_and_the_queue_goes_on,
                 each_kind_of_poison_fails_only_its_job;
-            cancel: cancel_answers_what_it_did, a_running_job_sees_its_token_at_the_next_renewal,
-                a_processor_ignoring_its_token_is_dropped_after_the_grace,
-                a_processor_ignoring_its_token_is_dropped_at_its_timeout;
-            timeouts: a_timed_out_processor_is_dropped_before_its_failure_is_recorded,
-                under_load_every_timed_out_job_fails_and_none_completes;
             steps: a_failing_middle_step_is_retried_without_rerunning_the_first,
                 a_sleep_parks_the_job_and_resumes_it_on_another_worker,
                 a_signal_sent_after_the_wait_wakes_the_job, a_signal_sent_before_the_wait_is_not_lost,
@@ -150,14 +145,19 @@ macro_rules! __for_each_case {
                 a_wait_that_times_out_answers_timed_out,
                 a_step_with_its_own_attempts_fails_the_job_when_they_run_out,
                 an_oversized_step_result_is_refused;
+            dedup: an_add_returns_the_standing_job_until_a_worker_completes_it,
+                a_throttle_window_follows_the_clock, a_debounced_burst_runs_once_with_the_last_data,
+                a_removed_key_lets_the_next_add_through, bad_deduplication_options_are_refused;
             limits: a_global_rate_limit_spaces_the_starts_by_window,
                 a_worker_limiter_is_shared_by_the_queues_workers,
                 a_processor_rate_limit_pauses_the_queue_without_using_an_attempt,
                 bad_limits_are_refused;
             workers: running_workers_are_listed_until_they_close;
-            dedup: an_add_returns_the_standing_job_until_a_worker_completes_it,
-                a_throttle_window_follows_the_clock, a_debounced_burst_runs_once_with_the_last_data,
-                a_removed_key_lets_the_next_add_through, bad_deduplication_options_are_refused;
+            cancel: cancel_answers_what_it_did, a_running_job_sees_its_token_at_the_next_renewal,
+                a_processor_ignoring_its_token_is_dropped_after_the_grace,
+                a_processor_ignoring_its_token_is_dropped_at_its_timeout;
+            timeouts: a_timed_out_processor_is_dropped_before_its_failure_is_recorded,
+                under_load_every_timed_out_job_fails_and_none_completes;
         }
     };
 }
@@ -265,16 +265,16 @@ macro_rules! __for_each_store_case {
                 a_timestamp_that_is_not_a_number_defers_a_failure_naming_it,
                 options_that_do_not_decode_defer_a_failure_naming_them,
                 data_that_is_not_json_is_handed_out_as_stored;
+            steps: an_entry_is_written_under_the_lock_only,
+                a_signal_sent_before_the_wait_is_answered_by_the_save,
+                a_signal_wakes_a_delayed_job_that_waits_for_it,
+                steps_are_deleted_with_their_job;
             cancel: a_waiting_job_is_failed_as_cancelled_and_never_handed_out,
                 delayed_and_prioritized_jobs_are_cancelled_from_their_state,
                 an_active_job_is_failed_and_its_holder_told_at_its_renewal,
                 finished_and_unknown_jobs_are_left_alone,
                 a_cancelled_job_runs_again_only_when_retried,
                 a_cancelled_child_applies_its_parents_failure_policy;
-            steps: an_entry_is_written_under_the_lock_only,
-                a_signal_sent_before_the_wait_is_answered_by_the_save,
-                a_signal_wakes_a_delayed_job_that_waits_for_it,
-                steps_are_deleted_with_their_job;
             dedup: an_owned_id_answers_its_owner_until_the_owner_completes,
                 a_final_failure_releases_the_id_a_retried_one_does_not,
                 a_throttle_window_outlives_its_job_and_ends_with_the_clock,
@@ -436,15 +436,27 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let mut missing = Vec::new();
         let mut found = 0;
+        // a module is a file, or a directory whose files hold its cases (flows/)
+        let mut files = Vec::new();
         for entry in std::fs::read_dir(&dir).expect("the case directory is readable") {
             let path = entry.expect("a directory entry").path();
             let module = path
                 .file_stem()
                 .and_then(|s| s.to_str())
-                .unwrap_or_default();
-            if module == "mod" || helpers.contains(&module) {
+                .unwrap_or_default()
+                .to_owned();
+            if module == "mod" || helpers.contains(&module.as_str()) {
                 continue;
             }
+            if path.is_dir() {
+                for inner in std::fs::read_dir(&path).expect("a case module is readable") {
+                    files.push((module.clone(), inner.expect("a directory entry").path()));
+                }
+            } else {
+                files.push((module, path));
+            }
+        }
+        for (module, path) in files {
             let text = std::fs::read_to_string(&path).expect("a case file is readable");
             for line in text.lines() {
                 let Some(rest) = line.strip_prefix("pub async fn ") else {

@@ -16,14 +16,16 @@ use tracing_subscriber::registry::LookupSpan;
 /// A span's fields as text, by field name.
 type Fields = HashMap<String, String>;
 
+/// An event's message and the job id of the attempt span it happened in.
+type SeenEvent = (String, Option<String>);
+
 /// Records every `oxq.attempt` span (in the order they close) and, for each event, the
 /// attempt span it happened in.
 #[derive(Clone, Default)]
 struct Recorder {
     open: Arc<Mutex<HashMap<u64, Fields>>>,
     closed: Arc<Mutex<Vec<Fields>>>,
-    /// (event message, job_id of the enclosing attempt span)
-    events: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    events: Arc<Mutex<Vec<SeenEvent>>>,
 }
 
 struct Collect<'a>(&'a mut Fields);

@@ -50,7 +50,10 @@ fn check(url: &str) {
 #[test]
 fn order_saga_reports_every_order_on_sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
-    check(&format!("sqlite://{}", dir.path().join("sagas.db").display()));
+    check(&format!(
+        "sqlite://{}",
+        dir.path().join("sagas.db").display()
+    ));
 }
 
 #[test]

@@ -5,15 +5,15 @@
 //! call logs its error at `DEBUG` inside the span (the runtime decides what deserves a warning).
 //! Each optional facet of the seam gets its own file beside this one when it lands.
 
-mod dead_letters;
 mod cancel;
+mod dead_letters;
 mod deduplication;
 mod flows;
 mod groups;
 mod limits;
 mod schedulers;
-mod workers;
 mod steps;
+mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -85,20 +85,12 @@ macro_rules! traced_backend {
                 self.inner.deduplication().map(|_| self as &dyn DedupIds)
             }
 
-            fn workers(&self) -> Option<&dyn Workers> {
-                self.inner.workers().map(|_| self as &dyn Workers)
-            }
-
-            fn cancellation(&self) -> Option<&dyn Cancellation> {
-                self.inner.cancellation().map(|_| self as &dyn Cancellation)
+            fn steps(&self) -> Option<&dyn Steps> {
+                self.inner.steps().map(|_| self as &dyn Steps)
             }
 
             fn dead_letters(&self) -> Option<&dyn DeadLetters> {
                 self.inner.dead_letters().map(|_| self as &dyn DeadLetters)
-            }
-
-            fn steps(&self) -> Option<&dyn Steps> {
-                self.inner.steps().map(|_| self as &dyn Steps)
             }
 
             fn limits(&self) -> Option<&dyn Limits> {
@@ -107,6 +99,14 @@ macro_rules! traced_backend {
 
             fn groups(&self) -> Option<&dyn Groups> {
                 self.inner.groups().map(|_| self as &dyn Groups)
+            }
+
+            fn cancellation(&self) -> Option<&dyn Cancellation> {
+                self.inner.cancellation().map(|_| self as &dyn Cancellation)
+            }
+
+            fn workers(&self) -> Option<&dyn Workers> {
+                self.inner.workers().map(|_| self as &dyn Workers)
             }
 
             $(

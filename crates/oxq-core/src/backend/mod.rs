@@ -33,8 +33,8 @@
 //! its own under `instrumented/` and answers `Some(self)` exactly when the store it wraps does.
 //! [`Capabilities`] is only for facts about the core calls, not for features.
 //!
-mod dead_letters;
 mod cancel;
+mod dead_letters;
 mod deduplication;
 mod flows;
 mod groups;
@@ -42,8 +42,8 @@ mod instrumented;
 mod limits;
 pub mod requests;
 mod schedulers;
-mod workers;
 mod steps;
+mod workers;
 
 use async_trait::async_trait;
 
@@ -52,8 +52,8 @@ use crate::events::{EventId, StoredEvent};
 use crate::ids::QueueRef;
 use crate::record::{JobCounts, JobRecord};
 
-pub use dead_letters::DeadLetters;
 pub use cancel::Cancellation;
+pub use dead_letters::DeadLetters;
 pub use deduplication::DedupIds;
 pub use flows::Flows;
 pub use groups::Groups;
@@ -61,8 +61,8 @@ pub use instrumented::Instrumented;
 pub use limits::Limits;
 pub use requests::*;
 pub use schedulers::Schedulers;
-pub use workers::Workers;
 pub use steps::Steps;
+pub use workers::Workers;
 
 /// Facts about how a store keeps the core contract.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,23 +108,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// Worker presence (which workers serve a queue), when the store keeps it.
-    fn workers(&self) -> Option<&dyn Workers> {
-        None
-    }
-
-    /// Job cancellation from any process, when the store keeps it.
-    fn cancellation(&self) -> Option<&dyn Cancellation> {
+    /// Durable steps (memoized step results, sleeps, signals), when the store keeps them.
+    fn steps(&self) -> Option<&dyn Steps> {
         None
     }
 
     /// Dead letter queues, when the store keeps them.
     fn dead_letters(&self) -> Option<&dyn DeadLetters> {
-        None
-    }
-
-    /// Durable steps (memoized step results, sleeps, signals), when the store keeps them.
-    fn steps(&self) -> Option<&dyn Steps> {
         None
     }
 
@@ -136,6 +126,16 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Job groups (tenant fairness: round-robin, per-group limits and pause), when the store
     /// keeps them.
     fn groups(&self) -> Option<&dyn Groups> {
+        None
+    }
+
+    /// Job cancellation from any process, when the store keeps it.
+    fn cancellation(&self) -> Option<&dyn Cancellation> {
+        None
+    }
+
+    /// Worker presence (which workers serve a queue), when the store keeps it.
+    fn workers(&self) -> Option<&dyn Workers> {
         None
     }
 

@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(text, r#"{"done":{"value":{"id":7}}}"#);
         assert_eq!(StepStatus::decode("1", &text).expect("decodes"), done);
         let signal: Signal<u32> = Signal::Received(3);
-        assert_eq!(serde_json::to_string(&signal).expect("encodes"), r#"{"received":3}"#);
+        assert_eq!(
+            serde_json::to_string(&signal).expect("encodes"),
+            r#"{"received":3}"#
+        );
         assert!(StepStatus::decode("1", "{\"nope\":1}").is_err());
     }
 }

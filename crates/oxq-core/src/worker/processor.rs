@@ -96,7 +96,9 @@ fn describe(err: &(dyn StdError + 'static)) -> String {
 fn is_unrecoverable(err: &(dyn StdError + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(e) = current {
-        let final_step = e.downcast_ref::<StepError>().is_some_and(StepError::is_final);
+        let final_step = e
+            .downcast_ref::<StepError>()
+            .is_some_and(StepError::is_final);
         if e.is::<Unrecoverable>() || final_step {
             return true;
         }

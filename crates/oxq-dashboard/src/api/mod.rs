@@ -27,9 +27,9 @@ mod jobs;
 mod json;
 mod queues;
 mod schedulers;
-mod workers;
 pub mod search;
 pub mod throughput;
+mod workers;
 
 use axum::Router;
 use axum::extract::{Request, State};

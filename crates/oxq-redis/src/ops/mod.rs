@@ -314,7 +314,13 @@ mod tests {
                 },
                 0,
             ),
-            check(&cancel::CancelCall { job_id: &id, now: 1 }, 0),
+            check(
+                &cancel::CancelCall {
+                    job_id: &id,
+                    now: 1,
+                },
+                0,
+            ),
             check(&steps::StepsReadCall { job_id: &id }, 0),
             check(
                 &steps::StepSaveCall {

@@ -60,8 +60,7 @@ pub(crate) async fn fetch(backend: &RedisBackend, req: &FetchJobs) -> StoreResul
     };
     let value = backend.run(&req.queue, &call).await?;
     let mut parts = reply::array(value, "move_to_active")?.into_iter();
-    let (Some(jobs), Some(hint), Some(limited)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(jobs), Some(hint), Some(limited)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(RedisStoreError::reply(
             "move_to_active",
             "expected { jobs, hint, limitedUntil }",

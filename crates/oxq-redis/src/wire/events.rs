@@ -81,15 +81,15 @@ pub(crate) fn decode_event(fields: &HashMap<String, String>) -> Option<Event> {
             dead_letter_queue: get("deadLetterQueue")?,
             dead_letter_id: JobId(get("deadLetterId")?),
         },
+        "cancelled" => Event::Cancelled {
+            job_id: job_id()?,
+            prev: prev()?,
+        },
         _ => return None,
     })
 }
 
 /// The millisecond part of a stream id (`<ms>-<seq>`).
-        "cancelled" => Event::Cancelled {
-            job_id: job_id()?,
-            prev: prev()?,
-        },
 pub(crate) fn stream_id_millis(id: &str) -> u64 {
     id.split('-')
         .next()

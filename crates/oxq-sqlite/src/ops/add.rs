@@ -185,7 +185,11 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
             data: job.data,
             options,
             flow: if parent.is_some() { flows::CHILD } else { 0 }
-                | if opts.deduplication.is_some() { dedup::DEDUP } else { 0 },
+                | if opts.deduplication.is_some() {
+                    dedup::DEDUP
+                } else {
+                    0
+                },
         });
         if rows.len() >= FLUSH_AT {
             insert(conn, queue.qid, timestamp, &rows)?;

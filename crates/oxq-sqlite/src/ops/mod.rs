@@ -30,8 +30,8 @@ pub(crate) mod queue_row;
 pub(crate) mod retention;
 pub(crate) mod schedulers;
 pub(crate) mod stalled;
-pub(crate) mod workers;
 pub(crate) mod steps;
+pub(crate) mod workers;
 
 use oxq_core::{Error, JobState};
 use rusqlite::{Connection, OptionalExtension, params};

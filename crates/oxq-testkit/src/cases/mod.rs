@@ -23,7 +23,7 @@ pub mod retries;
 pub mod schedulers;
 pub mod stalled;
 pub mod steps;
+pub mod timeouts;
 pub mod volume;
 pub mod worker_lifecycle;
 pub mod workers;
-pub mod timeouts;

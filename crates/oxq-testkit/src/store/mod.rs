@@ -16,8 +16,8 @@
 
 pub mod add;
 pub mod admin;
-pub mod dead_letters;
 pub mod cancel;
+pub mod dead_letters;
 pub mod dedup;
 pub mod events;
 pub mod fetch;

@@ -5,10 +5,10 @@
 //! milliseconds since the epoch, supplied by the caller from its [`Clock`](crate::clock::Clock).
 
 mod admin;
-mod deduplication;
-mod dead_letters;
-mod events;
 mod cancel;
+mod dead_letters;
+mod deduplication;
+mod events;
 mod flows;
 mod groups;
 mod jobs;
@@ -20,13 +20,13 @@ mod worker;
 mod workers;
 
 pub use admin::*;
-pub use deduplication::*;
+pub use cancel::*;
 pub use dead_letters::*;
+pub use deduplication::*;
 pub use events::*;
 pub use flows::*;
-pub use jobs::*;
 pub use groups::*;
-pub use cancel::*;
+pub use jobs::*;
 pub use limits::*;
 pub use memo::StoreMemo;
 pub use schedulers::*;
