@@ -51,6 +51,15 @@ async fn node_reads_jobs_oxq_cancelled_as_failed_with_reason_cancelled() {
         .expect("a job starts")
         .expect("channel");
     assert_eq!(&first, running, "Node's first job runs first");
+    // the others first, while the one slot is held: once the running job's processor returns,
+    // the worker would take the waiting one
+    for (id, prev) in [(waiting, JobState::Waiting), (delayed, JobState::Delayed)] {
+        assert_eq!(
+            q.cancel(&id.as_str().into()).await.expect("cancel"),
+            CancelOutcome::Cancelled { prev },
+            "job {id}"
+        );
+    }
     assert_eq!(
         q.cancel(&running.as_str().into()).await.expect("cancel"),
         CancelOutcome::Requested
@@ -61,13 +70,6 @@ async fn node_reads_jobs_oxq_cancelled_as_failed_with_reason_cancelled() {
         .expect("the processor sees its token")
         .expect("channel");
     assert_eq!(&heard, running);
-    for (id, prev) in [(waiting, JobState::Waiting), (delayed, JobState::Delayed)] {
-        assert_eq!(
-            q.cancel(&id.as_str().into()).await.expect("cancel"),
-            CancelOutcome::Cancelled { prev },
-            "job {id}"
-        );
-    }
     worker.close().await.expect("close");
 
     let lines = scene
