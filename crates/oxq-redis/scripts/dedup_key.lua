@@ -2,7 +2,8 @@
 -- queue.removeDeduplicationKey and job.removeDeduplicationKey), judging its window by the
 -- caller's clock (include/dedup.lua).
 --
--- KEYS (none: the key `<base>de:<dedup id>` is built from ARGV, on the queue's hash slot)
+-- KEYS
+-- (none: the key `<base>de:<dedup id>` is built from ARGV, on the queue's hash slot)
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)

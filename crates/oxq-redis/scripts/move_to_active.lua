@@ -18,7 +18,8 @@
 --   4 lock duration (ms)
 --   5 max jobs
 --   6 worker name ('' for none; stored as `pb`)
---   7 the worker limiter's max ('' for none), 8 its duration (ms, '' for none)
+--   7 the worker limiter's max ('' for none)
+--   8 the worker limiter's duration (ms, '' for none)
 -- Returns
 --   { {id1, fields1, id2, fields2, ...}, hint, limitedUntil } where fields is the job hash
 --   (HGETALL) after activation, hint is the next delayed due time (ms) or -1, and limitedUntil
