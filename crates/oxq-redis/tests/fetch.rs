@@ -270,7 +270,9 @@ async fn global_concurrency_and_rate_limit_from_meta_are_honoured() {
     let limited = w.fetch("t", 10).await;
     assert!(limited.jobs.is_empty());
     assert!(
-        limited.rate_limited_until.is_some_and(|t| t > now() + 50_000),
+        limited
+            .rate_limited_until
+            .is_some_and(|t| t > now() + 50_000),
         "limited until the window ends"
     );
 }
