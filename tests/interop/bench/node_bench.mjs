@@ -149,6 +149,7 @@ async function steady(conn, queue, rate, seconds, concurrency, delayMs) {
   const t0 = performance.now();
   for (let i = 0; i < jobs; i++) {
     const wait = t0 + (i * 1000) / rate - performance.now();
+    // pacing, not waiting for a result: the scenario adds at a steady real-time rate
     if (wait > 0) await sleep(wait);
     const data = { due_us: nowUs() + delayMs * 1000 };
     adds.push(queue.add('job', data, delayMs > 0 ? { delay: delayMs } : {}));
