@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_workers.sql"),
     include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0010_groups.sql"),
+    include_str!("../migrations/0011_plain_runnable.sql"),
 ];
 
 /// The schema version this build writes.

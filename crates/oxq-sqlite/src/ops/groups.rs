@@ -26,11 +26,14 @@ use crate::error::StoreResult;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
 
-/// Jobs without a group, next to run first (used when group jobs are runnable too).
+/// Jobs without a group, next to run first (used when group jobs are runnable too). The
+/// `state IN (0, 1)` term lets SQLite use the partial index `jobs_runnable_plain` (migration
+/// 0011), so group jobs in front of the plain ones are not read and skipped.
 pub(crate) const NEXT_PLAIN: &str = concat!(
     "SELECT jid, ",
     job_columns!(),
-    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key IS NULL ORDER BY score, jid LIMIT ?3 + 0"
+    " FROM jobs WHERE qid = ?1 AND state = ?2 AND state IN (0, 1) AND group_key IS NULL \
+     ORDER BY score, jid LIMIT ?3 + 0"
 );
 
 /// A group's next job in one runnable state.
@@ -286,9 +289,9 @@ pub(crate) fn take(
 pub(crate) fn anything_runnable(conn: &Connection, qid: i64, now: u64) -> StoreResult<bool> {
     let plain = conn
         .prepare_cached(
-            "SELECT 1 FROM jobs WHERE qid = ?1 AND state IN (?2, ?3) AND group_key IS NULL LIMIT 1",
+            "SELECT 1 FROM jobs WHERE qid = ?1 AND state IN (0, 1) AND group_key IS NULL LIMIT 1",
         )?
-        .query_row(params![qid, WAITING, PRIORITIZED], |_| Ok(()))
+        .query_row([qid], |_| Ok(()))
         .optional()?;
     if plain.is_some() {
         return Ok(true);
