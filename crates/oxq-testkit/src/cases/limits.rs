@@ -101,14 +101,18 @@ async fn run_windows(
     Ok(limits)
 }
 
-/// A processor that records its start time by the harness's clock and completes.
+/// A processor that records its start time and completes. The start time is the one the store
+/// wrote when it handed the job out (`processed_on`, by the harness's clock), not the clock read
+/// in the processor: the processor's task may run after the case has already moved the clock
+/// for the next window, and would then record its start in the wrong window.
 fn recording(
     starts: &Starts,
     clock: Arc<dyn Clock>,
 ) -> impl Fn(Job<Value>) -> std::future::Ready<Result<Value, BoxError>> + Send + Sync + 'static {
     let starts = starts.clone();
     move |job: Job<Value>| {
-        starts.push(job.id().as_str(), clock.now_ms());
+        let started = job.processed_on().unwrap_or_else(|| clock.now_ms());
+        starts.push(job.id().as_str(), started);
         std::future::ready(Ok(Value::Null))
     }
 }
@@ -191,7 +195,8 @@ pub async fn a_processor_rate_limit_pauses_the_queue_without_using_an_attempt(
         let starts = starts.clone();
         move |job: Job<Value>| {
             let first = lock(&starts.0).is_empty();
-            starts.push(job.id().as_str(), clock.now_ms());
+            let started = job.processed_on().unwrap_or_else(|| clock.now_ms());
+            starts.push(job.id().as_str(), started);
             let outcome = if first {
                 Outcome::RateLimited(WINDOW)
             } else {
