@@ -95,16 +95,18 @@ async fn node_jobs_run_on_an_oxq_worker_in_bullmq_order() {
     worker.close().await.expect("close worker");
 
     let attempts = attempts.lock().expect("attempts").clone();
+    // The delayed job's place depends on when it fell due (it joins the queue then, as in
+    // BullMQ), which a loaded machine moves; its order is asserted by its start time below.
     let first_attempts: Vec<&str> = attempts
         .iter()
-        .filter(|a| a.attempts_made == 0)
+        .filter(|a| a.attempts_made == 0 && a.name != "delayed")
         .map(|a| a.name.as_str())
         .collect();
     assert_eq!(
         first_attempts,
         [
             "lifo-2", "lifo-1", "plain-1", "plain-2", "plain-3", "custom", "retry", "plain-4",
-            "prio-1", "prio-1b", "prio-3", "prio-5", "delayed",
+            "prio-1", "prio-1b", "prio-3", "prio-5",
         ],
         "oxq ran Node's jobs in another order than BullMQ would"
     );

@@ -85,16 +85,17 @@ async fn oxq_jobs_run_on_a_node_worker_with_their_options() {
     let lines = node.finish(WAIT).await.expect("node worker stops");
 
     let starts: Vec<&Value> = lines.iter().filter(|l| event_is(l, "start")).collect();
+    // The delayed job's place depends on when it fell due (it joins the queue then), which a
+    // loaded machine moves; its start is checked against its delay below.
     let first_attempts: Vec<&str> = starts
         .iter()
-        .filter(|s| s["attemptsMade"] == 0)
+        .filter(|s| s["attemptsMade"] == 0 && s["name"] != "delayed")
         .filter_map(|s| s["name"].as_str())
         .collect();
     assert_eq!(
         first_attempts,
         [
-            "lifo", "plain-1", "custom", "retry", "doomed", "plain-2", "prio-1", "prio-2",
-            "delayed"
+            "lifo", "plain-1", "custom", "retry", "doomed", "plain-2", "prio-1", "prio-2"
         ],
         "Node ran oxq's jobs in another order than BullMQ would"
     );
