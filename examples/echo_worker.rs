@@ -130,6 +130,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let worker = Worker::try_start(&queue, options, move |job: Job| async move {
         if !sleep.is_zero() {
+            // (a test that signals this process waits for this line: the job is in hand)
+            eprintln!("echo_worker: job {} started, sleeping {sleep:?}", job.id());
             tokio::time::sleep(sleep).await;
         }
         let data = job.into_data();
