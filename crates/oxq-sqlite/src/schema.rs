@@ -166,6 +166,39 @@ mod tests {
         ));
     }
 
+    /// `MIGRATIONS` is every file of `migrations/`, each once, in file-name order, and the
+    /// names are numbered 0001, 0002, ... without a gap or a repeat (two branches adding the
+    /// same number show up here).
+    #[test]
+    fn migrations_are_the_numbered_files_in_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("migrations/ is readable")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+            .map(|path| {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .expect("a UTF-8 file name")
+                    .to_owned();
+                let text = std::fs::read_to_string(&path).expect("a migration is readable");
+                (name, text)
+            })
+            .collect();
+        files.sort();
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(files.len(), MIGRATIONS.len(), "files {names:?}");
+        for (index, (name, text)) in files.iter().enumerate() {
+            assert!(
+                name.starts_with(&format!("{:04}_", index + 1)),
+                "{name} is migration {} of {names:?}",
+                index + 1
+            );
+            assert_eq!(MIGRATIONS[index], text, "MIGRATIONS[{index}] is not {name}");
+        }
+    }
+
     #[test]
     fn state_check_constraint_holds() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,11 +1,12 @@
 //! Checks of the seam answers this store gives that the shared suite in `oxq-testkit` does not
 //! cover yet: an attempt ending in [`AttemptEnd::Delayed`], and an add answering
 //! [`AddedJob::Existing`] with the stored record (also for an id repeated within one call),
-//! and a fetch past a row whose id is not UTF-8.
+//! a fetch past a row whose id is not UTF-8, and the plain-job fetch beside a group backlog.
 //! Times are set by hand (`now` comes from the caller), so nothing here sleeps.
 
 mod add_existing;
 mod delay;
+mod group_backlog;
 mod poison_id;
 
 use std::sync::Arc;

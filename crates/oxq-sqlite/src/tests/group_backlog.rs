@@ -1,0 +1,163 @@
+//! The plain-job fetch beside a group backlog: with 10,000 group jobs queued in front of the
+//! plain ones, the fetch's query (`groups::NEXT_PLAIN`) reads the plain rows through the
+//! partial index `jobs_runnable_plain` (migration 0011) and never the group rows. Checked by
+//! the query plan and by the statement's VM steps, which stay those of a queue without the
+//! backlog, while the query as it was before the index walks the whole backlog. The timings
+//! printed (`--nocapture`) are the measurement of the fix; nothing asserts on them.
+
+use std::path::Path;
+use std::time::Instant;
+
+use oxq_core::backend::*;
+use oxq_core::{Backend, Error, JobOptions, QueueRef, Result};
+use rusqlite::{Connection, StatementStatus, params};
+
+use super::{T0, fetch_as, job, store};
+use crate::SqliteOptions;
+use crate::codec::{WAITING, job_columns};
+use crate::ops::groups::NEXT_PLAIN;
+
+/// `NEXT_PLAIN` as it was before migration 0011: no term implies the partial index.
+const NEXT_PLAIN_BEFORE: &str = concat!(
+    "SELECT jid, ",
+    job_columns!(),
+    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key IS NULL ORDER BY score, jid LIMIT ?3 + 0"
+);
+
+const BACKLOG: usize = 10_000;
+const PLAIN: usize = 10;
+/// Runs timed per query (the query before the index reads the whole backlog each time).
+const TIMED_RUNS: usize = 25;
+
+fn db_error(e: rusqlite::Error) -> Error {
+    Error::store_caused("test query", e)
+}
+
+/// Adds `n` jobs with `options` to `queue` in one call.
+async fn add(store: &dyn Backend, queue: &QueueRef, n: usize, options: JobOptions) -> Result<()> {
+    let jobs = (0..n).map(|_| job(options.clone(), "{}")).collect();
+    store
+        .job_add_bulk(AddJobs {
+            queue: queue.clone(),
+            jobs,
+            now: T0,
+        })
+        .await?;
+    Ok(())
+}
+
+fn qid(conn: &Connection, queue: &QueueRef) -> Result<i64> {
+    conn.query_row(
+        "SELECT qid FROM queues WHERE prefix = ?1 AND name = ?2",
+        params![queue.prefix, queue.name],
+        |r| r.get(0),
+    )
+    .map_err(db_error)
+}
+
+/// Runs `sql` for the next `PLAIN` waiting jobs of queue `qid`: the rows it answered and the
+/// VM steps it took.
+fn run(conn: &Connection, sql: &str, qid: i64) -> Result<(usize, i32)> {
+    let mut stmt = conn.prepare(sql).map_err(db_error)?;
+    let rows = stmt
+        .query_map(params![qid, WAITING, PLAIN as i64], |r| r.get::<_, i64>(0))
+        .map_err(db_error)?
+        .count();
+    Ok((rows, stmt.get_status(StatementStatus::VmStep)))
+}
+
+/// The median time of `sql` over [`TIMED_RUNS`] runs, in microseconds.
+fn median_us(conn: &Connection, sql: &str, qid: i64) -> Result<f64> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+    let mut times = Vec::with_capacity(TIMED_RUNS);
+    for _ in 0..TIMED_RUNS {
+        let start = Instant::now();
+        let rows = stmt
+            .query_map(params![qid, WAITING, PLAIN as i64], |r| r.get::<_, i64>(0))
+            .map_err(db_error)?
+            .count();
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(rows, PLAIN);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The query plan of `sql` (run for the next `PLAIN` waiting jobs), its steps joined.
+fn plan(conn: &Connection, sql: &str) -> Result<String> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .map_err(db_error)?;
+    let details = stmt
+        .query_map(params![1, WAITING, PLAIN as i64], |r| r.get::<_, String>(3))
+        .map_err(db_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_error)?;
+    Ok(details.join("; "))
+}
+
+fn reader(path: &Path) -> Result<Connection> {
+    Ok(crate::schema::open_reader(path, &SqliteOptions::default())?)
+}
+
+#[tokio::test]
+async fn a_group_backlog_is_not_read_by_the_plain_job_fetch() -> Result<()> {
+    let (dir, store) = store().await?;
+    let plain = QueueRef::new("plain")?;
+    let mixed = QueueRef::new("mixed")?;
+    add(
+        store.as_ref(),
+        &mixed,
+        BACKLOG,
+        JobOptions::new().group("a"),
+    )
+    .await?;
+    add(store.as_ref(), &mixed, PLAIN, JobOptions::new()).await?;
+    add(store.as_ref(), &plain, PLAIN, JobOptions::new()).await?;
+
+    let conn = reader(&dir.path().join("t.db"))?;
+    let query_plan = plan(&conn, NEXT_PLAIN)?;
+    assert!(
+        query_plan.contains("jobs_runnable_plain"),
+        "the plain fetch uses the partial index: {query_plan}"
+    );
+    let (mixed_qid, plain_qid) = (qid(&conn, &mixed)?, qid(&conn, &plain)?);
+    let (rows, steps_alone) = run(&conn, NEXT_PLAIN, plain_qid)?;
+    assert_eq!(rows, PLAIN);
+    let (rows, steps_beside) = run(&conn, NEXT_PLAIN, mixed_qid)?;
+    assert_eq!(rows, PLAIN);
+    let (rows, steps_before) = run(&conn, NEXT_PLAIN_BEFORE, mixed_qid)?;
+    assert_eq!(rows, PLAIN);
+    assert_eq!(
+        steps_beside, steps_alone,
+        "the backlog adds no step to the plain fetch"
+    );
+    assert!(
+        steps_before > BACKLOG as i32,
+        "without the index the query walks the backlog ({steps_before} steps)"
+    );
+    eprintln!(
+        "next {PLAIN} plain jobs, median of {TIMED_RUNS}: {:.1} µs without group jobs, {:.1} µs beside \
+         {BACKLOG} group jobs, {:.1} µs beside them with the query before the index; VM steps \
+         {steps_alone} / {steps_beside} / {steps_before}",
+        median_us(&conn, NEXT_PLAIN, plain_qid)?,
+        median_us(&conn, NEXT_PLAIN, mixed_qid)?,
+        median_us(&conn, NEXT_PLAIN_BEFORE, mixed_qid)?,
+    );
+
+    // through the store (a fetch of 10): the plain jobs first
+    let fetched = store
+        .job_move_to_active(FetchJobs {
+            queue: mixed.clone(),
+            fetch: fetch_as("t"),
+            now: T0,
+        })
+        .await?;
+    let groups: Vec<Option<&str>> = fetched
+        .jobs
+        .iter()
+        .map(|j| j.record.options.group.as_deref())
+        .collect();
+    assert_eq!(groups, vec![None; PLAIN], "the plain jobs first");
+    Ok(())
+}
