@@ -197,6 +197,7 @@ macro_rules! __for_each_store_case {
                 a_dead_letter_queue_must_be_another_queue_of_the_prefix,
                 a_job_stalled_too_often_is_dead_lettered_with_the_reason,
                 a_replay_adds_the_dead_job_back_to_its_source,
+                a_replay_keeps_the_dead_jobs_options,
                 a_purge_deletes_the_dead_jobs_named_or_all;
             retention: keep_none_removes_the_job_and_its_logs, keep_count_keeps_the_newest_finished_jobs,
                 keep_age_removes_jobs_finished_longer_ago, failed_jobs_are_kept_per_their_keep;

@@ -12,8 +12,10 @@
 //!   data, options, stacktrace, reason, timestamps and counters as stored) and records
 //!   `dead-lettered` on the source queue.
 //! * A replay inserts a new job on the source queue from the copy (a new automatic id, name,
-//!   data and options with no parent, deduplication or delay; counters at zero), runnable now,
-//!   with `added`, `waiting` and `replayed`; the dead entry counts the replay.
+//!   data and options exactly as stored, as the Redis store keeps them; counters at zero),
+//!   runnable now, with `added`, `waiting` and `replayed`; the dead entry counts the replay.
+//!   The options keep their parent, deduplication and delay, but the new job is no flow child
+//!   and owns no deduplication id (its `flow` bits are clear), and it runs at once.
 //! * A purge deletes dead entries and their copies, with `removed{prev: failed}` on the dead
 //!   letter queue. Entries whose copy someone removed are forgotten silently.
 
@@ -234,23 +236,6 @@ fn dead_entry(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<DeadE
         .optional()?)
 }
 
-/// The options a replayed job gets: the dead job's, without its parent, deduplication or
-/// delay (a replay runs now, on its own). Options that do not decode as a JSON object are kept
-/// as stored.
-fn replay_options(options: Option<String>) -> Option<String> {
-    let text = options?;
-    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(&text) else {
-        return Some(text);
-    };
-    for key in ["parent", "deduplication", "delay"] {
-        map.remove(key);
-    }
-    if map.is_empty() {
-        return None;
-    }
-    Some(serde_json::Value::Object(map).to_string())
-}
-
 pub(crate) fn replay(
     ctx: &mut WriteCtx<'_>,
     req: ReplayDeadLetters,
@@ -292,7 +277,7 @@ pub(crate) fn replay(
             ms(req.now),
             entry.name,
             entry.data,
-            replay_options(entry.options),
+            entry.options,
             link.to_string()
         ])?;
         row.emit(req.now, Kind::Added, Some(&id), Some(&entry.name));

@@ -1,9 +1,10 @@
 //! The [`DeadLetters`](oxq_core::backend::DeadLetters) facet: the setting and its refusals,
 //! the copy a failure for good makes in the same step (attempts exhausted, a final failure
 //! kept or removed, the deferred failure of a job that stalled too often), nothing for a retried
-//! failure or a queue without the setting, replay back to the source queue, purge. Data is
-//! checked byte for byte with odd JSON formatting. Times are explicit `now`s, except the
-//! stalled case, where Redis expires the lock on its own clock ([`outlive_lock`]).
+//! failure or a queue without the setting, replay back to the source queue (the options kept
+//! as stored), purge. Data is checked byte for byte with odd JSON formatting. Times are
+//! explicit `now`s, except the stalled case, where Redis expires the lock on its own clock
+//! ([`outlive_lock`]).
 
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use oxq_core::backend::{
     ReplayDeadLetters, ReplayedDeadLetter, Retry, SetDeadLetterQueue,
 };
 use oxq_core::clock::now_ms;
-use oxq_core::{Error, Event, JobId, JobOptions, JobState, KeepJobs, QueueRef};
+use oxq_core::flow::{ChildFailure, ParentLink};
+use oxq_core::{Deduplication, Error, Event, JobId, JobOptions, JobState, KeepJobs, QueueRef};
 
 use super::kit::{Kit, expect_err, fetched_ids, outlive_lock};
 use crate::{CaseResult, Harness, TestError, ensure, ensure_eq};
@@ -402,6 +404,89 @@ pub async fn a_replay_adds_the_dead_job_back_to_its_source(h: &Harness) -> CaseR
         k.fetch_ids("t2", 5, k.t0 + 60).await?,
         vec![job_id.0.clone()],
         "fetched"
+    );
+    Ok(())
+}
+
+/// A replay keeps the dead job's options as stored, its parent, deduplication and delay
+/// included, yet runs now and on its own: the replayed job is waiting at once, its options
+/// equal the dead copy's, and it owns no deduplication id (an add with the id makes a new job).
+pub async fn a_replay_keeps_the_dead_jobs_options(h: &Harness) -> CaseResult {
+    let (k, dlq) = with_dlq(h).await?;
+    if k.store.flows().is_none() {
+        return Err(TestError::skip(
+            "the store has no flows (parent/child jobs)",
+        ));
+    }
+    let parents = k.sibling(h, "parents")?;
+    let parent = parents.add("p", JobOptions::new()).await?;
+    let link = ParentLink::new(parents.queue.clone(), parent).on_failure(ChildFailure::Ignore);
+    let delay = Duration::from_secs(10);
+    let options = JobOptions::new()
+        .attempts(1)
+        .delay(delay)
+        .deduplication(Deduplication::new("replayed-dedup"))
+        .parent(link.clone());
+    add_odd(&k, options).await?;
+    let due = k.t0 + 10_000;
+    fail_once(&k, "t1", "boom", never(KeepJobs::All), due).await?;
+    let entry = dead(&dlq)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| TestError::msg("no dead job"))?;
+    let answers = facet(&dlq)?
+        .dead_letters_replay(ReplayDeadLetters {
+            queue: dlq.queue.clone(),
+            ids: vec![entry.record.id.clone()],
+            now: due + 50,
+        })
+        .await?;
+    let [ReplayedDeadLetter::Replayed { job_id, .. }] = answers.as_slice() else {
+        return Err(TestError::msg(format!("replay answered {answers:?}")));
+    };
+    let replayed = k.get(job_id).await?;
+    ensure_eq!(
+        &replayed.options,
+        &entry.record.options,
+        "the replayed job's options are the dead copy's"
+    );
+    ensure_eq!(replayed.options.delay, Some(delay), "options.delay");
+    ensure_eq!(
+        replayed
+            .options
+            .deduplication
+            .as_ref()
+            .map(|d| d.id.as_str()),
+        Some("replayed-dedup"),
+        "options.deduplication"
+    );
+    ensure_eq!(replayed.options.parent, Some(link), "options.parent");
+    ensure_eq!(
+        replayed.state,
+        JobState::Waiting,
+        "runs now despite its delay"
+    );
+    let again = k
+        .add_jobs(
+            vec![Kit::job(
+                "again",
+                JobOptions::new().deduplication(Deduplication::new("replayed-dedup")),
+            )],
+            due + 60,
+        )
+        .await?;
+    ensure!(
+        matches!(
+            again.as_slice(),
+            [oxq_core::backend::AddedJob::Created { .. }]
+        ),
+        "an add with the replayed job's deduplication id made a new job, not {again:?}"
+    );
+    ensure_eq!(
+        k.fetch_ids("t2", 1, due + 70).await?,
+        vec![job_id.0.clone()],
+        "the replayed job is fetched first"
     );
     Ok(())
 }
