@@ -72,7 +72,7 @@ impl<T> Job<T> {
     {
         let token = self.begin_step(name).await?;
         let failures = match self.steps_state().entry(name) {
-            Some(StepStatus::Done { value }) => return decode_value(name, value),
+            Some(StepStatus::Done { value, .. }) => return decode_value(name, value),
             Some(StepStatus::Failed { failures, .. }) => failures,
             Some(other) => return Err(name_taken(name, &other)),
             None => 0,
@@ -83,7 +83,7 @@ impl<T> Job<T> {
                     step: name.to_owned(),
                     reason: e.to_string(),
                 })?;
-                self.save_step(name, &token, StepStatus::Done { value }, None)
+                self.save_step(name, &token, StepStatus::Done { value, failures }, None)
                     .await?;
                 Ok(result)
             }
@@ -144,12 +144,12 @@ impl<T> Job<T> {
         let token = self.begin_step(name).await?;
         let now = self.now_ms();
         let (until, first_park) = match self.steps_state().entry(name) {
-            Some(StepStatus::Done { value }) => return decode_value(name, value),
+            Some(StepStatus::Done { value, .. }) => return decode_value(name, value),
             Some(StepStatus::Waiting { signal, until }) if signal == name => {
                 if self.steps_state().signal(name).is_none() && now >= until {
                     let value = to_value(name, &Signal::<P>::TimedOut)?;
-                    self.save_step(name, &token, StepStatus::Done { value }, None)
-                        .await?;
+                    let done = StepStatus::Done { value, failures: 0 };
+                    self.save_step(name, &token, done, None).await?;
                     return Ok(Signal::TimedOut);
                 }
                 (until, false)
@@ -236,8 +236,8 @@ impl<T> Job<T> {
             })?;
         let value = to_value(name, &Signal::Received(payload))?;
         let answer: Signal<P> = decode_value(name, value.clone())?;
-        self.save_step(name, token, StepStatus::Done { value }, None)
-            .await?;
+        let done = StepStatus::Done { value, failures: 0 };
+        self.save_step(name, token, done, None).await?;
         Ok(answer)
     }
 

@@ -1,13 +1,53 @@
-//! [`Queue`]'s step calls: sending a signal to a job and reading a job's steps.
+//! The step calls outside a processor: [`Queue::signal`] sends a signal to a job;
+//! [`Job::steps`] and [`Queue::job_steps`] read a job's stored steps (what `get_job`'s reader,
+//! the CLI's `oxq get` and the dashboard's job detail show).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::entry::JobSteps;
+use crate::backend::Backend;
 use crate::backend::{ReadSteps, SendSignal, Steps};
 use crate::error::{Error, Result};
 use crate::ids::JobId;
+use crate::job::Job;
 use crate::queue::Queue;
+
+/// The store's [`Steps`] facet, or [`Error::Unsupported`].
+fn steps_facet(backend: &dyn Backend) -> Result<&dyn Steps> {
+    backend.steps().ok_or(Error::Unsupported {
+        store: backend.kind(),
+        operation: "durable steps",
+    })
+}
+
+impl<T> Job<T> {
+    /// The job's stored steps (each with its status, attempts and result or last error) and the
+    /// signals sent to it, read from the store now: for a job from
+    /// [`Queue::get_job`](crate::Queue::get_job) as for one a processor holds.
+    ///
+    /// ```no_run
+    /// # async fn demo(queue: oxq_core::Queue<u64>, id: oxq_core::JobId) -> oxq_core::Result<()> {
+    /// if let Some(job) = queue.get_job(&id).await? {
+    ///     for (name, status) in &job.steps().await?.steps {
+    ///         println!("{name}: {} after {:?} attempts", status.kind(), status.attempts());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`Error::JobNotFound`] when the job was removed since it was read.
+    pub async fn steps(&self) -> Result<JobSteps> {
+        let stored = steps_facet(self.backend().as_ref())?
+            .steps_read(ReadSteps {
+                queue: self.queue().clone(),
+                job_id: self.id().clone(),
+            })
+            .await?
+            .ok_or_else(|| Error::JobNotFound(self.id().to_string()))?;
+        JobSteps::decode(self.id().as_str(), stored)
+    }
+}
 
 impl<T> Queue<T>
 where
@@ -27,8 +67,7 @@ where
                 limit,
             });
         }
-        let sent = self
-            .steps_facet()?
+        let sent = steps_facet(self.backend().as_ref())?
             .job_signal(SendSignal {
                 queue: self.queue_ref().clone(),
                 job_id: id.clone(),
@@ -42,8 +81,7 @@ where
 
     /// The job's stored steps and the signals sent to it; `None` when there is no such job.
     pub async fn job_steps(&self, id: &JobId) -> Result<Option<JobSteps>> {
-        let stored = self
-            .steps_facet()?
+        let stored = steps_facet(self.backend().as_ref())?
             .steps_read(ReadSteps {
                 queue: self.queue_ref().clone(),
                 job_id: id.clone(),
@@ -52,13 +90,5 @@ where
         stored
             .map(|stored| JobSteps::decode(id.as_str(), stored))
             .transpose()
-    }
-
-    fn steps_facet(&self) -> Result<&dyn Steps> {
-        let backend = self.backend().as_ref();
-        backend.steps().ok_or(Error::Unsupported {
-            store: backend.kind(),
-            operation: "durable steps",
-        })
     }
 }

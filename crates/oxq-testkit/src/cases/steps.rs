@@ -105,6 +105,28 @@ pub async fn a_failing_middle_step_is_retried_without_rerunning_the_first(
     );
     ensure_eq!(steps.steps.len(), 3, "stored steps: {:?}", steps.steps);
     Ok(())
+    // what a reader of `get_job` sees: each step's status and how many times it ran
+    let read = queue
+        .get_job(job.id())
+        .await?
+        .ok_or_else(|| TestError::msg("the job is gone"))?
+        .steps()
+        .await?;
+    ensure_eq!(read, steps, "Job::steps and Queue::job_steps agree");
+    let runs: Vec<(&str, &str, Option<u32>)> = read
+        .steps
+        .iter()
+        .map(|(name, status)| (name.as_str(), status.kind(), status.attempts()))
+        .collect();
+    ensure_eq!(
+        runs,
+        [
+            ("a", "done", Some(1)),
+            ("b", "done", Some(3)),
+            ("c", "done", Some(1))
+        ],
+        "each step's status and attempts"
+    );
 }
 
 /// A sleep of 60 s parks the job in delayed without using an attempt and without running the
