@@ -50,7 +50,8 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
-    /// Everything about one job: data, options, state, progress, attempts, errors, logs, flow.
+    /// Everything about one job: data, options, state, progress, attempts, errors, logs, flow,
+    /// durable steps.
     Get {
         id: String,
         #[command(flatten)]

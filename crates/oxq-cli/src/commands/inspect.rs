@@ -1,6 +1,7 @@
-//! The read-only commands: `queues`, `counts`, `list`, `get`.
+//! The read-only commands: `queues`, `counts`, `list`, `get` (a job with its logs, parent,
+//! children and durable steps).
 
-use oxq::{JobId, JobState};
+use oxq::{JobId, JobState, JobSteps, StepStatus};
 use serde_json::{Map, Value, json};
 
 use crate::error::{CliError, CliResult};
@@ -89,6 +90,11 @@ pub async fn get(store: &Store, queue_name: &str, id: &str, json: bool) -> CliRe
     } else {
         None
     };
+    let steps = if store.backend.steps().is_some() {
+        Some(job.steps().await?)
+    } else {
+        None
+    };
     let parent = job.parent().map(|p| p.key().to_string());
     if json {
         let mut value = job_json(job.record());
@@ -109,6 +115,10 @@ pub async fn get(store: &Store, queue_name: &str, id: &str, json: bool) -> CliRe
                         "failed": d.failed.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     })
                 }),
+            );
+            fields.insert(
+                "steps".into(),
+                steps.as_ref().map_or(Value::Null, steps_json),
             );
         }
         print_json(&value);
@@ -168,8 +178,55 @@ pub async fn get(store: &Store, queue_name: &str, id: &str, json: bool) -> CliRe
             }
         }
     }
+    if let Some(steps) = &steps {
+        for (name, status) in &steps.steps {
+            field("step", &format!("{name}: {}", describe_step(status)));
+        }
+        for (name, payload) in &steps.signals {
+            field("signal", &format!("{name} = {payload}"));
+        }
+    }
     for line in &logs.lines {
         field("log", line);
     }
     Ok(())
+}
+
+/// A step's status, attempts and result or error, on one line.
+fn describe_step(status: &StepStatus) -> String {
+    let attempts = match status.attempts() {
+        Some(1) => " (1 attempt)".to_owned(),
+        Some(n) => format!(" ({n} attempts)"),
+        None => String::new(),
+    };
+    let detail = match status {
+        StepStatus::Done { value, .. } => format!(" = {value}"),
+        StepStatus::Failed { error, .. } => format!(": {error}"),
+        StepStatus::Sleeping { until } => format!(" until {until} ms since the epoch"),
+        StepStatus::Waiting { signal, until } => {
+            format!(" for signal {signal:?} until {until} ms since the epoch")
+        }
+    };
+    format!("{}{attempts}{detail}", status.kind())
+}
+
+/// The steps as `get --json` prints them: a list of `{name, status, attempts, result, error,
+/// until}` and the signals by name.
+fn steps_json(steps: &JobSteps) -> Value {
+    let list: Vec<Value> = steps
+        .steps
+        .iter()
+        .map(|(name, status)| {
+            json!({
+                "name": name,
+                "status": status.kind(),
+                "attempts": status.attempts(),
+                "result": status.result(),
+                "error": status.error(),
+                "until": status.until(),
+            })
+        })
+        .collect();
+    let signals: Map<String, Value> = steps.signals.iter().cloned().collect();
+    json!({ "steps": list, "signals": signals })
 }
