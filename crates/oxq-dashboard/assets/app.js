@@ -5,8 +5,11 @@
 //   #/queues/Q?state=S&page=N   a queue's jobs in state S, 20 a page, with the queue's actions
 //                               and its workers (when GET api/queues/Q/workers answers)
 //   #/queues/Q/schedulers       a queue's job schedulers and their next runs
+//   #/queues/Q/dead-letters     the dead jobs Q holds as a dead letter queue (replay, purge),
+//                               and where Q sends its own
 //   #/queues/Q/jobs/ID          one job: data, options, progress, logs, every attempt's error,
-//                               timestamps, parent and children as a tree, and its actions
+//                               timestamps, parent and children as a tree, durable steps,
+//                               and its actions
 //   #/search?id=ID | ?text=T    search by job id, or by a text in the jobs' data
 // Job data is only ever put in the page as text (textContent), never as HTML.
 'use strict';
@@ -16,6 +19,8 @@
 const BASE = document.querySelector('meta[name="oxq-base"]').content;
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'];
 const PAGE_SIZE = 20;
+// the states a job can be cancelled in (an active one: its worker is told at its next lock renewal)
+const CANCELLABLE = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children'];
 const REFRESH_MS = 3000;
 let config = { read_only: true, hide_data: true, auth: null, store: '', prefix: '' };
 let renderGeneration = 0;
@@ -261,7 +266,9 @@ function queueHeader(queue, current) {
         class: current === state ? 'current' : null,
       }, `${state} (${queue.counts[state]})`)),
       h('a', { href: `#/queues/${enc(queue.name)}/schedulers`, class: current === 'schedulers' ? 'current' : null },
-        'schedulers')),
+        'schedulers'),
+      h('a', { href: `#/queues/${enc(queue.name)}/dead-letters`, class: current === 'dead-letters' ? 'current' : null },
+        'dead letters')),
   ];
 }
 
@@ -337,6 +344,10 @@ function jobActions(queue, job, done) {
   return [
     job.state === 'failed' || job.state === 'completed' ? actionButton('Retry', `${path}/retry`, { done }) : null,
     job.state === 'delayed' ? actionButton('Promote', `${path}/promote`, { done }) : null,
+    CANCELLABLE.includes(job.state) ? actionButton('Cancel', `${path}/cancel`, {
+      confirmText: `Cancel job ${job.id} of ${queue}? It fails as "cancelled" and does not run again unless retried.`,
+      danger: true, done,
+    }) : null,
     job.state !== 'active' ? actionButton('Remove', `${path}/remove`, {
       confirmText: `Remove job ${job.id} of ${queue}?`, danger: true, done,
     }) : null,
@@ -411,6 +422,7 @@ async function jobView(queue, id) {
     job.logs.lines.length === 0 ? h('p', { class: 'muted' }, 'No log lines.')
       : h('pre', { id: 'logs' }, job.logs.lines.join('\n')),
     job.logs.total > job.logs.lines.length ? h('p', { class: 'muted' }, `the first ${job.logs.lines.length} of ${job.logs.total} lines`) : null,
+    stepList(job),
     h('h2', {}, 'Parent and children'), await familyTree(queue, job),
     h('h2', {}, 'Options'), pretty(job.options),
   ];
@@ -439,6 +451,118 @@ function attemptErrors(job) {
 // be opened to show its own children.
 async function familyTree(queue, job) {
   const ancestors = [];
+// The job's durable steps (name, status, attempts, result or last error) and the signals sent
+// to it; nothing when the job never used steps.
+function stepList(job) {
+  const steps = job.steps;
+  if (!steps || (steps.steps.length === 0 && steps.signals.length === 0)) return null;
+  const outcome = (step) => {
+    if (step.status === 'failed') return h('span', { class: 'error' }, step.error || '');
+    if (step.status === 'sleeping') return ['until ', when(step.until)];
+    if (step.status === 'waiting') return [`signal "${step.signal}" until `, when(step.until)];
+    if (step.data_hidden) return h('span', { class: 'muted' }, 'hidden');
+    const text = JSON.stringify(step.result);
+    return h('code', { title: text }, text.length > 120 ? text.slice(0, 117) + '…' : text);
+  };
+  return [
+    h('h2', {}, `Steps (${steps.steps.length})`),
+    h('table', { id: 'steps' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'status'),
+        h('th', { class: 'num' }, 'attempts'), h('th', {}, 'result or error'))),
+      h('tbody', {}, steps.steps.map((step) => h('tr', { 'data-step': step.name },
+        h('td', {}, step.name), h('td', {}, stateBadge(step.status)),
+        h('td', { class: 'num' }, step.attempts ?? '—'), h('td', {}, outcome(step)))))),
+    steps.signals.length === 0 ? null : h('p', {}, 'Signals received: ',
+      steps.signals.map((signal, i) => [i > 0 ? ', ' : '', h('code', {}, signal.name),
+        signal.data_hidden ? '' : ` = ${JSON.stringify(signal.payload)}`])),
+  ];
+}
+
+// the dead jobs ticked in the dead letter view, kept across its live refreshes
+const deadSelection = new Set();
+
+async function deadLettersView(name, params) {
+  const queue = await api(queuePath(name));
+  const page = Math.max(0, parseInt(params.get('page') || '0', 10) || 0);
+  const list = await api(`${queuePath(name)}/dead-letters?offset=${page * PAGE_SIZE}&limit=${PAGE_SIZE}`)
+    .catch((error) => ({ error: error.message }));
+  crumbs(['queues', '#/'], name, 'dead letters');
+  if (list.error) return [queueHeader(queue, 'dead-letters'), h('p', { class: 'muted' }, list.error)];
+  const href = (n) => `#/queues/${enc(name)}/dead-letters?page=${n}`;
+  const base = `${queuePath(name)}/dead-letters`;
+  const key = (id) => `${name}\u0000${id}`;
+  const shown = new Set(list.dead_letters.map((dead) => key(dead.id)));
+  for (const k of [...deadSelection]) if (!shown.has(k)) deadSelection.delete(k);
+  const selected = () => list.dead_letters.filter((dead) => deadSelection.has(key(dead.id))).map((dead) => dead.id);
+  const bulk = (label, path, body, confirmText) => config.read_only ? null : h('button', {
+    type: 'button', class: label.startsWith('Purge') ? 'danger' : null, id: label.toLowerCase().replace(/ /g, '-'),
+    onclick: async () => {
+      const payload = body();
+      if (!payload) return flash(`${label}: select dead jobs first`, 'error');
+      if (confirmText && !window.confirm(confirmText)) return;
+      try {
+        const result = await api(path, {
+          method: 'POST',
+          headers: { accept: 'application/json', 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+        });
+        flash(`${label}: ${result.purged !== undefined ? `${result.purged} purged` : `${result.replayed} replayed`}`, 'ok');
+        render();
+      } catch (error) {
+        flash(`${label}: ${error.message}`, 'error');
+      }
+    },
+  }, label);
+  const ids = () => (selected().length ? { ids: selected() } : null);
+  const first = list.total === 0 ? 0 : page * PAGE_SIZE + 1;
+  const last = page * PAGE_SIZE + list.dead_letters.length;
+  return [
+    queueHeader(queue, 'dead-letters'),
+    h('p', {}, list.dead_letter_queue
+      ? ['Jobs of this queue that fail for good are copied to ',
+        h('a', { href: `#/queues/${enc(list.dead_letter_queue)}/dead-letters` }, list.dead_letter_queue), '.']
+      : h('span', { class: 'muted' }, 'This queue sends its dead jobs nowhere (no dead letter queue is set).')),
+    h('h2', {}, `Dead jobs held here (${list.total})`),
+    list.dead_letters.length === 0 ? h('p', { class: 'muted' }, 'No dead jobs.') : [
+      h('div', { class: 'pager' },
+        h('span', {}, `${first}–${last} of ${list.total}`),
+        page > 0 ? h('a', { href: href(page - 1) }, '← previous') : null,
+        last < list.total ? h('a', { href: href(page + 1) }, 'next →') : null,
+        h('span', { class: 'actions' },
+          bulk('Replay selected', `${base}/replay`, ids),
+          bulk('Purge selected', `${base}/purge`, ids, 'Delete the selected dead jobs?'),
+          bulk('Purge all', `${base}/purge`, () => ({ all: true }), `Delete all ${list.total} dead jobs of ${name}?`))),
+      h('table', { id: 'dead-letters' },
+        h('thead', {}, h('tr', {}, config.read_only ? null : h('th', {}, ''), h('th', {}, 'id'), h('th', {}, 'name'),
+          h('th', {}, 'from'), h('th', {}, 'died'), h('th', { class: 'num' }, 'attempts'), h('th', {}, 'reason'),
+          h('th', {}, 'replays'), h('th', {}, 'data'), h('th', {}, ''))),
+        h('tbody', {}, list.dead_letters.map((dead) => {
+          const box = config.read_only ? null : h('input', {
+            type: 'checkbox', value: dead.id, 'aria-label': `select ${dead.id}`, checked: deadSelection.has(key(dead.id)),
+            onchange: (event) => (event.currentTarget.checked ? deadSelection.add(key(dead.id)) : deadSelection.delete(key(dead.id))),
+          });
+          return h('tr', { 'data-dead': dead.id },
+            box ? h('td', {}, box) : null,
+            h('td', {}, h('a', { href: jobHref(name, dead.id), class: 'job-link' }, dead.id)),
+            h('td', {}, dead.name),
+            h('td', {}, h('a', { href: jobHref(dead.source_queue, dead.source_id) }, `${dead.source_queue} / ${dead.source_id}`)),
+            h('td', {}, when(dead.dead_at)),
+            h('td', { class: 'num' }, dead.attempts_made),
+            h('td', {}, dead.failed_reason || ''),
+            h('td', {}, dead.replays === 0 ? h('span', { class: 'muted' }, 'none')
+              : [`${dead.replays}, last as `, dead.replayed_as
+                ? h('a', { href: jobHref(dead.source_queue, dead.replayed_as) }, dead.replayed_as) : '—']),
+            h('td', {}, shortData(dead)),
+            h('td', {}, h('span', { class: 'actions' },
+              actionButton('Replay', `${base}/${enc(dead.id)}/replay`),
+              actionButton('Purge', `${base}/${enc(dead.id)}/purge`, {
+                confirmText: `Delete dead job ${dead.id}?`, danger: true,
+              }))));
+        }))),
+    ],
+  ];
+}
+
   let parent = job.parent;
   while (parent && ancestors.length < 10) {
     if (parent.prefix !== config.prefix) {
@@ -546,6 +670,7 @@ function route() {
   return Promise.resolve([h('p', {}, 'No such page. ', h('a', { href: '#/' }, 'Back to the queues.'))]);
 }
 
+  if (parts[0] === 'queues' && parts.length === 3 && parts[2] === 'dead-letters') return deadLettersView(parts[1], params);
 async function render() {
   const generation = ++renderGeneration;
   try {

@@ -7,6 +7,7 @@
 //   DASHBOARD_TOKEN   its token, typed into the login form
 //   READ_ONLY_URL     the same store behind a read-only dashboard that hides data (no auth)
 //   FAILED_JOB        the id of the failed job in queue QUEUE; FAILURE its error
+//   DEAD_QUEUE        QUEUE's dead letter queue, holding the failed job's dead copy
 //   QUEUE             the queue holding it
 //   SEARCH_TEXT       a text in that job's data
 //   SCREENSHOTS       where the screenshots go
@@ -27,6 +28,7 @@ const token = need('DASHBOARD_TOKEN');
 const readOnlyUrl = need('READ_ONLY_URL');
 const queue = need('QUEUE');
 const failedJob = need('FAILED_JOB');
+const deadQueue = need('DEAD_QUEUE');
 const failure = need('FAILURE');
 const searchText = need('SEARCH_TEXT');
 const shots = need('SCREENSHOTS');
@@ -109,6 +111,16 @@ try {
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await page.locator('#found a.job-link', { hasText: failedJob }).waitFor();
 
+  step = 'the dead letter view: replaying the dead copy by clicking Replay';
+  await page.goto(`${url}#/queues/${encodeURIComponent(deadQueue)}/dead-letters`);
+  const deadRow = page.locator('#dead-letters tbody tr', { hasText: `${queue} / ${failedJob}` });
+  await deadRow.waitFor();
+  await deadRow.getByText(failure).waitFor();
+  await deadRow.getByRole('button', { name: 'Replay', exact: true }).click();
+  await page.locator('#flash', { hasText: 'Replay: done' }).waitFor();
+  await deadRow.getByText('1, last as').waitFor();
+  await shot('07-dead-letters.png');
+
   step = 'a read-only dashboard that hides data shows no action and no data';
   const readOnly = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   readOnly.setDefaultTimeout(20_000);
@@ -125,7 +137,7 @@ try {
   await readOnly.goto(readOnlyUrl);
   await readOnly.locator(`#queues tr[data-queue="${queue}"]`).waitFor();
   if (await readOnly.locator('main button').count() !== 0) throw new Error('buttons on a read-only queues page');
-  await readOnly.screenshot({ path: join(shots, '07-read-only.png'), fullPage: true });
+  await readOnly.screenshot({ path: join(shots, '08-read-only.png'), fullPage: true });
 
   step = 'no script or console errors';
   if (problems.length > 0) throw new Error(problems.join('\n'));

@@ -1,8 +1,9 @@
 //! The dashboard's pages in a real headless browser (Debian's `chromium`, driven by
 //! `playwright-core` from `crates/oxq-dashboard/browser/dashboard.mjs`), over a real SQLite
 //! file and a redis-server started here: log in with the token, see the queues, open the failed
-//! job, retry it by clicking while a worker runs, see it completed, search by data, and see a
-//! read-only dashboard offer no action. Screenshots go to
+//! job, retry it by clicking while a worker runs, see it completed, search by data, open the
+//! dead letter view and replay the job's dead copy by clicking (the worker completes the
+//! replay), and see a read-only dashboard offer no action. Screenshots go to
 //! `target/dashboard-screenshots/<store>/`.
 //!
 //! Needs `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci` run in `crates/oxq-dashboard/browser`
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 use support::{Served, TestStore};
 
 const QUEUE: &str = "emails";
+const DEAD_QUEUE: &str = "emails-dead";
 const FAILED_JOB: &str = "welcome-42";
 const FAILURE: &str = "mail server refused the connection";
 const SEARCH_TEXT: &str = "ada@lovelace.example";
@@ -74,6 +76,10 @@ async fn failed_job_retried_by_clicking(store: TestStore, store_name: &str) {
 
     // a worker that fails every job while the mail server is "down", then completes them
     let queue: Queue<Value> = Queue::new(store.backend.clone(), QUEUE).expect("a queue name");
+    queue
+        .set_dead_letter_queue(Some(DEAD_QUEUE))
+        .await
+        .expect("a dead letter queue");
     let server_down = Arc::new(AtomicBool::new(false));
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
     let options = WorkerOptions::new().on_event(move |event| {
@@ -154,6 +160,7 @@ async fn failed_job_retried_by_clicking(store: TestStore, store_name: &str) {
         .env("DASHBOARD_TOKEN", TOKEN)
         .env("READ_ONLY_URL", format!("http://{}/", read_only.addr))
         .env("QUEUE", QUEUE)
+        .env("DEAD_QUEUE", DEAD_QUEUE)
         .env("FAILED_JOB", FAILED_JOB)
         .env("FAILURE", FAILURE)
         .env("SEARCH_TEXT", SEARCH_TEXT)
@@ -179,6 +186,31 @@ async fn failed_job_retried_by_clicking(store: TestStore, store_name: &str) {
         .expect("a read")
         .expect("the job");
     assert_eq!(job.state, JobState::Completed);
+    let dead: Queue<Value> = Queue::new(store.backend.clone(), DEAD_QUEUE).expect("a queue name");
+    let dead_letters = dead.dead_letters(0, 10).await.expect("the dead jobs");
+    assert_eq!(dead_letters.len(), 1, "{dead_letters:?}");
+    assert_eq!(dead_letters[0].source_id.as_str(), FAILED_JOB);
+    assert_eq!(dead_letters[0].replays, 1, "replayed by the click");
+    let replayed = dead_letters[0]
+        .replayed_as
+        .clone()
+        .expect("the replay's job id");
+    // the retried job and the replayed one both complete
+    wait_for(
+        &mut received,
+        "the retried and the replayed jobs complete",
+        |event| matches!(event, WorkerEvent::Completed { .. }),
+        2,
+    )
+    .await;
+    assert_eq!(
+        queue
+            .get_record(&replayed)
+            .await
+            .expect("a read")
+            .map(|r| r.state),
+        Some(JobState::Completed)
+    );
     for name in [
         "01-login-refused.png",
         "02-queues.png",
@@ -186,7 +218,8 @@ async fn failed_job_retried_by_clicking(store: TestStore, store_name: &str) {
         "04-failed-job.png",
         "05-completed-job.png",
         "06-search-by-data.png",
-        "07-read-only.png",
+        "07-dead-letters.png",
+        "08-read-only.png",
     ] {
         let size = std::fs::metadata(shots.join(name)).map_or(0, |m| m.len());
         assert!(size > 1000, "screenshot {name} in {}", shots.display());

@@ -1,11 +1,11 @@
-//! The actions (POST): retry, remove and promote a job; pause, resume and clean a queue. A
-//! read-only dashboard never reaches them (403, see [`super::routes`]).
+//! The actions (POST): retry, remove, promote and cancel a job; pause, resume and clean a
+//! queue. A read-only dashboard never reaches them (403, see [`super::routes`]).
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use oxq::{JobId, Queue};
+use oxq::{CancelOutcome, JobId, Queue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -57,6 +57,37 @@ pub(crate) async fn promote(
     queue.promote(&job_id).await?;
     tracing::info!(queue = queue.name(), job_id = %job_id, "dashboard: promoted a job");
     Ok(Json(json!({ "promoted": job_id.as_str() })))
+}
+
+/// Cancels a job not yet finished (waiting, prioritized, delayed, waiting for children, or
+/// active: its worker drops it at its next lock renewal); 409 for a finished job.
+pub(crate) async fn cancel(
+    State(state): State<DashboardState>,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = state.queue(&name)?;
+    let job_id = JobId(id.clone());
+    let (outcome, job_state) = match queue.cancel(&job_id).await? {
+        CancelOutcome::Cancelled { prev } => ("cancelled", Some(prev)),
+        CancelOutcome::Requested => ("requested", None),
+        CancelOutcome::AlreadyFinished { state } => {
+            return Err(ApiError::Store(oxq::Error::Conflict(format!(
+                "job {id} is {state} already; there is nothing to cancel"
+            ))));
+        }
+        CancelOutcome::NotFound => return Err(ApiError::JobNotFound { queue: name, id }),
+        other => {
+            return Err(ApiError::Store(oxq::Error::Conflict(format!(
+                "job {id}: the store answered {other:?}, which this dashboard does not know"
+            ))));
+        }
+    };
+    tracing::info!(queue = queue.name(), job_id = %job_id, outcome, "dashboard: cancelled a job");
+    Ok(Json(json!({
+        "cancelled": job_id.as_str(),
+        "outcome": outcome,
+        "prev": job_state.map(|s| s.as_str()),
+    })))
 }
 
 pub(crate) async fn pause(

@@ -1,5 +1,5 @@
-//! The job reads: a page of a queue's jobs in one state, one job's detail, and the search by id
-//! across queues.
+//! The job reads: a page of a queue's jobs in one state, one job's detail (with its durable
+//! steps, see [`super::steps`]), and the search by id across queues.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -111,13 +111,18 @@ pub(crate) async fn detail(
         }
         None => None,
     };
-    Ok(Json(json::job_detail(
+    let steps = super::steps::of_job(&queue, &record.id, state.options.hide_data).await?;
+    let mut detail = json::job_detail(
         &queue_ref,
         &record,
         &logs,
         dependencies.as_ref(),
         state.options.hide_data,
-    )))
+    );
+    if let Value::Object(fields) = &mut detail {
+        fields.insert("steps".into(), steps);
+    }
+    Ok(Json(detail))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@
 //! | `GET /api/queues` | every queue under the prefix: `name`, `paused`, `counts` per state |
 //! | `GET /api/queues/{queue}` | one queue, the same fields |
 //! | `GET /api/queues/{queue}/jobs?state=S&offset=0&limit=20&ascending=false` | a page of jobs in state S (newest first unless `ascending`), with `total` in S |
-//! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children |
+//! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children, durable `steps` (see [`steps`]) |
 //! | `GET /api/queues/{queue}/throughput?minutes=60` | jobs completed and failed per minute, from finished jobs' `finished_on` (see [`throughput`]) |
 //! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
 //! | `GET /api/search/data?text=T&queue=Q&state=S&limit=50&scan=5000` | jobs whose data contains T (bounded, see [`search`]) |
@@ -18,16 +18,24 @@
 //! | `POST /api/queues/{queue}/jobs/{id}/retry` | a failed or completed job runs again |
 //! | `POST /api/queues/{queue}/jobs/{id}/remove` | removes a job no worker holds |
 //! | `POST /api/queues/{queue}/jobs/{id}/promote` | a delayed job runs now |
+//! | `POST /api/queues/{queue}/jobs/{id}/cancel` | a job not finished is failed as `cancelled` (an active one: its worker is told); 409 when finished |
+//! | `GET /api/queues/{queue}/dead-letters?offset=0&limit=20` | the dead jobs the queue holds as a dead letter queue, oldest first, with `total`, and `dead_letter_queue`: where the queue sends its own (see [`dead_letters`]) |
+//! | `POST /api/queues/{queue}/dead-letters/{id}/replay` | adds one dead job back to its source queue |
+//! | `POST /api/queues/{queue}/dead-letters/replay` | the same for `{"ids": [...]}`, one answer per id |
+//! | `POST /api/queues/{queue}/dead-letters/{id}/purge` | deletes one dead job |
+//! | `POST /api/queues/{queue}/dead-letters/purge` | deletes `{"ids": [...]}` or `{"all": true}` |
 //! | `POST /api/queues/{queue}/pause`, `.../resume` | pauses or resumes the queue |
 //! | `POST /api/queues/{queue}/clean?state=S&grace_ms=0&limit=1000` | removes finished (or other) jobs in S older than the grace |
 
 mod actions;
 mod config;
+pub mod dead_letters;
 mod jobs;
 mod json;
 mod queues;
 mod schedulers;
 pub mod search;
+pub mod steps;
 pub mod throughput;
 mod workers;
 
@@ -51,11 +59,29 @@ pub(crate) fn routes(state: DashboardState) -> Router<DashboardState> {
         .route("/search", get(jobs::search))
         .route("/search/data", get(search::data))
         .route("/queues/{queue}/schedulers", get(schedulers::list))
-        .route("/queues/{queue}/workers", get(workers::list));
+        .route("/queues/{queue}/workers", get(workers::list))
+        .route("/queues/{queue}/dead-letters", get(dead_letters::list));
     let actions = Router::new()
         .route("/queues/{queue}/jobs/{id}/retry", post(actions::retry))
         .route("/queues/{queue}/jobs/{id}/remove", post(actions::remove))
         .route("/queues/{queue}/jobs/{id}/promote", post(actions::promote))
+        .route("/queues/{queue}/jobs/{id}/cancel", post(actions::cancel))
+        .route(
+            "/queues/{queue}/dead-letters/replay",
+            post(dead_letters::replay_many),
+        )
+        .route(
+            "/queues/{queue}/dead-letters/purge",
+            post(dead_letters::purge_many),
+        )
+        .route(
+            "/queues/{queue}/dead-letters/{id}/replay",
+            post(dead_letters::replay_one),
+        )
+        .route(
+            "/queues/{queue}/dead-letters/{id}/purge",
+            post(dead_letters::purge_one),
+        )
         .route("/queues/{queue}/pause", post(actions::pause))
         .route("/queues/{queue}/resume", post(actions::resume))
         .route("/queues/{queue}/clean", post(actions::clean))
