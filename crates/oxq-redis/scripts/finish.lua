@@ -47,6 +47,7 @@
 -- Events (per item)
 --   completed {jobId, returnvalue, prev active}
 --   retry: waiting {jobId, prev active};  delay and postpone: delayed {jobId, delay = due time}
+--   (postpone of a job whose awaited signal was sent: waiting {jobId, prev active}, see Signals)
 --   failed {jobId, failedReason, prev active} and retries-exhausted {jobId, attemptsMade} when
 --   atm >= opts.attempts, then dead-lettered {jobId, deadLetterQueue, deadLetterId} when the
 --   queue has a dead letter queue (the copy: include/dead_letter.lua); drained once when
@@ -58,6 +59,12 @@
 -- below, the lock is deleted, `atm` is left as it is and no error is recorded; `delay` is set
 -- to the delay (ms), the job goes to `delayed` due at now + delay, and the delay marker wakes a
 -- blocked worker (Node or oxq) at that time. A child's parent is updated (include/parent.lua).
+-- Signals (oxq's durable steps): a postponed job whose `:steps` hash names a signal it waits
+-- for (`wait`, set by step_save.lua) that was sent already (`signal:<name>`, by job_signal.lua
+-- while the job was still active) is not parked: `wait` is cleared and the job goes to the
+-- front of its waiting jobs (prioritized with a priority), `waiting {jobId, prev active}`, to
+-- run again at once. With job_signal.lua, which wakes a delayed job waiting for the signal it
+-- stores, no signal is missed between the wait's look and the park. Only postpone reads it.
 -- Wait-children (BullMQ moveToWaitingChildren, but never leaving the job active): after the
 -- checks below, the lock is deleted and `atm` left as it is; with a child pending (and none
 -- failed the job), the job goes to `waiting-children` (score now) until its last child is done;
@@ -209,6 +216,17 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
   end
 
   if kind == 'postpone' then
+    -- a job parked for a signal that came while it was active runs again now (see Signals)
+    local stepsKey = jobKey .. ':steps'
+    local awaited = redis.call('HGET', stepsKey, 'wait')
+    if awaited and redis.call('HEXISTS', stepsKey, 'signal:' .. awaited) == 1 then
+      redis.call('HDEL', stepsKey, 'wait')
+      local blocked = isBlocked()
+      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+      addBaseMarker(blocked)
+      emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
+      return 0
+    end
     local dueAt = now + delayMs
     redis.call('HSET', jobKey, 'delay', fmt(delayMs))
     redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)

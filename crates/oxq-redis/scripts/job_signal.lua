@@ -1,5 +1,7 @@
 -- job_signal.lua: records a signal for a job (oxq's own; see steps_read.lua for the hash) and
--- makes the job runnable now when it is delayed waiting for that signal, as promote does.
+-- makes the job runnable now when it is delayed waiting for that signal, as promote does. A
+-- job still active that waits for it is not woken here: its finish finds the signal where it
+-- would park the job, and runs it again at once instead (finish.lua, Signals).
 --
 -- KEYS
 --   1 wait

@@ -141,7 +141,7 @@ macro_rules! __for_each_case {
             steps: a_failing_middle_step_is_retried_without_rerunning_the_first,
                 a_sleep_parks_the_job_and_resumes_it_on_another_worker,
                 a_signal_sent_after_the_wait_wakes_the_job, a_signal_sent_before_the_wait_is_not_lost,
-                a_signal_racing_the_park_is_seen_a_second_later,
+                a_signal_racing_the_park_is_seen_at_once,
                 a_wait_that_times_out_answers_timed_out,
                 a_step_with_its_own_attempts_fails_the_job_when_they_run_out,
                 an_oversized_step_result_is_refused;
@@ -269,6 +269,7 @@ macro_rules! __for_each_store_case {
             steps: an_entry_is_written_under_the_lock_only,
                 a_signal_sent_before_the_wait_is_answered_by_the_save,
                 a_signal_wakes_a_delayed_job_that_waits_for_it,
+                a_park_after_the_awaited_signal_came_runs_the_job_at_once,
                 steps_are_deleted_with_their_job;
             cancel: a_waiting_job_is_failed_as_cancelled_and_never_handed_out,
                 delayed_and_prioritized_jobs_are_cancelled_from_their_state,

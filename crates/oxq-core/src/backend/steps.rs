@@ -14,8 +14,14 @@
 //! * A signal may be written at any time to an existing job, in any state; when the job is
 //!   delayed and waits for that signal, the same step makes it runnable (as a promote does:
 //!   `waiting` with `prev: delayed`).
-//! * Nothing here is read or written for a job that never used steps: the core calls do not
-//!   look at entries.
+//! * The other half of that handshake is in the finish: a delayed end
+//!   ([`AttemptEnd::Delayed`](super::AttemptEnd::Delayed)) of a job that waits for a signal
+//!   already sent (it came while the job was still active) does not park the job: the same step
+//!   makes it runnable at once (front of its line, or prioritized; `waiting` with
+//!   `prev: active`) and clears the awaited name. Only a delayed end looks (one read of the
+//!   awaited name): completions, failures and the other ends pay nothing for it.
+//! * Nothing here is written for a job that never used steps, and nothing read but the
+//!   awaited name at a delayed end: the core calls do not look at entries.
 
 use async_trait::async_trait;
 

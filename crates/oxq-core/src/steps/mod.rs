@@ -26,7 +26,10 @@
 //!   sleep memoized and the sleep itself done.
 //! * [`Job::wait_for_signal`](crate::Job::wait_for_signal) parks the job (as a sleep until its
 //!   timeout) until [`Queue::signal`](crate::Queue::signal) names it; a signal sent before the
-//!   wait is kept, and the timeout is a distinct answer ([`Signal::TimedOut`]).
+//!   wait is kept, and the timeout is a distinct answer ([`Signal::TimedOut`]). No signal is
+//!   missed between the wait's look and the park: the store ends the attempt and looks for the
+//!   awaited signal in one atomic step, and runs the job again at once when it was sent in
+//!   that moment; a signal sent once the job is parked wakes it in the same step that stores it.
 //! * [`Job::idempotency_key`](crate::Job::idempotency_key) is `queue:job id:step`, stable across
 //!   runs, for APIs that deduplicate requests.
 //!

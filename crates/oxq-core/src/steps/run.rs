@@ -37,10 +37,6 @@ impl StepOptions {
     }
 }
 
-/// How soon a job parked for a signal for the first time runs again to look for a signal that
-/// raced its parking (see [`Job::wait_for_signal`]).
-const SIGNAL_RECHECK: Duration = Duration::from_secs(1);
-
 /// The longest failure message a failed step stores.
 const MAX_STORED_ERROR: usize = 2000;
 
@@ -129,10 +125,11 @@ impl<T> Job<T> {
     /// delayed meanwhile, as for a sleep. The answer is memoized like a step's: a later run
     /// gets the same [`Signal`].
     ///
-    /// The first time it parks, the job runs again after one second (or at the timeout, if
-    /// sooner) and parks again until the timeout: a signal sent in the moment between the
-    /// job's last look and its arrival in delayed finds it still active and cannot wake it,
-    /// and this look picks it up.
+    /// The job parks until the timeout, and no signal is missed in between: the store records
+    /// the awaited name with the `Waiting` entry, and the attempt's end looks for that signal
+    /// in the same atomic step that would park the job. A signal sent after this call looked
+    /// but before the job is in delayed (it is still active, so the signal cannot wake it)
+    /// makes the job runnable at once instead of parked; one sent later wakes it in delayed.
     pub async fn wait_for_signal<P>(
         &self,
         name: &str,
@@ -143,7 +140,7 @@ impl<T> Job<T> {
     {
         let token = self.begin_step(name).await?;
         let now = self.now_ms();
-        let (until, first_park) = match self.steps_state().entry(name) {
+        let until = match self.steps_state().entry(name) {
             Some(StepStatus::Done { value, .. }) => return decode_value(name, value),
             Some(StepStatus::Waiting { signal, until }) if signal == name => {
                 if self.steps_state().signal(name).is_none() && now >= until {
@@ -152,10 +149,10 @@ impl<T> Job<T> {
                     self.save_step(name, &token, done, None).await?;
                     return Ok(Signal::TimedOut);
                 }
-                (until, false)
+                until
             }
             Some(other) => return Err(name_taken(name, &other)),
-            None => (now.saturating_add(millis(timeout)), true),
+            None => now.saturating_add(millis(timeout)),
         };
         if let Some(payload) = self.steps_state().signal(name) {
             return self.receive_signal(name, &token, &payload).await;
@@ -170,17 +167,12 @@ impl<T> Job<T> {
         if let Some(payload) = saved.signal {
             return self.receive_signal(name, &token, &payload).await;
         }
-        // The first park is short: a signal sent after the save above but before the job is
-        // in delayed finds it active and cannot wake it; the early re-check picks it up.
-        let park_until = if first_park {
-            until.min(now.saturating_add(millis(SIGNAL_RECHECK)))
-        } else {
-            until
-        };
-        self.steps_state().suspend(park_until);
+        // Parked until the timeout: a signal sent from here until the job is in delayed is
+        // found by the store when the attempt ends, which then runs the job again at once.
+        self.steps_state().suspend(until);
         Err(StepError::Suspended {
             step: name.to_owned(),
-            until: park_until,
+            until,
         })
     }
 

@@ -11,7 +11,7 @@
 //! | `Failed { retry: Now }` | + 1 | waiting (front when LIFO) or prioritized | `waiting{prev: active}` |
 //! | `Failed { retry: After(d) }` | + 1 | delayed, due `now + d` | `delayed{due_at}` |
 //! | `Failed { retry: Never }` | + 1 | failed (`finished_on`) or deleted by `KeepJobs::None` | `failed`, and `retries-exhausted` when `attempts_made >= attempts` |
-//! | `Delayed { until }` | unchanged | delayed, due `until` | `delayed{due_at: until}` |
+//! | `Delayed { until }` | unchanged | delayed, due `until`; waiting (front) or prioritized when the job waits for a signal sent already ([`steps`]) | `delayed{due_at: until}`, or `waiting{prev: active}` |
 //! | `WaitForChildren` | unchanged | waiting-children with a pending dependency, else waiting (front) | `waiting-children`, or `waiting{prev: active}` |
 //! | `RateLimited { duration }` | unchanged | waiting (front) or prioritized; the queue limited for `duration` ([`limits`](crate::ops::limits)) | `waiting{prev: active}` |
 //!
@@ -24,6 +24,9 @@
 //! finish look further, so jobs outside flows pay nothing for them. A job with a deduplication
 //! id (the [`dedup::DEDUP`] bit of `flow`) takes the same path and releases its id
 //! ([`dedup::on_finished`]) when it completes or fails for good.
+//!
+//! With [`FinishJobs::metrics`] set, the jobs completed and those failed for good are counted
+//! in the queue's per-minute metrics in the same transaction (see [`metrics`]).
 //!
 //! A failure for good of a queue with a dead letter queue is copied there first, and records
 //! `dead-lettered` after its `failed` events (see [`dead_letters`]).
@@ -46,11 +49,12 @@ use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
 use crate::ops::dead_letters;
 use crate::ops::dedup;
+use crate::ops::metrics;
 use crate::ops::event_log::Kind;
 use crate::ops::fetch::fetch;
 use crate::ops::flows::{self, OtherQueues};
 use crate::ops::queue_row::QueueRow;
-use crate::ops::{JobRef, candidate_jid, find_job, retention};
+use crate::ops::{JobRef, candidate_jid, find_job, retention, steps};
 use crate::writer::WriteCtx;
 
 /// Completes a job the caller holds (`?1` jid, `?2` id, `?3` token), with an extra condition.
@@ -71,9 +75,10 @@ const COMPLETE: &str = complete_sql!(" AND flow = 0");
 /// Completes a held job of a flow, once [`flows::attempt::complete`] allowed it.
 const COMPLETE_FLOW: &str = complete_sql!("");
 
-/// Delays a job the caller holds until `?4` (its due time is its score in `delayed`).
+/// Delays a job the caller holds until `?4` (its due time is its score in `delayed`); answers
+/// the signal it waits for (durable steps) and its priority.
 const DELAY: &str = "UPDATE jobs SET state = 2, score = ?4, lock_token = NULL \
-    WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3";
+    WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3 RETURNING waits_for, priority";
 
 /// Deletes a job the caller holds (`KeepJobs::None`), outside any flow.
 const DELETE_HELD: &str =
@@ -119,6 +124,9 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
     }
     for (state, keep) in trims {
         retention::trim(conn, &mut queue, &mut others, state, keep, req.now)?;
+    }
+    if let Some(max_points) = req.metrics {
+        metrics::record_finish(conn, queue.qid, &req.items, &items, req.now, max_points)?;
     }
     let fetched = match &req.fetch_next {
         Some(next) => fetch(conn, &mut queue, next, req.now)?,
@@ -187,13 +195,23 @@ fn finish_one(
         }
         AttemptEnd::Delayed { until } => {
             let due = ms(*until);
-            let done = conn
+            let held: Option<(Option<String>, i64)> = conn
                 .prepare_cached(DELAY)?
-                .execute(params![jid, id, token, due])?;
-            if done == 0 {
+                .query_row(params![jid, id, token, due], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((waits_for, priority)) = held else {
                 return Err(refusal(conn, jid, id)?);
+            };
+            // the park path only: a signal that came while the job was active runs it now
+            let ran_now = match waits_for {
+                Some(signal) => {
+                    steps::run_if_signalled(conn, queue, jid, id, &signal, priority, now)?
+                }
+                None => false,
+            };
+            if !ran_now {
+                queue.emit(now, Kind::Delayed, Some(id), Some(&due.to_string()));
             }
-            queue.emit(now, Kind::Delayed, Some(id), Some(&due.to_string()));
         }
         AttemptEnd::Failed { reason, retry } => {
             let job =

@@ -7,6 +7,11 @@
 //!   payload when it was sent already. No event.
 //! * `job_signal`: stores the payload; a delayed job waiting for that signal becomes runnable
 //!   at the back of its line (or prioritized), `waiting{prev: delayed}`, as a promote.
+//! * [`run_if_signalled`], from the finish of a delayed end: a job that waits for a signal
+//!   sent while it was active is not parked but runs again at once (front of its line, or
+//!   prioritized), `waiting{prev: active}`. With `job_signal` that closes the race between a
+//!   wait's look for its signal and the park: both run in the one writer, so a signal is stored
+//!   either before the park (found here) or after it (the job is delayed and woken).
 
 use oxq_core::backend::{JobStepEntries, ReadSteps, SaveStep, SavedStep, SendSignal, SignalSent};
 use oxq_core::{Error, JobId, QueueRef};
@@ -105,4 +110,30 @@ pub(crate) fn signal(ctx: &mut WriteCtx<'_>, req: SendSignal) -> StoreResult<Sig
     );
     queue.save(ctx)?;
     Ok(SignalSent { woke: true })
+}
+
+/// The park of the job `jid` (just delayed by a finish, still in this transaction) that waits
+/// for `signal`: when that signal was sent already, the job is made runnable at once (front of
+/// its line, or prioritized), stops waiting and `waiting{prev: active}` is recorded. Answers
+/// whether it was.
+pub(crate) fn run_if_signalled(
+    conn: &Connection,
+    queue: &mut QueueRow,
+    jid: i64,
+    id: &str,
+    signal: &str,
+    priority: i64,
+    now: u64,
+) -> StoreResult<bool> {
+    let sent = conn
+        .prepare_cached("SELECT 1 FROM job_steps WHERE jid = ?1 AND kind = ?2 AND name = ?3")?
+        .exists(params![jid, SIGNAL, signal])?;
+    if !sent {
+        return Ok(false);
+    }
+    set_runnable(conn, jid, queue.enqueue_slot(priority, true))?;
+    conn.prepare_cached("UPDATE jobs SET waits_for = NULL WHERE jid = ?1")?
+        .execute([jid])?;
+    queue.emit(now, Kind::Waiting, Some(id), Some("active"));
+    Ok(true)
 }

@@ -1,7 +1,8 @@
 //! Durable steps through the public API: memoized step results across retries, a durable
 //! sleep (across a worker restart) on the case's manual clock, signals sent before and after a
-//! wait, a wait's timeout, per-step attempts and an oversized step result. Side effects are
-//! counted in the case, outside the queue; time is moved by hand, never waited for.
+//! wait and one racing the park (seen at once), a wait's timeout, per-step attempts and an
+//! oversized step result. Side effects are counted in the case, outside the queue; time is
+//! moved by hand, never waited for.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,11 +10,11 @@ use std::time::Duration;
 
 use oxq_core::worker::BoxError;
 use oxq_core::{
-    Clock, Job, JobOptions, JobState, QueueOptions, Signal, StepOptions, StepStatus, Worker,
+    Clock, Event, Job, JobOptions, JobState, QueueOptions, Signal, StepOptions, StepStatus, Worker,
 };
 use serde_json::{Value, json};
 
-use crate::support::{CANARY, wait_for_state};
+use crate::support::{CANARY, WAIT, events_until, names_for, wait_for_state};
 use crate::{CaseResult, Harness, TestError, ensure, ensure_eq};
 
 fn require_steps(h: &Harness) -> CaseResult {
@@ -228,8 +229,9 @@ fn approval_processor(
     }
 }
 
-/// A job waiting for a signal parks in delayed; `Queue::signal` wakes it at once (answering
-/// true) and the job gets the payload; the clock never moves.
+/// A job waiting for a signal parks in delayed until the wait's timeout (no earlier look);
+/// `Queue::signal` wakes it at once (answering true) and the job gets the payload; the clock
+/// never moves.
 pub async fn a_signal_sent_after_the_wait_wakes_the_job(h: &Harness) -> CaseResult {
     require_steps(h)?;
     let queue = h.queue_with_clock::<Value>();
@@ -239,9 +241,15 @@ pub async fn a_signal_sent_after_the_wait_wakes_the_job(h: &Harness) -> CaseResu
         h.worker_options(),
         approval_processor(Duration::from_secs(3600), after.clone()),
     );
+    let start = h.clock().now_ms();
     let job = queue.add("order", json!({}), JobOptions::new()).await?;
     let parked = wait_for_state(&queue, job.id(), JobState::Delayed).await?;
     ensure_eq!(parked.attempts_made, 0, "attempts made by the wait");
+    ensure_eq!(
+        parked.due_at,
+        Some(start + 3_600_000),
+        "the park's due time: the wait's timeout"
+    );
     ensure!(
         !queue.signal(job.id(), "other", json!(1)).await?,
         "a signal the job does not wait for woke it"
@@ -301,19 +309,21 @@ pub async fn a_signal_sent_before_the_wait_is_not_lost(h: &Harness) -> CaseResul
     Ok(())
 }
 
-/// A signal that races the job's parking (sent while the job is still active, after its wait
-/// looked for it: here, by the processor itself before it returns the wait's error) cannot
-/// wake it, but is not left until the timeout: the first park lasts one second, and the job
-/// that runs again then gets the signal.
-pub async fn a_signal_racing_the_park_is_seen_a_second_later(h: &Harness) -> CaseResult {
+/// A signal that races the job's parking is seen at once: the processor sends it after its
+/// wait looked for it and stored the wait (the wait answered `Suspended`), just before it
+/// returns that error, so the job is still active and the signal cannot wake it (`signal`
+/// answers false). The attempt's end finds it where it would park the job: the job is never
+/// delayed, runs again at once (`waiting{prev: active}`) and gets the payload; the clock never
+/// moves.
+pub async fn a_signal_racing_the_park_is_seen_at_once(h: &Harness) -> CaseResult {
     require_steps(h)?;
-    let clock = h.clock();
     let queue = h.queue_with_clock::<Value>();
+    let mut events = queue.events().await?;
     let sender = queue.clone();
-    let woke_early = Arc::new(AtomicU32::new(0));
-    let seen = woke_early.clone();
+    let (sent, woke) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let (seen_sent, seen_woke) = (sent.clone(), woke.clone());
     let worker = Worker::start(&queue, h.worker_options(), move |job: Job<Value>| {
-        let (sender, woke_early) = (sender.clone(), seen.clone());
+        let (sender, sent, woke) = (sender.clone(), seen_sent.clone(), seen_woke.clone());
         async move {
             if job.name() == CANARY {
                 return Ok(json!(null));
@@ -325,31 +335,66 @@ pub async fn a_signal_racing_the_park_is_seen_a_second_later(h: &Harness) -> Cas
                 Ok(Signal::Received(payload)) => Ok(payload),
                 Ok(Signal::TimedOut) => Ok(json!("timed out")),
                 Err(parked) => {
-                    // the race: the signal arrives before the job is in delayed
+                    // the race, made certain: the signal comes between the wait's look and
+                    // the park
+                    bump(&sent);
                     if sender.signal(job.id(), "approval", json!("raced")).await? {
-                        bump(&woke_early);
+                        bump(&woke);
                     }
                     Err::<Value, BoxError>(parked.into())
                 }
             }
         }
     });
-    let start = clock.now_ms();
     let job = queue.add("order", json!({}), JobOptions::new()).await?;
-    let parked = wait_for_state(&queue, job.id(), JobState::Delayed).await?;
-    ensure_eq!(
-        parked.due_at,
-        Some(start + 1000),
-        "the first park's due time"
-    );
-    ensure_eq!(
-        woke_early.load(Ordering::SeqCst),
-        0,
-        "signals that woke an active job"
-    );
-    clock.advance(Duration::from_secs(1));
-    let done = wait_for_state(&queue, job.id(), JobState::Completed).await?;
+    let id = job.id().clone();
+    let seen = events_until(
+        &mut events,
+        WAIT,
+        |e| matches!(e, Event::Completed { job_id, .. } if job_id == &id),
+    )
+    .await?;
     worker.close().await?;
+    ensure_eq!(
+        sent.load(Ordering::SeqCst),
+        1,
+        "signals sent by the processor"
+    );
+    ensure_eq!(
+        woke.load(Ordering::SeqCst),
+        0,
+        "signals that woke the active job"
+    );
+    ensure_eq!(
+        names_for(&seen, &id),
+        [
+            "added",
+            "waiting",
+            "active",
+            "waiting",
+            "active",
+            "completed"
+        ],
+        "events of the job (never delayed)"
+    );
+    let prevs: Vec<Option<JobState>> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Waiting { job_id, prev } if job_id == &id => Some(*prev),
+            _ => None,
+        })
+        .collect();
+    ensure_eq!(
+        prevs,
+        [None, Some(JobState::Active)],
+        "waiting.prev: added, then straight from active"
+    );
+    let done = queue
+        .get_record(&id)
+        .await?
+        .ok_or_else(|| TestError::msg("the job is gone"))?;
+    ensure_eq!(done.state, JobState::Completed, "state");
+    ensure_eq!(done.attempts_made, 1, "attempts made");
     ensure_eq!(
         done.return_value.as_deref(),
         Some(r#""raced""#),

@@ -2,8 +2,9 @@
 //! written under the job's lock only; a signal is kept whenever it comes, answered to a save
 //! that starts waiting for it, and wakes a delayed job that waits for it (and no other); every
 //! way a job is deleted deletes its steps too (a job added again with the same id starts with
-//! none). Times are explicit `now`s; a store without the facet skips these cases (and a skip
-//! fails).
+//! none). A park (a delayed end) of a job whose awaited signal came while it was active runs
+//! it at once instead. Times are explicit `now`s; a store without the facet skips these cases
+//! (and a skip fails).
 
 use oxq_core::backend::{
     AttemptEnd, CleanQueue, DrainQueue, JobStepEntries, ObliterateQueue, ReadSteps, RemoveJob,
@@ -216,6 +217,73 @@ pub async fn a_signal_wakes_a_delayed_job_that_waits_for_it(h: &Harness) -> Case
         "JobNotFound for a signal to a missing job",
         |e| matches!(e, Error::JobNotFound(_)),
     )?;
+    Ok(())
+}
+
+/// The other half of the signal handshake: a delayed end (the park) of a job whose awaited
+/// signal came while it was still active (the signal could not wake it) does not park it: the
+/// same finish makes it runnable at once, `waiting{prev: active}`, and it no longer waits. A
+/// job waiting for a signal not sent yet, and one that sleeps with that signal stored but does
+/// not wait for it, are parked as asked; the first is then woken by its signal.
+pub async fn a_park_after_the_awaited_signal_came_runs_the_job_at_once(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    facet(&k)?;
+    let raced = k.add("raced", JobOptions::new()).await?;
+    let parked = k.add("parked", JobOptions::new()).await?;
+    let sleeping = k.add("sleeping", JobOptions::new()).await?;
+    let fetched = k.fetch("t", 3, k.t0).await?;
+    save(&k, &raced, "t", "wait", "{}", Some("go")).await?;
+    save(&k, &parked, "t", "wait", "{}", Some("go")).await?;
+    save(&k, &sleeping, "t", "nap", "{}", None).await?;
+    ensure_eq!(
+        signal(&k, &raced, "go", r#""raced""#).await?,
+        SignalSent { woke: false },
+        "a signal to the active job that waits for it"
+    );
+    signal(&k, &sleeping, "go", "1").await?;
+    let far = k.t0 + 3_600_000;
+    for job in &fetched.jobs {
+        k.finish(job, "t", AttemptEnd::Delayed { until: far }, k.t0 + 6)
+            .await?;
+    }
+    ensure_eq!(
+        k.get(&raced).await?.state,
+        JobState::Waiting,
+        "the job whose signal came before its park"
+    );
+    ensure_eq!(
+        k.last_event(&raced).await?,
+        Event::Waiting {
+            job_id: raced.clone(),
+            prev: Some(JobState::Active),
+        },
+        "its last event"
+    );
+    ensure_eq!(
+        k.get(&parked).await?.state,
+        JobState::Delayed,
+        "the job whose signal has not come"
+    );
+    ensure_eq!(
+        k.get(&sleeping).await?.state,
+        JobState::Delayed,
+        "the sleeping job that does not wait for the signal it has"
+    );
+    ensure_eq!(
+        signal(&k, &raced, "go", r#""again""#).await?,
+        SignalSent { woke: false },
+        "the same signal again (the job no longer waits)"
+    );
+    ensure_eq!(
+        k.fetch_ids("t2", 5, k.t0 + 10).await?,
+        vec![raced.to_string()],
+        "jobs runnable after the finish"
+    );
+    ensure_eq!(
+        signal(&k, &parked, "go", "1").await?,
+        SignalSent { woke: true },
+        "the signal of the parked job"
+    );
     Ok(())
 }
 
