@@ -47,12 +47,18 @@ const NEXT_OF_GROUP: &str = concat!(
 const NEXT_GROUP: &str = "SELECT group_key FROM jobs WHERE qid = ?1 AND state = ?3 \
     AND group_key IS NOT NULL AND group_key > ?2 ORDER BY group_key LIMIT 1";
 
-/// Whether queue `qid` has a runnable job with a group (one probe of the group index).
+/// Whether queue `qid` (?1) has a job with a group in state ?2 or ?3: one probe of the group
+/// index per state. Every fetch asks, so it is two index seeks and nothing else: written as
+/// `state IN (?2, ?3)`, SQLite built a temporary table of the two states at each call, which
+/// made a fetch of a queue without groups cost about a fifth more (measured under callgrind).
+pub(crate) const HAS_RUNNABLE: &str = "SELECT 1 FROM jobs WHERE qid = ?1 AND state = ?2 \
+    AND group_key IS NOT NULL \
+    UNION ALL SELECT 1 FROM jobs WHERE qid = ?1 AND state = ?3 AND group_key IS NOT NULL LIMIT 1";
+
+/// Whether queue `qid` has a runnable job with a group ([`HAS_RUNNABLE`]).
 pub(crate) fn has_runnable(conn: &Connection, qid: i64) -> StoreResult<bool> {
     let found = conn
-        .prepare_cached(
-            "SELECT 1 FROM jobs WHERE qid = ?1 AND state IN (?2, ?3) AND group_key IS NOT NULL LIMIT 1",
-        )?
+        .prepare_cached(HAS_RUNNABLE)?
         .query_row(params![qid, WAITING, PRIORITIZED], |_| Ok(()))
         .optional()?;
     Ok(found.is_some())

@@ -4,6 +4,8 @@
 //! the query plan and by the statement's VM steps, which stay those of a queue without the
 //! backlog, while the query as it was before the index walks the whole backlog. The timings
 //! printed (`--nocapture`) are the measurement of the fix; nothing asserts on them.
+//! Also the probe every fetch makes for runnable group jobs (`groups::HAS_RUNNABLE`): index
+//! seeks only, no temporary table.
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,7 +17,7 @@ use rusqlite::{Connection, StatementStatus, params};
 use super::{T0, fetch_as, job, store};
 use crate::SqliteOptions;
 use crate::codec::{WAITING, job_columns};
-use crate::ops::groups::NEXT_PLAIN;
+use crate::ops::groups::{HAS_RUNNABLE, NEXT_PLAIN, has_runnable};
 
 /// `NEXT_PLAIN` as it was before migration 0011: no term implies the partial index.
 const NEXT_PLAIN_BEFORE: &str = concat!(
@@ -159,5 +161,34 @@ async fn a_group_backlog_is_not_read_by_the_plain_job_fetch() -> Result<()> {
         .map(|j| j.record.options.group.as_deref())
         .collect();
     assert_eq!(groups, vec![None; PLAIN], "the plain jobs first");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_group_probe_of_every_fetch_builds_no_temporary_table() -> Result<()> {
+    let (dir, store) = store().await?;
+    let plain = QueueRef::new("plain")?;
+    let mixed = QueueRef::new("mixed")?;
+    add(store.as_ref(), &mixed, 3, JobOptions::new().group("a")).await?;
+    add(store.as_ref(), &plain, 3, JobOptions::new()).await?;
+
+    let conn = reader(&dir.path().join("t.db"))?;
+    let mut explain = conn
+        .prepare(&format!("EXPLAIN {HAS_RUNNABLE}"))
+        .map_err(db_error)?;
+    let opcodes = explain
+        .query_map(params![1, 0, 1], |r| r.get::<_, String>(1))
+        .map_err(db_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_error)?;
+    assert!(
+        !opcodes.iter().any(|op| op == "OpenEphemeral"),
+        "the probe opens a temporary table: {opcodes:?}"
+    );
+    assert!(has_runnable(&conn, qid(&conn, &mixed)?)?, "group jobs wait");
+    assert!(
+        !has_runnable(&conn, qid(&conn, &plain)?)?,
+        "only plain jobs"
+    );
     Ok(())
 }
