@@ -44,4 +44,6 @@ pub use repeat::{Repeat, RepeatRule};
 pub use steps::{JobSteps, Signal, StepError, StepOptions, StepStatus};
 /// The token a processor gets from [`Job::cancellation`].
 pub use tokio_util::sync::CancellationToken;
-pub use worker::{IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions};
+pub use worker::{
+    AttemptTiming, IntoOutcome, Outcome, Unrecoverable, Worker, WorkerEvent, WorkerOptions,
+};

@@ -19,6 +19,11 @@
 //! before and after the processor is done in plain functions, so that across the one `.await`
 //! the attempt keeps only the processor's boxed future, the few job options that decide what
 //! follows ([`Rules`]) and the job's identity (well under a kilobyte, not a copy of the job).
+//!
+//! A completed or failed attempt's event carries its [`AttemptTiming`]: the attempt reads the
+//! worker's clock as it ends (not with no event listener: nobody would hear it), and the
+//! dispatcher adds the start it kept in the attempt's slot ([`Began`]), so that the task holds
+//! nothing more across its `.await`.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -38,7 +43,7 @@ use crate::ids::{JobId, LockToken, QueueRef};
 use crate::job::Job;
 use crate::options::KeepJobs;
 use crate::record::JobRecord;
-use crate::worker::events::WorkerEvent;
+use crate::worker::events::{AttemptTiming, WorkerEvent};
 use crate::worker::options::WorkerOptions;
 use crate::worker::processor::{AttemptResult, ErasedProcessor, Resume};
 
@@ -108,6 +113,47 @@ struct Ending {
     token: LockToken,
     memo: StoreMemo,
     rules: Rules,
+}
+
+/// When an attempt started (the fetch's `processed_on`), and since when the job could run on
+/// its first start (added, or its `delay` over); kept by the dispatcher with the attempt's
+/// slot, and added to its event's [`AttemptTiming`] once it returned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Began {
+    at: Option<u64>,
+    runnable_at: Option<u64>,
+}
+
+impl Began {
+    pub(crate) fn of(record: &JobRecord) -> Self {
+        // `attempts_started` counts this start already (0 from a store that predates it)
+        let first = record.attempts_started <= 1;
+        let delay = record.options.delay.map_or(0, millis);
+        Self {
+            at: record.processed_on,
+            runnable_at: first.then(|| record.timestamp.saturating_add(delay)),
+        }
+    }
+
+    /// Completes the timing of a completed or failed attempt's `event`.
+    pub(crate) fn stamp(self, event: &mut WorkerEvent) {
+        if let Some(timing) = event.timing_mut() {
+            timing.started_at = self.at.unwrap_or(timing.ended_at);
+            timing.runnable_at = self.runnable_at;
+        }
+    }
+}
+
+/// The timing of an attempt that ends now, with only its end (the dispatcher adds the rest);
+/// the clock is not read when no listener would hear it.
+fn ended<T>(cx: &AttemptContext<T>) -> AttemptTiming {
+    if cx.options.listener.is_none() {
+        return AttemptTiming::default();
+    }
+    AttemptTiming {
+        ended_at: cx.clock.now_ms(),
+        ..AttemptTiming::default()
+    }
 }
 
 /// Runs the fetched `job` and decides its outcome.
@@ -292,6 +338,7 @@ impl Ending {
                 let event = WorkerEvent::Completed {
                     job_id: job_id.clone(),
                     return_value: return_value.clone(),
+                    timing: ended(cx),
                 };
                 (AttemptEnd::Completed { return_value, keep }, event)
             }
@@ -313,6 +360,7 @@ impl Ending {
                     job_id: job_id.clone(),
                     reason: reason.clone(),
                     retrying: !matches!(retry, Retry::Never { .. }),
+                    timing: ended(cx),
                 };
                 (AttemptEnd::Failed { reason, retry }, event)
             }

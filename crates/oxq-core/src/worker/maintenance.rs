@@ -36,6 +36,9 @@ pub(crate) struct Held {
     /// The attempt ended and its outcome is being recorded: the store may finish the job (and
     /// drop its lock) at any moment, and a lost lock is reported by the finish call instead.
     pub finishing: bool,
+    /// The renewer found the lock lost and reported it ([`WorkerEvent::LockLost`]): it is not
+    /// renewed again, and the finish call the store refuses reports nothing more.
+    pub lost: bool,
     /// Fired when the store says the job was cancelled; the attempt and its processor watch it.
     pub cancellation: CancellationToken,
 }
@@ -49,23 +52,29 @@ pub(crate) fn lock_held(locks: &HeldLocks) -> std::sync::MutexGuard<'_, HashMap<
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The locks to renew: every held job's but a cancelled one's (the store deleted that lock).
+/// The locks to renew: every held job's but a cancelled one's (the store deleted that lock)
+/// or a lost one's.
 pub(crate) fn snapshot(locks: &HeldLocks) -> Vec<(JobId, LockToken)> {
     lock_held(locks)
         .iter()
-        .filter(|(_, v)| !v.cancellation.is_cancelled())
+        .filter(|(_, v)| !v.cancellation.is_cancelled() && !v.lost)
         .map(|(k, v)| (k.clone(), v.token.clone()))
         .collect()
 }
 
-/// The ids the store reported lost that are still running under the token that was sent: a
-/// job that finished (or began finishing) while the renewal was in flight has not lost anything.
+/// The ids the store reported lost that are still running under the token that was sent,
+/// marked [`lost`](Held::lost): a job that finished (or began finishing) while the renewal was
+/// in flight has not lost anything.
 fn still_running(locks: &HeldLocks, sent: &[(JobId, LockToken)], lost: Vec<JobId>) -> Vec<JobId> {
-    let held = lock_held(locks);
+    let mut held = lock_held(locks);
     lost.into_iter()
         .filter(|id| {
-            held.get(id)
-                .is_some_and(|h| !h.finishing && sent.iter().any(|(i, t)| i == id && *t == h.token))
+            let Some(h) = held.get_mut(id) else {
+                return false;
+            };
+            let running = !h.finishing && sent.iter().any(|(i, t)| i == id && *t == h.token);
+            h.lost |= running;
+            running
         })
         .collect()
 }
@@ -269,6 +278,7 @@ mod tests {
         let held = |token: &str, finishing| Held {
             token: LockToken(token.to_owned()),
             finishing,
+            lost: false,
             cancellation: CancellationToken::new(),
         };
         lock_held(&locks).insert(JobId::from("running"), held("t1", false));
@@ -283,6 +293,10 @@ mod tests {
             still_running(&locks, &sent, lost),
             vec![JobId::from("running")]
         );
+        // reported once: the lost lock is renewed no more
+        let renewed: Vec<_> = snapshot(&locks).into_iter().map(|(id, _)| id).collect();
+        assert!(!renewed.contains(&JobId::from("running")), "{renewed:?}");
+        assert_eq!(renewed.len(), 2);
     }
 
     #[test]
@@ -292,6 +306,7 @@ mod tests {
         let held = |token: &str, finishing, cancellation: &CancellationToken| Held {
             token: LockToken(token.to_owned()),
             finishing,
+            lost: false,
             cancellation: cancellation.clone(),
         };
         lock_held(&locks).insert(JobId::from("running"), held("t1", false, &running));

@@ -61,7 +61,7 @@ use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::Queue;
 
-pub use events::WorkerEvent;
+pub use events::{AttemptTiming, WorkerEvent};
 pub use options::{BackoffStrategy, WorkerListener, WorkerOptions};
 pub use outcome::{IntoOutcome, Outcome};
 pub use processor::{BoxError, Unrecoverable};

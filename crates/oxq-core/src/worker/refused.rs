@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::ids::QueueRef;
 use crate::worker::attempt::decide_retry;
-use crate::worker::events::WorkerEvent;
+use crate::worker::events::{AttemptTiming, WorkerEvent};
 use crate::worker::maintenance::notify;
 use crate::worker::options::WorkerOptions;
 
@@ -27,13 +27,15 @@ pub(crate) fn is_dependency_refusal(error: &Error) -> bool {
     )
 }
 
-/// Records the refused completion `finish` as a failed attempt with `error` as its reason.
+/// Records the refused completion `finish` as a failed attempt with `error` as its reason;
+/// its event carries the attempt's `timing`.
 pub(crate) async fn fail_refused_completion(
     backend: Arc<dyn Backend>,
     queue: QueueRef,
     clock: Arc<dyn Clock>,
     options: Arc<WorkerOptions>,
     finish: Finish,
+    timing: AttemptTiming,
     error: Error,
 ) {
     let reason = error.to_string();
@@ -92,6 +94,7 @@ pub(crate) async fn fail_refused_completion(
                 reason,
                 retrying,
             },
+                timing,
         ),
         Ok(Some(Err(e))) | Err(e) => {
             tracing::warn!(queue = %queue, job_id = %job_id, error = %e, "cannot fail a parent whose completion was refused; stalled recovery will run it again");

@@ -255,6 +255,7 @@ pub async fn worker_listener_reports_outcomes(h: &Harness) -> CaseResult {
             WorkerEvent::Completed {
                 job_id,
                 return_value,
+                ..
             } => Some((job_id.clone(), return_value.clone())),
             _ => None,
         })
@@ -271,6 +272,7 @@ pub async fn worker_listener_reports_outcomes(h: &Harness) -> CaseResult {
                 job_id,
                 reason,
                 retrying,
+                ..
             } => Some((job_id.clone(), reason.clone(), *retrying)),
             _ => None,
         })

@@ -85,6 +85,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                         Held {
                             token: token.clone(),
                             finishing: true,
+                            lost: false,
                             cancellation: Default::default(),
                         },
                     );

@@ -141,15 +141,20 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
         }
     }
 
-    /// The store answered a finish call: the jobs are no longer held; report each outcome.
+    /// The store answered a finish call: the jobs are no longer held; report each outcome (a
+    /// lost lock only when the renewer has not reported it already).
     pub(super) fn finished(&self, batch: Vec<FinishedAttempt>, outcomes: Vec<crate::Result<()>>) {
         {
+        // (empty, so never allocated, unless a lock was lost)
+        let mut told_lost = Vec::new();
             let mut map = lock_held(&self.locks);
-            for attempt in &batch {
-                map.remove(&attempt.finish.job_id);
+            for (i, attempt) in batch.iter().enumerate() {
+                if map.remove(&attempt.finish.job_id).is_some_and(|h| h.lost) {
+                    told_lost.push(i);
+                }
             }
         }
-        for (attempt, outcome) in batch.into_iter().zip(outcomes) {
+        for (i, (attempt, outcome)) in batch.into_iter().zip(outcomes).enumerate() {
             match outcome {
                 Ok(()) => notify(self.options(), &attempt.event),
                 Err(e) if refused::is_dependency_refusal(&e) => {
@@ -160,9 +165,11 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                         self.attempts.options.clone(),
                         attempt.finish,
                         e,
+                        attempt.event.timing().copied().unwrap_or_default(),
                     ));
                 }
                 Err(e) => {
+                Err(_) if told_lost.contains(&i) => {}
                     tracing::warn!(queue = %self.queue(), job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
                     notify(
                         self.options(),

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Fetched, StoreMemo};
 use crate::ids::{JobId, LockToken};
-use crate::worker::attempt::{FinishedAttempt, run_attempt};
+use crate::worker::attempt::{Began, FinishedAttempt, run_attempt};
 use crate::worker::attempt_span;
 use crate::worker::maintenance::{Held, lock_held};
 
@@ -26,6 +26,8 @@ pub(super) struct Running {
     pub job_id: JobId,
     /// Handed back with the job if it is abandoned.
     pub memo: StoreMemo,
+    /// The attempt's start, added to its event's timing once it returned.
+    pub began: Began,
 }
 
 /// What an attempt's task sends back: its slot and its outcome.
@@ -66,9 +68,10 @@ impl RunningSet {
 
     /// The attempt in `returned`'s slot reported: the slot is free again; its outcome.
     pub(super) fn returned(&mut self, returned: Returned) -> FinishedAttempt {
-        let Returned { slot, attempt } = returned;
+        let Returned { slot, mut attempt } = returned;
         // (its task has ended: dropping the handle only releases it)
-        if self.slots.get_mut(slot).and_then(Option::take).is_some() {
+        if let Some(running) = self.slots.get_mut(slot).and_then(Option::take) {
+            running.began.stamp(&mut attempt.event);
             self.vacant.push(slot);
             self.len -= 1;
         }
@@ -120,6 +123,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                         Held {
                             token: token.clone(),
                             finishing: false,
+                            lost: false,
                             cancellation: cancellation.clone(),
                         },
                     );
@@ -129,6 +133,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
         };
         for (job, cancellation) in fetched.jobs.into_iter().zip(cancellations) {
             let (job_id, memo) = (job.record.id.clone(), job.memo.clone());
+            let began = Began::of(&job.record);
             let span = attempt_span::open(&job.record, &self.attempts.queue);
             let attempt = run_attempt(job, token.clone(), cancellation, self.attempts.clone());
             let attempt = attempt_span::traced(span, attempt);
@@ -142,6 +147,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                 }),
                 job_id,
                 memo,
+                began,
             });
         }
     }
