@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::Fixture;
+use support::{Fixture, expect_failure};
 
 /// Tiny sizes: a run takes a few seconds.
 const TINY: &[&str] = &[
@@ -224,4 +224,50 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(redis.run(&["bench", "--concurrency", "0"]).code, Some(2));
     assert_eq!(redis.run(&["bench", "--only", "everything"]).code, Some(2));
     assert_eq!(redis.run(&["bench", "--store", "mongo"]).code, Some(2));
+}
+
+/// `--groups N` puts every job of the throughput and store-loop scenarios in one of N groups,
+/// and each scenario says so; a store without job groups is refused before anything runs, in
+/// one sentence naming the option and the store; Node BullMQ has no groups, so `--node` with
+/// it is a usage error.
+#[test]
+fn groups_put_every_job_in_one_of_n_groups() {
+    let fx = Fixture::redis();
+    let grouped = ["--only", "add,add-bulk,process,store", "--groups", "3"];
+    let mut args = bench_args(&grouped);
+    args.extend_from_slice(&["--store", "sqlite", "--json"]);
+    let out = fx.ok(&args);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), THROUGHPUT.len(), "{out}");
+    for scenario in THROUGHPUT {
+        let l = line(&lines, "sqlite", scenario);
+        positive(l, "jobs_per_s");
+        assert!(
+            l["detail"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(", 3 groups")),
+            "{l}"
+        );
+    }
+
+    let mut args = bench_args(&grouped);
+    args.extend_from_slice(&["--store", "redis"]);
+    let run = fx.run(&args);
+    if run.code == Some(0) {
+        // the Redis store keeps groups: it is measured like SQLite
+        assert!(run.stdout.contains("(each in one of 3 groups)"), "{run:?}");
+    } else {
+        let err = expect_failure(run, 1, &args);
+        assert!(
+            err.contains("oxq bench --groups: redis store does not support job groups"),
+            "{err}"
+        );
+    }
+
+    // clap's refusal: exit 2
+    let run = fx.run(&bench_args(&[
+        "--store", "redis", "--node", "--groups", "3",
+    ]));
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("--groups"), "{run:?}");
 }

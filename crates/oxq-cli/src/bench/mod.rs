@@ -108,6 +108,12 @@ pub struct BenchArgs {
     /// default: the system's temporary directory.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Give every job of the throughput and store-loop scenarios one of N group keys (g0 ..
+    /// gN-1, round robin), so workers take them round-robin across N groups: the cost of
+    /// tenant fairness. Needs a store with job groups; Node BullMQ has none (no --node).
+    #[arg(long, value_name = "N", conflicts_with = "node",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub groups: Option<u32>,
 }
 
 impl BenchArgs {
@@ -168,6 +174,9 @@ pub async fn run(
             StoreKind::Sqlite => Target::sqlite(args.dir.as_deref())?,
             StoreKind::Redis => Target::redis(redis_url.as_deref(), prefix).await?,
         };
+        if args.groups.is_some() {
+            check_groups(&target).await?;
+        }
         let outcome = bench_store(args, &target).await?;
         if let Some(failure) = outcome.node_failure {
             node_failure = Some(failure);
@@ -178,7 +187,7 @@ pub async fn run(
             }
         } else {
             let heading = format!(
-                "{}: {}{}; {} jobs per throughput scenario, median of {} runs; {} cores",
+                "{}: {}{}; {} jobs per throughput scenario{}, median of {} runs; {} cores",
                 kind.label(),
                 target.describe().await,
                 outcome
@@ -186,6 +195,9 @@ pub async fn run(
                     .map(|about| format!(", beside Node BullMQ ({about})"))
                     .unwrap_or_default(),
                 args.jobs,
+                args.groups
+                    .map(|n| format!(" (each in one of {n} groups)"))
+                    .unwrap_or_default(),
                 args.runs,
                 std::thread::available_parallelism().map_or(0, |n| n.get()),
             );
@@ -202,6 +214,24 @@ pub async fn run(
         ))),
         None => Ok(()),
     }
+}
+
+/// Refuses `--groups` on a store without job groups, before any scenario runs (the store
+/// loop adds through the `Backend` trait, which would not say so itself).
+async fn check_groups(target: &Target) -> CliResult<()> {
+    let probe = target.fresh_queue("groups", 0).await?;
+    let backend = probe.queue.backend().clone();
+    target.clean_up(&probe).await?;
+    if backend.groups().is_some() {
+        return Ok(());
+    }
+    let unsupported = oxq::Error::Unsupported {
+        store: backend.kind(),
+        operation: "job groups",
+    };
+    Err(CliError::Failed(format!(
+        "oxq bench --groups: {unsupported}; measure groups with --store sqlite"
+    )))
 }
 
 /// The Redis server to measure: a Redis URL from `--url`, else from `$OXQ_URL`; `None`: start
@@ -315,25 +345,26 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
             }
             if args.runs(Family::Add) {
                 say("add", run);
-                let m = throughput::add_one_by_one(target, run, jobs).await?;
+                let m = throughput::add_one_by_one(target, run, jobs, args.groups).await?;
                 runs.entry("add".to_owned()).or_default().push(m);
             }
             if args.runs(Family::AddBulk) {
                 say("add_bulk", run);
-                let m = throughput::add_in_bulk(target, run, jobs, batch).await?;
+                let m = throughput::add_in_bulk(target, run, jobs, batch, args.groups).await?;
                 runs.entry("add_bulk".to_owned()).or_default().push(m);
             }
             if args.runs(Family::Process) {
                 for &c in &concurrency {
                     say(&format!("process_c{c}"), run);
-                    let m = throughput::process(target, run, jobs, batch, c).await?;
+                    let m = throughput::process(target, run, jobs, batch, c, args.groups).await?;
                     runs.entry(format!("process_c{c}")).or_default().push(m);
                 }
             }
             if args.runs(Family::Store) {
                 say("store_add_bulk, store_fetch_finish", run);
                 let (added, processed) =
-                    store_loop::add_then_process(target, run, jobs, batch, shape).await?;
+                    store_loop::add_then_process(target, run, jobs, batch, shape, args.groups)
+                        .await?;
                 runs.entry("store_add_bulk".to_owned())
                     .or_default()
                     .push(added);
@@ -354,6 +385,10 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
 
     let mut results = Vec::new();
     let mut throughput = |scenario: String, detail: String| {
+        let detail = match args.groups {
+            Some(n) => format!("{detail}, {n} groups"),
+            None => detail,
+        };
         if let Some(measures) = runs.remove(&scenario) {
             results.push(ScenarioResult {
                 store: kind,

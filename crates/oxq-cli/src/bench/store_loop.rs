@@ -4,17 +4,20 @@
 //! * `store_fetch_finish`: W tasks each fetching up to P jobs, then finishing them as
 //!   completed with `fetch_next` taking the next ones in the same call, until the queue is
 //!   empty.
+//!
+//! With `--groups G` every job gets one of G group keys ([`job_options`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use oxq::backend::{AddJobs, AttemptEnd, Fetch, FetchJobs, Finish, FinishJobs, NewJob};
 use oxq::clock::now_ms;
-use oxq::{Backend, JobOptions, KeepJobs, LockToken, QueueRef};
+use oxq::{Backend, KeepJobs, LockToken, QueueRef};
 use tokio::task::JoinSet;
 
 use super::stats::{Measure, Meter};
 use super::target::Target;
+use super::throughput::job_options;
 use crate::error::{CliError, CliResult};
 
 /// The fetch loop's shape.
@@ -33,6 +36,7 @@ pub async fn add_then_process(
     jobs: usize,
     batch: usize,
     shape: Loop,
+    groups: Option<u32>,
 ) -> CliResult<(Measure, Measure)> {
     let bench = target.fresh_queue("store", run).await?;
     let store = bench.queue.backend().clone();
@@ -44,7 +48,7 @@ pub async fn add_then_process(
             .map(|n| NewJob {
                 name: "job".to_owned(),
                 data: format!("{{\"n\":{n}}}"),
-                options: JobOptions::default(),
+                options: job_options(groups, n),
             })
             .collect();
         store

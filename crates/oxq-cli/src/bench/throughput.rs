@@ -2,7 +2,8 @@
 //! and `Worker` as an application uses them: `add` (N jobs one by one, each awaited),
 //! `add_bulk` (N jobs in batches) and `process_cC` (N jobs added beforehand, processed by
 //! one worker at concurrency C with a no-op processor, timed from the worker's start to its
-//! N-th completion).
+//! N-th completion). With `--groups G` every job gets one of G group keys, round robin
+//! ([`job_options`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,14 +16,27 @@ use super::stats::{Measure, Meter};
 use super::target::{BenchQueue, Target};
 use crate::error::{CliError, CliResult};
 
+/// The options of job `n`: group `g{n mod groups}` with `--groups`, else the defaults.
+pub fn job_options(groups: Option<u32>, n: usize) -> JobOptions {
+    match groups {
+        Some(groups) => JobOptions::new().group(format!("g{}", n % groups.max(1) as usize)),
+        None => JobOptions::new(),
+    }
+}
+
 /// `add`: `jobs` jobs added one by one.
-pub async fn add_one_by_one(target: &Target, run: usize, jobs: usize) -> CliResult<Measure> {
+pub async fn add_one_by_one(
+    target: &Target,
+    run: usize,
+    jobs: usize,
+    groups: Option<u32>,
+) -> CliResult<Measure> {
     let bench = target.fresh_queue("add", run).await?;
     let meter = Meter::start(target.server_cpu().await?);
     for n in 0..jobs {
         bench
             .queue
-            .add("job", json!({ "n": n }), JobOptions::new())
+            .add("job", json!({ "n": n }), job_options(groups, n))
             .await?;
     }
     let measure = meter.stop(target.server_cpu().await?);
@@ -36,10 +50,11 @@ pub async fn add_in_bulk(
     run: usize,
     jobs: usize,
     batch: usize,
+    groups: Option<u32>,
 ) -> CliResult<Measure> {
     let bench = target.fresh_queue("add_bulk", run).await?;
     let meter = Meter::start(target.server_cpu().await?);
-    fill(&bench.queue, jobs, batch).await?;
+    fill(&bench.queue, jobs, batch, groups).await?;
     let measure = meter.stop(target.server_cpu().await?);
     target.clean_up(&bench).await?;
     Ok(measure)
@@ -52,11 +67,12 @@ pub async fn process(
     jobs: usize,
     batch: usize,
     concurrency: usize,
+    groups: Option<u32>,
 ) -> CliResult<Measure> {
     let bench = target
         .fresh_queue(&format!("process_c{concurrency}"), run)
         .await?;
-    fill(&bench.queue, jobs, batch).await?;
+    fill(&bench.queue, jobs, batch, groups).await?;
     let meter = Meter::start(target.server_cpu().await?);
     let worker = process_all(&bench, jobs, concurrency).await?;
     let measure = meter.stop(target.server_cpu().await?);
@@ -65,11 +81,16 @@ pub async fn process(
     Ok(measure)
 }
 
-/// Adds `jobs` no-op jobs in batches of `batch`.
-pub async fn fill(queue: &Queue<Value>, jobs: usize, batch: usize) -> CliResult<()> {
+/// Adds `jobs` no-op jobs in batches of `batch` (in `groups` groups, see [`job_options`]).
+pub async fn fill(
+    queue: &Queue<Value>,
+    jobs: usize,
+    batch: usize,
+    groups: Option<u32>,
+) -> CliResult<()> {
     for start in (0..jobs).step_by(batch.max(1)) {
         let chunk = (start..(start + batch).min(jobs))
-            .map(|n| ("job".to_owned(), json!({ "n": n }), JobOptions::new()))
+            .map(|n| ("job".to_owned(), json!({ "n": n }), job_options(groups, n)))
             .collect();
         queue.add_bulk(chunk).await?;
     }
@@ -113,4 +134,17 @@ async fn process_all(bench: &BenchQueue, jobs: usize, concurrency: usize) -> Cli
         )));
     }
     Ok(worker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_options;
+
+    #[test]
+    fn jobs_take_the_group_keys_round_robin() {
+        let keys: Vec<Option<String>> = (0..4).map(|n| job_options(Some(3), n).group).collect();
+        let expected = ["g0", "g1", "g2", "g0"].map(|k| Some(k.to_owned()));
+        assert_eq!(keys, expected);
+        assert_eq!(job_options(None, 7).group, None);
+    }
 }
