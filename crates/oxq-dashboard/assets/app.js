@@ -397,7 +397,8 @@ async function schedulersView(name) {
 async function jobView(queue, id) {
   const job = await api(jobPath(queue, id));
   crumbs(['queues', '#/'], [queue, `#/queues/${enc(queue)}`], [job.state, stateHref(queue, job.state)], id);
-  const reruns = job.attempts_started - job.attempts_made;
+  // how many times it ran and why (the API's `runs`)
+  const runs = job.runs;
   return [
     h('h1', {}, `Job ${job.id}`, stateBadge(job.state, 'job-state'),
       h('span', { class: 'actions' }, jobActions(queue, job, () => render()))),
@@ -406,10 +407,13 @@ async function jobView(queue, id) {
         h('dt', {}, 'queue'), h('dd', {}, h('a', { href: `#/queues/${enc(queue)}` }, queue)),
         h('dt', {}, 'name'), h('dd', {}, job.name),
         h('dt', {}, 'progress'), h('dd', {}, progress(job.progress)),
-        h('dt', {}, 'attempts'), h('dd', {}, `${job.attempts_made} ended, ${job.attempts_started} started`
-          + (job.options && job.options.attempts ? ` (of ${job.options.attempts} allowed)` : '')),
-        h('dt', {}, 're-runs'), h('dd', {}, `${job.stalled_count} after its worker was lost (stalled)`
-          + (reruns > 0 ? `; ${reruns} attempt(s) started without ending` : '')),
+        h('dt', {}, 'attempts'), h('dd', { id: 'job-runs' }, `ran ${runs.started} time(s): ${runs.ended} attempt(s) ended`
+          + (job.options && job.options.attempts ? ` (of ${job.options.attempts} allowed)` : '')
+          + (runs.running ? ', one running now' : '')),
+        h('dt', {}, 're-runs'), h('dd', { id: 'job-reruns' },
+          `${runs.after_stall} after a stall (its worker died, froze or lost its lock: effects may have happened twice)`
+          + (runs.handed_back > 0 ? `; ${runs.handed_back} handed back without using an attempt`
+            + ' (delayed, rate limited or waiting for children by its processor, or given back by a closing worker)' : '')),
         h('dt', {}, 'added'), h('dd', {}, when(job.timestamp)),
         h('dt', {}, 'last started'), h('dd', {}, when(job.processed_on)),
         h('dt', {}, 'finished'), h('dd', {}, when(job.finished_on)),

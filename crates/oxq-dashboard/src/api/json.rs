@@ -61,6 +61,7 @@ pub fn job_detail(
         "attempts_made": record.attempts_made,
         "attempts_started": record.attempts_started,
         "stalled_count": record.stalled_count,
+        "runs": runs(record),
         "failed_reason": record.failed_reason,
         "stacktrace": record.stacktrace,
         "timestamp": record.timestamp,
@@ -80,6 +81,28 @@ pub fn job_detail(
         hide_data,
     );
     value
+}
+
+/// How many times the job ran and why, from its counters: `started` (runs begun), `ended`
+/// (attempts that completed or failed), `running` (one is under way now), `after_stall`
+/// (runs that never ended because the job was taken back from its worker after its lock
+/// expired: the worker died, froze, or lost the lock; each was followed by a run again, so its
+/// effects may have happened twice), and `handed_back` (runs that ended without using an
+/// attempt: the processor delayed the job, rate limited the queue or waited for children, or a
+/// closing worker gave the job back).
+pub fn runs(record: &JobRecord) -> Value {
+    let running = record.state == JobState::Active;
+    let unended = record
+        .attempts_started
+        .saturating_sub(record.attempts_made)
+        .saturating_sub(u32::from(running));
+    json!({
+        "started": record.attempts_started,
+        "ended": record.attempts_made,
+        "running": running,
+        "after_stall": record.stalled_count,
+        "handed_back": unended.saturating_sub(record.stalled_count),
+    })
 }
 
 pub fn scheduler(scheduler: &JobScheduler, hide_data: bool) -> Value {
