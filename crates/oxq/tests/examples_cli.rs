@@ -32,7 +32,6 @@ fn every_example_answers_help_with_a_usage_line_and_does_nothing_else() {
         "quickstart",
         "produce",
         "echo_worker",
-        "bench",
         "daily_digest",
         "order_flow",
     ] {
