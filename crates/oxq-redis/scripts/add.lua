@@ -18,16 +18,17 @@
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 now (ms)
---   3 number of jobs n, then 10 values per job:
+--   3 number of jobs n, then 11 values per job:
 --     custom id ('' for an automatic one), name, data (JSON), opts (BullMQ's encoded JSON),
 --     delay (ms, 0 = none), priority (0 = none), lifo ('1' or '0'),
 --     parent key ('' for none: the parent's job key "prefix:queue:id"), parent JSON ({id,
 --       queueKey, policy flag}, '' for none),
---     deduplication id ('' for none; its options are the opts' `de`)
+--     deduplication id ('' for none; its options are the opts' `de`),
+--     group ('' for none; oxq's job groups, see include/common.lua)
 -- Returns
 --   { id1, answer1, id2, answer2, ... }, in order: for a job written, answer is the key suffix
---   it went to ('delayed', 'prioritized' or 'wait'); when the custom id existed (nothing was
---   written for that job), answer is that job as get_job.lua reads it, { state, score, fields }
+--   it went to ('delayed', 'prioritized' or 'wait'; a group job answers the one a job without a
+--   group would go to); when the custom id existed (nothing was written for that job), answer is that job as get_job.lua reads it, { state, score, fields }
 --   (include/read_job.lua); when a deduplication id was owned (nothing was written for that
 --   job, or keepLastIfActive kept it aside), id is the owner that stands and answer is
 --   { 'deduplicated', the id this add was given, the owner as get_job.lua reads it or {} }.
@@ -46,7 +47,7 @@
 
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
-local per = 10
+local per = 11
 
 -- Whether one of the first n jobs of this call has the custom id that makes it `jobKey`.
 local function addedBefore(jobKey, n)
@@ -106,16 +107,22 @@ for i = 0, count - 1 do
         'delay', delay, 'priority', priority, 'parentKey', parentKey, 'parent', ARGV[a + 8])
     end
     if dedupId ~= '' then redis.call('HSET', jobKey, 'deid', dedupId) end
+    local group = ARGV[a + 10]
+    if group == '' then
+      group = false
+    else
+      redis.call('HSET', jobKey, GROUP_FIELD, group)
+    end
     emit(maxLen, 'added', 'jobId', id, 'name', name)
     local state
     if delay > 0 then
       local dueAt = now + delay
-      redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+      delayJob(id, dueAt, group)
       emit(maxLen, 'delayed', 'jobId', id, 'delay', dueAt)
       delayed = true
       state = 'delayed'
     else
-      enqueue(id, priority, lifo)
+      enqueue(id, priority, lifo, group)
       emit(maxLen, 'waiting', 'jobId', id)
       runnable = true
       if priority > 0 then state = 'prioritized' else state = 'wait' end

@@ -38,7 +38,19 @@ if redis.call('ZSCORE', k.completed, id) then return { 2, 'completed' } end
 if redis.call('ZSCORE', k.failed, id) then return { 2, 'failed' } end
 
 local prev = nil
-if redis.call('LREM', k.active, 1, id) > 0 then
+-- a group job leaves its group's keys (include/common.lua): runnable ones count as 'wait'
+local group = redis.call('HGET', jobKey, GROUP_FIELD)
+if group then
+  redis.call('SREM', groupActiveKey(group), id)
+  if groupDequeue(id, group) == 1 then
+    prev = 'wait'
+  elseif groupUndelay(id, group) == 1 then
+    prev = 'delayed'
+  end
+end
+if prev then
+  -- taken out of its group above
+elseif redis.call('LREM', k.active, 1, id) > 0 then
   prev = 'active'
   local lockKey = jobKey .. ':lock'
   redis.call('HSET', jobKey, 'cancelledLock', redis.call('GET', lockKey) or '*')

@@ -79,6 +79,9 @@
 -- no cheaper test is exact: a Node producer adds a child to a running job with a bare SADD to
 -- its `:dependencies`, touching nothing else, and a child that fails a running parent only
 -- writes its `:unsuccessful` and `defa`. BullMQ itself runs SCARD and ZCARD per completion.
+-- Groups: a group job (oxq's job groups, include/common.lua) leaves its group's active set;
+-- a retried, delayed, postponed or put back one goes back to its group (oxq:g:<group>,
+-- oxq:gdelayed), never to `wait`, `prioritized` or `delayed`, so no Node worker takes it.
 -- Per call, not per item: the items' locks are read with one MGET and deleted with one DEL, and
 -- the jobs completed are added to `completed` with one ZADD (which more than pays for the
 -- children check); the effects are those of one item after the other.
@@ -147,7 +150,8 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
     -- no note (or another end, which reads the hash anyway): one read for the checks and the
     -- rest. Every activation (ours and BullMQ's) writes `processedOn`, so only a hash without
     -- it needs a separate EXISTS.
-    f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid')
+    f = redis.call('HMGET', jobKey, 'processedOn', 'atm', 'parentKey', 'parent', 'deid',
+      GROUP_FIELD)
     if not f[1] and redis.call('EXISTS', jobKey) == 0 then return -1 end
   end
   local lock = locks[i]
@@ -165,6 +169,12 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
   end
   released[#released + 1] = lockKeys[i]
   consumed[id] = true
+  -- a group job (never one with a note) frees its group's slot; workers look at the group again
+  local group = f and f[6] or false
+  if group then
+    redis.call('SREM', groupActiveKey(group), id)
+    if redis.call('EXISTS', groupKey(group)) == 1 then addBaseMarker(isBlocked()) end
+  end
 
   if kind == 'completed' then
     -- the hot path: plain calls, no helper unless the job has a parent, a dedup id or a limit
@@ -195,7 +205,7 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
     -- the limit first: the base marker below wakes workers that must find the queue limited
     if delayMs > 0 then redis.call('SET', k.limiter, MANUAL_RATE_LIMIT, 'PX', delayMs) end
     local blocked = isBlocked()
-    enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+    enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true, group)
     addBaseMarker(blocked)
     emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
     return 0
@@ -208,7 +218,7 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
       emit(maxLen, 'waiting-children', 'jobId', id, 'prev', 'active')
     else
       local blocked = isBlocked()
-      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true, group)
       addBaseMarker(blocked)
       emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
     end
@@ -222,14 +232,14 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
     if awaited and redis.call('HEXISTS', stepsKey, 'signal:' .. awaited) == 1 then
       redis.call('HDEL', stepsKey, 'wait')
       local blocked = isBlocked()
-      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true)
+      enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, true, group)
       addBaseMarker(blocked)
       emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
       return 0
     end
     local dueAt = now + delayMs
     redis.call('HSET', jobKey, 'delay', fmt(delayMs))
-    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+    delayJob(id, dueAt, group)
     emit(maxLen, 'delayed', 'jobId', id, 'delay', fmt(dueAt))
     addDelayMarker()
     return 0

@@ -43,6 +43,11 @@ if not force and redis.call('LLEN', k.active) > 0 then return -2 end
 
 local function dropJobs(ids)
   for _, id in ipairs(ids) do
+    -- a group job's group keys go with it (include/common.lua)
+    local group = redis.call('HGET', base .. id, GROUP_FIELD)
+    if group then
+      redis.call('DEL', groupKey(group), groupActiveKey(group), groupDelayedKey(group))
+    end
     -- a child leaves a parent on another queue (this queue's parents go too)
     detachFromParent(base .. id, base)
     deleteJobKeys(base .. id)
@@ -66,6 +71,24 @@ for _, set in ipairs({ k.delayed, k.completed, k.prioritized, k.failed, k['waiti
     redis.call('ZREM', set, unpack(ids))
   end
 end
+-- job groups: each group's runnable jobs, then the delayed ones
+while budget > 0 do
+  local group = redis.call('ZRANGE', GROUP_RING, 0, 0)[1]
+  if not group then break end
+  local ids = redis.call('ZRANGE', groupKey(group), 0, math.min(budget, 1000) - 1)
+  if #ids == 0 then
+    redis.call('ZREM', GROUP_RING, group)
+  else
+    redis.call('ZREM', groupKey(group), unpack(ids))
+    dropJobs(ids)
+  end
+end
+while budget > 0 do
+  local ids = redis.call('ZRANGE', GROUP_DELAYED, 0, math.min(budget, 1000) - 1)
+  if #ids == 0 then break end
+  redis.call('ZREM', GROUP_DELAYED, unpack(ids))
+  dropJobs(ids)
+end
 while budget > 0 do
   local ids = redis.call('ZRANGE', k['repeat'], 0, math.min(budget, 1000) - 1)
   if #ids == 0 then break end
@@ -75,4 +98,6 @@ while budget > 0 do
 end
 if budget <= 0 then return 1 end
 redis.call('DEL', unpack(KEYS))
+redis.call('DEL', GROUP_RING, GROUP_DELAYED, base .. 'oxq:gset', base .. 'oxq:gwin',
+  base .. 'oxq:gseq')
 return 0

@@ -20,9 +20,16 @@
 local id = ARGV[2]
 local jobKey = base .. id
 if redis.call('EXISTS', jobKey) == 0 then return -1 end
-if redis.call('ZREM', k.delayed, id) == 0 then return -3 end
+-- a delayed group job waits in oxq:gdelayed and goes back to its group (include/common.lua)
+local m = redis.call('HMGET', jobKey, 'priority', GROUP_FIELD)
+local group = m[2] or false
+if group then
+  if groupUndelay(id, group) == 0 then return -3 end
+elseif redis.call('ZREM', k.delayed, id) == 0 then
+  return -3
+end
 local blocked = isBlocked()
-enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, false)
+enqueue(id, tonumber(m[1]) or 0, false, group)
 addBaseMarker(blocked)
 redis.call('HSET', jobKey, 'delay', 0)
 emit(maxEvents(), 'waiting', 'jobId', id, 'prev', 'delayed')

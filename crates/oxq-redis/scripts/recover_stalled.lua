@@ -71,7 +71,14 @@ for _, id in ipairs(redis.call('LRANGE', k.active, 0, -1)) do
       if stc > maxStalled and not scheduled then
         redis.call('HSET', jobKey, 'defa', 'job stalled more than allowable limit')
       end
-      redis.call('RPUSH', k.wait, id)
+      -- a group job goes back to the front of its group (include/common.lua), not to `wait`
+      local group = redis.call('HGET', jobKey, GROUP_FIELD)
+      if group then
+        redis.call('SREM', groupActiveKey(group), id)
+        groupEnqueue(id, 0, true, group)
+      else
+        redis.call('RPUSH', k.wait, id)
+      end
       maxLen = maxLen or maxEvents()
       emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
       emit(maxLen, 'stalled', 'jobId', id)

@@ -35,6 +35,16 @@ local descendants, locked = descendantsOf(jobKey)
 if not descendants then return { -2, locked } end
 
 local prev = 'unknown'
+-- a group job leaves its group's keys (include/common.lua): runnable ones count as 'wait'
+local group = redis.call('HGET', jobKey, GROUP_FIELD)
+if group then
+  redis.call('SREM', groupActiveKey(group), id)
+  if groupDequeue(id, group) == 1 then
+    prev = 'wait'
+  elseif groupUndelay(id, group) == 1 then
+    prev = 'delayed'
+  end
+end
 for _, suffix in ipairs({ 'completed', 'waiting-children', 'delayed', 'failed', 'prioritized' }) do
   if redis.call('ZREM', k[suffix], id) == 1 then
     prev = suffix

@@ -159,6 +159,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn groups(&self) -> Option<&dyn oxq_core::backend::Groups> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.named(ops::add::add(self, req).await)
     }

@@ -4,10 +4,10 @@
 //!
 //! The note is the job's attempts made once the current attempt ends, which cannot change while
 //! the job is active under the fetching lock (it moves only when an attempt ends, and each fetch
-//! takes a lock token of its own). Only plain jobs get one: a job with a parent (a Node flow) or
-//! a dedup id needs more of its hash at completion, and the script reads it. A finish without a
-//! note (another process fetched the job, or the memo is of another store) only costs the
-//! script its read.
+//! takes a lock token of its own). Only plain jobs get one: a job with a parent (a Node flow), a
+//! dedup id or a group needs more of its hash at completion, and the script reads it. A finish
+//! without a note (another process fetched the job, or the memo is of another store) only costs
+//! the script its read.
 
 use std::collections::HashMap;
 
@@ -28,7 +28,10 @@ impl FetchNote {
     /// dedup id, or its `atm` field is not a plain count (the script then reads and interprets
     /// the hash itself).
     pub(crate) fn from_hash(hash: &HashMap<String, String>) -> Option<Self> {
-        if hash.contains_key(fields::PARENT_KEY) || hash.contains_key(fields::DEDUP_ID) {
+        if hash.contains_key(fields::PARENT_KEY)
+            || hash.contains_key(fields::DEDUP_ID)
+            || hash.contains_key(fields::GROUP)
+        {
             return None;
         }
         let made = match hash.get(fields::ATTEMPTS_MADE) {

@@ -3,7 +3,8 @@
 //! `REDIS_URL`).
 //!
 //! Run with: `cargo test -p oxq-redis --test conformance` (one case:
-//! `... redis::order::fifo_order`, the store contract: `... redis::store::`).
+//! `... redis::order::fifo_order`, the store contract: `... redis::store::`, the job group
+//! cases: `... groups_suite::`).
 
 mod support;
 
@@ -111,3 +112,4 @@ async fn open(case: &'static str) -> CaseResult<Harness> {
 }
 
 oxq_testkit::conformance_suite!(redis, open);
+oxq_testkit::groups_suite!(redis, open);

@@ -118,12 +118,93 @@ local function enqueueIn(q, id, priority, front)
   end
 end
 
+-- Job groups (tenant fairness) are oxq's own: BullMQ has them only in its paid tier. A group
+-- job never sits in `wait`, `prioritized`, `paused` or `delayed`, the keys a Node worker takes
+-- and promotes jobs from, so a Node worker on the queue never takes one. Keys under base:
+--   oxq:groups      zset, every score 0: the groups with runnable jobs, in key order (the
+--                   round-robin ring of include/fetch.lua)
+--   oxq:g:<group>   zset: the group's runnable jobs, next first (scores: groupEnqueue)
+--   oxq:gdelayed    zset: delayed group jobs of every group, scored as `delayed`
+--   oxq:gd:<group>  zset: the same for one group (its delayed count)
+--   oxq:ga:<group>  set: the group's active jobs (its concurrency count)
+--   oxq:gseq        counter: the order of group jobs
+--   oxq:gset        hash: settings, 'p:<g>' paused, 'c:<g>' concurrency, 'r:<g>' rate limit
+--                   "max:ms" ('c:' and 'r:' hold the ones for every group), and 'cursor', the
+--                   group served last
+--   oxq:gwin        hash: '<g>' -> "starts:end" of the group's rate window (the caller's ms)
+-- A group job's hash names its group in field `oxq.group` (its opts in `oxq.group` too). Group
+-- keys hold no ':' (oxq_core::validate_group_key), so the hash fields cannot collide.
+local GROUP_RING = base .. 'oxq:groups'
+local GROUP_DELAYED = base .. 'oxq:gdelayed'
+local GROUP_FIELD = 'oxq.group'
+local function groupKey(group) return base .. 'oxq:g:' .. group end
+local function groupActiveKey(group) return base .. 'oxq:ga:' .. group end
+local function groupDelayedKey(group) return base .. 'oxq:gd:' .. group end
+
+-- Makes job `id` runnable in `group`: unprioritized jobs in order (or at the front, next to
+-- run, with `front`), then prioritized ones by priority (priority * 2^32 + order), as the
+-- `wait` list and `prioritized` zset order plain jobs.
+local function groupEnqueue(id, priority, front, group)
+  local seq = redis.call('INCR', base .. 'oxq:gseq') % 4294967296
+  local score = seq
+  if priority > 0 then
+    score = priority * 4294967296 + seq
+  elseif front then
+    score = -seq
+  end
+  redis.call('ZADD', groupKey(group), score, id)
+  redis.call('ZADD', GROUP_RING, 0, group)
+end
+
+-- Takes job `id` out of its group's runnable jobs (and the group out of the ring when that
+-- leaves it none); 1 when it was there.
+local function groupDequeue(id, group)
+  local key = groupKey(group)
+  local removed = redis.call('ZREM', key, id)
+  if removed == 1 and redis.call('EXISTS', key) == 0 then redis.call('ZREM', GROUP_RING, group) end
+  return removed
+end
+
+-- Takes a delayed group job out of oxq:gdelayed and its group's; 1 when it was delayed.
+local function groupUndelay(id, group)
+  redis.call('ZREM', groupDelayedKey(group), id)
+  return redis.call('ZREM', GROUP_DELAYED, id)
+end
+
+-- The delayed zset a job due later goes to: `delayed`, or oxq:gdelayed for a group job.
+local function delayedKeyFor(group)
+  if group then return GROUP_DELAYED end
+  return k.delayed
+end
+
 -- Shorthands for this script's own queue.
 local function emit(maxLen, name, ...) emitTo(k.events, maxLen, name, ...) end
 local function isBlocked() return blockedAt(k.meta, k.active) end
 local function addBaseMarker(blocked) baseMarkerAt(k.marker, blocked) end
-local function addDelayMarker() delayMarkerAt(k.marker, k.delayed) end
-local function enqueue(id, priority, front) enqueueIn(k, id, priority, front) end
+-- the delay marker at the earliest due time of `delayed` and oxq:gdelayed
+local function addDelayMarker()
+  local due = nextDueIn(k.delayed)
+  local groupDue = nextDueIn(GROUP_DELAYED)
+  if groupDue and (not due or groupDue < due) then due = groupDue end
+  if due then redis.call('ZADD', k.marker, due, '1') end
+end
+-- Makes a job of this queue runnable: in its group when it has one. `group` is the job's
+-- group, false for none, or nil to read it from the job's hash (one HGET).
+local function enqueue(id, priority, front, group)
+  if group == nil then group = redis.call('HGET', base .. id, GROUP_FIELD) end
+  if group then
+    groupEnqueue(id, priority, front, group)
+  else
+    enqueueIn(k, id, priority, front)
+  end
+end
+-- Puts a job of this queue in its delayed zset (see delayedKeyFor), due at dueAt.
+local function delayJob(id, dueAt, group)
+  local key = delayedKeyFor(group)
+  local score = delayedScoreIn(key, dueAt)
+  redis.call('ZADD', key, score, id)
+  if group then redis.call('ZADD', groupDelayedKey(group), score, id) end
+end
 
 -- Deletes a job's hash and every key hanging off it.
 local function deleteJobKeys(jobKey)

@@ -3,7 +3,8 @@
 -- the keys wait, paused, active, prioritized, delayed, completed, failed, waiting-children.
 
 -- {} when the job's hash does not exist, else { state, score, fields }: state is the key suffix
--- that holds the id ('unknown' when none does), score its zset score ('' for lists) and fields
+-- that holds the id ('delayed' or 'wait' for a group job in its group's keys, 'unknown' when
+-- none does), score its zset score ('' for lists) and fields
 -- the hash (HGETALL).
 local function readJob(id)
   local fields = redis.call('HGETALL', base .. id)
@@ -14,6 +15,13 @@ local function readJob(id)
   end
   for _, suffix in ipairs({ 'active', 'wait', 'paused' }) do
     if redis.call('LPOS', k[suffix], id) then return { suffix, '', fields } end
+  end
+  -- a group job waits in its group's keys (include/common.lua)
+  local group = redis.call('HGET', base .. id, GROUP_FIELD)
+  if group then
+    local score = redis.call('ZSCORE', GROUP_DELAYED, id)
+    if score then return { 'delayed', score, fields } end
+    if redis.call('ZSCORE', groupKey(group), id) then return { 'wait', '', fields } end
   end
   return { 'unknown', '', fields }
 end

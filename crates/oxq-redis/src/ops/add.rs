@@ -56,7 +56,8 @@ impl ScriptCall for AddCall<'_> {
                 Some(parent) => inv.arg(parent.key).arg(parent.json),
                 None => inv.arg("").arg(""),
             };
-            inv.arg(o.deduplication.as_ref().map_or("", |d| d.id.as_str()));
+            inv.arg(o.deduplication.as_ref().map_or("", |d| d.id.as_str()))
+                .arg(o.group.as_deref().unwrap_or(""));
         }
     }
 }

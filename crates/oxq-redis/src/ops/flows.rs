@@ -85,6 +85,13 @@ impl Flows for RedisBackend {
 async fn add(backend: &RedisBackend, req: AddFlow) -> Result<AddedFlow> {
     for node in &req.nodes {
         node.job.options.validate()?;
+        if node.job.options.group.is_some() {
+            // flow_add.lua writes no group keys; refused rather than added as a plain job
+            return Err(Error::Unsupported {
+                store: "redis",
+                operation: "job groups in flows",
+            });
+        }
         if node.job.options.job_id.is_none() {
             return Err(Error::invalid(format!(
                 "flow node {:?} on {} has no job id (a flow producer gives every node one)",

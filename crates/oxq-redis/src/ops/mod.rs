@@ -13,6 +13,7 @@ pub(crate) mod extend_locks;
 pub(crate) mod finish;
 pub(crate) mod flows;
 pub(crate) mod get_job;
+pub(crate) mod groups;
 pub(crate) mod limits;
 pub(crate) mod list_jobs;
 pub(crate) mod logs;

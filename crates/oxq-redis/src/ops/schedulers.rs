@@ -305,6 +305,14 @@ pub(crate) async fn upsert(backend: &RedisBackend, req: UpsertScheduler) -> Resu
     validate_scheduler_id(&req.id)?;
     req.repeat.validate()?;
     req.template.options.validate()?;
+    if req.template.options.group.is_some() {
+        // the scheduler's iterations are written without group keys; refused rather than run
+        // as plain jobs
+        return Err(Error::Unsupported {
+            store: "redis",
+            operation: "job groups in job scheduler templates",
+        });
+    }
     if req.template.options.job_id.is_some() || req.template.options.delay.is_some() {
         return Err(Error::invalid(
             "a scheduler's template cannot have a job id or a delay",

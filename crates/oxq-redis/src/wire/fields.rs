@@ -25,3 +25,6 @@ pub const PARENT_KEY: &str = "parentKey";
 pub const PARENT: &str = "parent";
 /// The deduplication id the job was added with.
 pub const DEDUP_ID: &str = "deid";
+/// oxq's job group (tenant) of a group job, also under `opts.oxq.group`; Node ignores it (see
+/// `scripts/include/common.lua` for the group keys).
+pub const GROUP: &str = "oxq.group";

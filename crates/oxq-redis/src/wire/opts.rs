@@ -4,9 +4,10 @@
 //! `removeOnComplete` / `removeOnFail` as `true` (remove), `false` (keep), a count, or
 //! `{age (seconds), count}`, `de {id, ttl (ms), extend, replace, keepLastIfActive}` (the
 //! deduplication option; only what is set), a child's `parent {id, queue}` and its policy flag
-//! (see [`super::parent`]); oxq's own `timeout` lives under `oxq.timeout` (ms), a key Node passes
-//! through untouched. Read: the same, plus Node's spellings (`attempts: 0`, a bare number as a
-//! fixed backoff, a custom backoff type); what is missing or malformed takes its default.
+//! (see [`super::parent`]); oxq's own `timeout` lives under `oxq.timeout` (ms) and its job group
+//! under `oxq.group`, a key Node passes through untouched. Read: the same, plus Node's spellings
+//! (`attempts: 0`, a bare number as a fixed backoff, a custom backoff type); what is missing or
+//! malformed takes its default.
 
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ mod key {
     /// oxq's namespace inside `opts` (Node keeps unknown keys as they are).
     pub const OXQ: &str = "oxq";
     pub const OXQ_TIMEOUT: &str = "timeout";
+    pub const OXQ_GROUP: &str = "group";
 }
 
 /// The `opts` JSON BullMQ stores for a job.
@@ -64,11 +66,15 @@ pub(crate) fn encode_opts(options: &JobOptions) -> String {
     if let Some(dedup) = &options.deduplication {
         obj.insert(key::DEDUPLICATION.into(), dedup_to_json(dedup));
     }
+    let mut oxq = Map::new();
     if let Some(timeout) = options.timeout {
-        obj.insert(
-            key::OXQ.into(),
-            json!({ key::OXQ_TIMEOUT: millis(timeout) }),
-        );
+        oxq.insert(key::OXQ_TIMEOUT.into(), json!(millis(timeout)));
+    }
+    if let Some(group) = &options.group {
+        oxq.insert(key::OXQ_GROUP.into(), json!(group));
+    }
+    if !oxq.is_empty() {
+        obj.insert(key::OXQ.into(), Value::Object(oxq));
     }
     Value::Object(obj).to_string()
 }
@@ -115,6 +121,11 @@ pub(crate) fn decode_opts(job_id: &str, text: Option<&str>) -> JobOptions {
         .map(clamp_ms)
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis);
+    options.group = obj
+        .get(key::OXQ)
+        .and_then(|o| o.get(key::OXQ_GROUP))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     options.parent = parent::from_opts(&obj);
     options.deduplication = obj.get(key::DEDUPLICATION).and_then(dedup_from_json);
     options
@@ -327,6 +338,18 @@ mod tests {
         );
         assert_eq!(decode_opts("1", Some("{not json")), JobOptions::new());
         assert_eq!(decode_opts("1", Some("[1]")), JobOptions::new());
+    }
+
+    #[test]
+    fn group_and_timeout_share_the_oxq_key() {
+        let options = JobOptions::new()
+            .group("acme")
+            .timeout(Duration::from_millis(1500));
+        let value: Value = serde_json::from_str(&encode_opts(&options)).expect("json");
+        assert_eq!(value["oxq"], json!({"group": "acme", "timeout": 1500}));
+        assert_eq!(decode_opts("1", Some(&value.to_string())), options);
+        let plain: Value = serde_json::from_str(&encode_opts(&JobOptions::new())).expect("json");
+        assert!(plain.get("oxq").is_none(), "{plain}");
     }
 
     #[test]
