@@ -261,13 +261,13 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
 
   if kind == 'retry' then
     local blocked = isBlocked()
-    enqueue(id, tonumber(m[2]) or 0, opts.lifo == true)
+    enqueue(id, tonumber(m[2]) or 0, opts.lifo == true, group)
     addBaseMarker(blocked)
     emit(maxLen, 'waiting', 'jobId', id, 'prev', 'active')
   elseif kind == 'delay' then
     local dueAt = now + delayMs
     redis.call('HSET', jobKey, 'delay', delayMs)
-    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+    delayJob(id, dueAt, group)
     emit(maxLen, 'delayed', 'jobId', id, 'delay', dueAt)
     addDelayMarker()
   else
