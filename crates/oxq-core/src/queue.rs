@@ -18,6 +18,7 @@ mod dead_letters;
 mod deduplication;
 mod groups;
 mod limits;
+mod metrics;
 mod schedulers;
 mod workers;
 

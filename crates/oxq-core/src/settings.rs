@@ -12,6 +12,7 @@
 //! | `close_timeout` | 100 ms ..= 24 h, or unset (no deadline) | shorter, a close abandons jobs about to finish and they run again elsewhere; longer is no deadline at all: leave it unset |
 //! | `stop_after_permanent_errors` | 1 or more, or unset (never stop) | 0 would stop at the first error, as 1 does, when it reads as "never" |
 //! | `name` | not empty, when set | an empty `processed_by` |
+//! | `metrics` | 1 ..= 525 600 points (a year of minutes), or unset (off) | 0 keeps no point; a finish after a long gap writes up to that many zeros in one step |
 //! | `max_payload_bytes` | 1 B ..= 512 MiB | 0 refuses every job; Redis stores no string over 512 MiB |
 
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub const MIN_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
 /// The longest lock, stalled interval or idle wait accepted.
 const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 const MAX_DRAIN_DELAY: Duration = Duration::from_secs(60 * 60);
+/// The most points (minutes) a worker's `metrics` may keep per series: a year.
+pub const MAX_METRICS_POINTS: u32 = 365 * 24 * 60;
 /// The largest `max_payload_bytes`: Redis's largest string.
 pub const MAX_PAYLOAD_LIMIT: usize = 512 * 1024 * 1024;
 
@@ -116,6 +119,13 @@ impl WorkerOptions {
                 "worker option `limiter`: {problem}"
             )));
         }
+        if let Some(points) = self.metrics
+            && !(1..=MAX_METRICS_POINTS).contains(&points)
+        {
+            return Err(Error::invalid(format!(
+                "worker option `metrics` is {points} points; use 1 ..= {MAX_METRICS_POINTS} (a year of minutes), or leave it unset"
+            )));
+        }
         if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid(
                 "worker option `name` is empty; give a name or leave it unset",
@@ -157,6 +167,17 @@ mod tests {
     fn defaults_are_valid() {
         assert!(WorkerOptions::new().validate().is_ok());
         assert!(QueueOptions::new().validate().is_ok());
+    }
+
+    #[test]
+    fn metrics_points_out_of_range_are_rejected() {
+        for points in [0, MAX_METRICS_POINTS + 1] {
+            let options = WorkerOptions::new().metrics(points);
+            rejected(options.validate(), "metrics", "use 1 ..= 525600");
+        }
+        for points in [1, crate::METRICS_ONE_WEEK, MAX_METRICS_POINTS] {
+            assert!(WorkerOptions::new().metrics(points).validate().is_ok());
+        }
     }
 
     #[test]

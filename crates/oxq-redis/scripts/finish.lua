@@ -36,6 +36,8 @@
 --       else ''
 --   then 7 values (fetch-next, on this queue): '1' or '0', lock token, lock duration (ms),
 --     max jobs, worker name, the worker limiter's max and duration (ms) ('' for none)
+--   then 1 value: metrics, the most data points to keep per series ('' records none; see
+--     Metrics below)
 -- Returns
 --   { {code1, code2, ...}, {id, fields, ...}, hint } with per item code 0 done, -1 no such job,
 --   -2 the lock holds another token, or is gone and the job is no longer active, -3 the job is
@@ -89,6 +91,11 @@
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
 -- no longer active).
+-- Metrics (BullMQ's worker option metrics.maxDataPoints, read by Node's getMetrics): with the
+-- metrics value set, the items that completed and those that failed for good are counted in
+-- `metrics:completed` / `metrics:failed` (hash: count, prevTS, prevCount) and a point per
+-- minute pushed on their `:data` lists, newest first, as one finish after the other at `now`
+-- (see recordMetrics). Without it the script reads one ARGV more and writes nothing.
 -- The note: the caller read the job's hash when it fetched it, and attempts made cannot
 -- change while the job is active under that fetch's lock. A completion with a note skips
 -- reading the hash; the lock and the LREM from active still decide whether it applies (a job
@@ -321,6 +328,43 @@ for i = 1, #completedIds, 2000 do
   redis.call('ZADD', k.completed, unpack(completedIds, i, math.min(i + 1999, #completedIds)))
 end
 applyTrims(now)
+
+-- Counts `finished` jobs that ended in `set` ('completed' or 'failed') at `now`. The count
+-- before them is what a one-by-one finish would compare: the first finish in a later minute
+-- than prevTS closes one point (the jobs counted since the last point) plus a zero for each
+-- whole minute in between, at most `maxPoints` in all, and the list keeps `maxPoints`.
+-- The very first finish only starts the clock (prevTS, prevCount 0).
+local function recordMetrics(set, finished, maxPoints)
+  local key = base .. 'metrics:' .. set
+  local before = redis.call('HINCRBY', key, 'count', finished) - finished
+  local prev = redis.call('HMGET', key, 'prevTS', 'prevCount')
+  local prevTs = tonumber(prev[1])
+  if not prevTs then
+    redis.call('HSET', key, 'prevTS', nowText, 'prevCount', '0')
+    return
+  end
+  local closed = math.min(math.floor(now / 60000) - math.floor(prevTs / 60000), maxPoints)
+  if closed < 1 then return end
+  local points = { fmt(before - (tonumber(prev[2]) or 0)) }
+  for j = 2, closed do points[j] = '0' end
+  local dataKey = key .. ':data'
+  for j = 1, closed, 5000 do
+    redis.call('LPUSH', dataKey, unpack(points, j, math.min(j + 4999, closed)))
+  end
+  redis.call('LTRIM', dataKey, '0', fmt(maxPoints - 1))
+  redis.call('HSET', key, 'prevCount', fmt(before), 'prevTS', nowText)
+end
+
+local metricsPoints = tonumber(ARGV[4 + count * 8 + 7])
+if metricsPoints and metricsPoints > 0 then
+  local finished = { completed = 0, failed = 0 }
+  for i = 0, count - 1 do
+    local kind = ARGV[4 + i * 8 + 2]
+    if codes[i + 1] == 0 and finished[kind] then finished[kind] = finished[kind] + 1 end
+  end
+  if finished.completed > 0 then recordMetrics('completed', finished.completed, metricsPoints) end
+  if finished.failed > 0 then recordMetrics('failed', finished.failed, metricsPoints) end
+end
 
 local f = 4 + count * 8
 local fetched = { {}, -1, -1 }

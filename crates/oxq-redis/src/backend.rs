@@ -163,6 +163,10 @@ impl Backend for RedisBackend {
         Some(self)
     }
 
+    fn metrics(&self) -> Option<&dyn oxq_core::backend::Metrics> {
+        Some(self)
+    }
+
     async fn job_add_bulk(&self, req: AddJobs) -> Result<AddedJobs> {
         self.named(ops::add::add(self, req).await)
     }

@@ -189,7 +189,7 @@ pub(crate) struct HeaderArgv {
     /// Values each item adds after the fixed ones: `then <K> values per <item>` on a numbered
     /// line, or a last position written `<n>..` (one value per item to the end).
     pub per_item: usize,
-    /// Values after the items: a line `--   then <K> values ...`.
+    /// Values after the items: lines `--   then <K> values ...`, added up.
     pub tail: usize,
 }
 
@@ -235,9 +235,9 @@ pub(crate) fn header_argv(name: &str) -> HeaderArgv {
                 argv.per_item = k;
             }
         } else if *first == "then" {
-            argv.tail = words
+            argv.tail += words
                 .get(1)
-                .and_then(|k| k.parse().ok())
+                .and_then(|k| k.parse::<usize>().ok())
                 .unwrap_or_else(|| panic!("{name}: a `then` line must say how many values follow"));
         }
     }

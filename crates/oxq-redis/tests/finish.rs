@@ -51,6 +51,7 @@ async fn finish(w: &World, items: Vec<Finish>) -> oxq_core::backend::FinishResul
             now: now(),
             items,
             fetch_next: None,
+            metrics: None,
         })
         .await
         .expect("finish")
@@ -282,6 +283,7 @@ async fn a_completion_with_its_fetch_memo_reads_nothing_of_the_hash() {
             now: now(),
             items: vec![completed("o", "t2", KeepJobs::All)],
             fetch_next: None,
+            metrics: None,
         })
         .await
         .expect("finish from another backend");

@@ -139,6 +139,7 @@ async fn plain_completions_check_for_children_once_per_call() {
             now: now(),
             items,
             fetch_next: None,
+            metrics: None,
         })
         .await
         .expect("finish");
@@ -186,6 +187,7 @@ async fn a_parent_waiting_for_a_child_it_added_is_parked_in_waiting_children() {
                 memo: fetched.jobs[0].memo.clone(),
             }],
             fetch_next: None,
+            metrics: None,
         })
         .await
         .expect("finish");
@@ -242,6 +244,7 @@ async fn a_child_failing_a_delayed_parent_releases_it_from_delayed() {
                 memo: fetched.jobs[0].memo.clone(),
             }],
             fetch_next: None,
+            metrics: None,
         })
         .await
         .expect("finish");

@@ -141,6 +141,7 @@ async fn process(
                 now: now_ms(),
                 items,
                 fetch_next: Some(fetch(next_token.clone())),
+                metrics: None,
             })
             .await?;
         if let Some(Err(e)) = result.items.into_iter().find(|r| r.is_err()) {

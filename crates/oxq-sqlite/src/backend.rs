@@ -10,6 +10,7 @@ mod dedup;
 mod flows;
 mod groups;
 mod limits;
+mod metrics;
 mod schedulers;
 mod steps;
 mod workers;
@@ -177,6 +178,10 @@ impl Backend for SqliteBackend {
     }
 
     fn workers(&self) -> Option<&dyn Workers> {
+        Some(self)
+    }
+
+    fn metrics(&self) -> Option<&dyn oxq_core::backend::Metrics> {
         Some(self)
     }
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_steps.sql"),
     include_str!("../migrations/0010_groups.sql"),
     include_str!("../migrations/0011_plain_runnable.sql"),
+    include_str!("../migrations/0012_metrics.sql"),
 ];
 
 /// The schema version this build writes.

@@ -99,6 +99,7 @@ async fn consume(
                 now: now_ms(),
                 items,
                 fetch_next: None,
+                metrics: None,
             })
             .await
             .unwrap();

@@ -153,6 +153,7 @@ macro_rules! __for_each_case {
                 a_processor_rate_limit_pauses_the_queue_without_using_an_attempt,
                 bad_limits_are_refused;
             workers: running_workers_are_listed_until_they_close;
+            metrics: a_worker_with_metrics_counts_completions_and_failures_per_minute;
             cancel: cancel_answers_what_it_did, a_running_job_sees_its_token_at_the_next_renewal,
                 a_processor_ignoring_its_token_is_dropped_after_the_grace,
                 a_processor_ignoring_its_token_is_dropped_at_its_timeout;
@@ -292,6 +293,8 @@ macro_rules! __for_each_store_case {
                 a_manual_limit_stops_every_fetch_until_it_ends;
             workers: an_announced_worker_is_listed_until_it_leaves,
                 a_renewed_worker_is_listed_once_and_on_its_queue_only;
+            metrics: finishes_are_counted_per_minute_newest_first,
+                only_final_failures_are_counted_as_failed;
         }
     };
 }

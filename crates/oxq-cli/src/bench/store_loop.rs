@@ -131,6 +131,7 @@ async fn fetch_finish_loop(
                 now: now_ms(),
                 items,
                 fetch_next: Some(fetch(next.clone())),
+                metrics: None,
             })
             .await?;
         if let Some(Err(e)) = result.items.into_iter().find(|r| r.is_err()) {

@@ -11,6 +11,7 @@ mod deduplication;
 mod flows;
 mod groups;
 mod limits;
+mod metrics;
 mod schedulers;
 mod steps;
 mod workers;
@@ -107,6 +108,10 @@ macro_rules! traced_backend {
 
             fn workers(&self) -> Option<&dyn Workers> {
                 self.inner.workers().map(|_| self as &dyn Workers)
+            }
+
+            fn metrics(&self) -> Option<&dyn Metrics> {
+                self.inner.metrics().map(|_| self as &dyn Metrics)
             }
 
             $(

@@ -40,6 +40,7 @@ mod flows;
 mod groups;
 mod instrumented;
 mod limits;
+mod metrics;
 pub mod requests;
 mod schedulers;
 mod steps;
@@ -59,6 +60,7 @@ pub use flows::Flows;
 pub use groups::Groups;
 pub use instrumented::Instrumented;
 pub use limits::Limits;
+pub use metrics::Metrics;
 pub use requests::*;
 pub use schedulers::Schedulers;
 pub use steps::Steps;
@@ -136,6 +138,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Worker presence (which workers serve a queue), when the store keeps it.
     fn workers(&self) -> Option<&dyn Workers> {
+        None
+    }
+
+    /// BullMQ's per-minute metrics (completions and final failures), when the store keeps
+    /// them; recorded by [`Backend::job_finish`] when asked ([`FinishJobs::metrics`]).
+    fn metrics(&self) -> Option<&dyn Metrics> {
         None
     }
 

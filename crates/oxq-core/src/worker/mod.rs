@@ -108,6 +108,7 @@ impl Worker {
     {
         options.validate()?;
         limiter_supported(queue.backend().as_ref(), &options)?;
+        metrics_supported(queue.backend().as_ref(), &options)?;
         Ok(Self::spawn(queue, options, processor))
     }
 
@@ -128,6 +129,7 @@ impl Worker {
         if let Err(e) = options
             .validate()
             .and_then(|()| limiter_supported(queue.backend().as_ref(), &options))
+            .and_then(|()| metrics_supported(queue.backend().as_ref(), &options))
         {
             panic!("Worker::start: {e}");
         }
@@ -305,6 +307,17 @@ fn limiter_supported(backend: &dyn crate::Backend, options: &WorkerOptions) -> R
         return Err(crate::Error::Unsupported {
             store: backend.kind(),
             operation: "a worker limiter (rate limits)",
+        });
+    }
+    Ok(())
+}
+
+/// `metrics` needs a store with the [`Metrics`](crate::backend::Metrics) facet.
+fn metrics_supported(backend: &dyn crate::Backend, options: &WorkerOptions) -> Result<()> {
+    if options.metrics.is_some() && backend.metrics().is_none() {
+        return Err(crate::Error::Unsupported {
+            store: backend.kind(),
+            operation: "worker metrics",
         });
     }
     Ok(())

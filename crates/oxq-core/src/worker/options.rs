@@ -28,6 +28,7 @@ pub type WorkerListener = Arc<dyn Fn(&WorkerEvent) + Send + Sync>;
 /// | `stop_after_permanent_errors` | off (see the field) |
 /// | `remove_on_complete` / `remove_on_fail` | keep all (a job's own option wins) |
 /// | `cancel_grace` | 5 s (a cancelled job's processor is dropped this long after its token fired) |
+/// | `metrics` | off (see the field) |
 ///
 /// Crash recovery: the jobs of a worker killed outright (`kill -9`, a lost machine) run again
 /// once their locks expire and a stalled check (any worker's) sees it: within
@@ -77,6 +78,13 @@ pub struct WorkerOptions {
     /// job timeout that comes first drops it first). Zero drops it as soon as the worker learns
     /// of the cancellation.
     pub cancel_grace: Duration,
+    /// Record BullMQ's per-minute metrics of the queue (completions and final failures, read by
+    /// [`Queue::metrics`](crate::Queue::metrics), Node's `getMetrics` and Bull Board), keeping
+    /// at most this many points (minutes) per series: BullMQ's worker option
+    /// `metrics: { maxDataPoints }` ([`METRICS_ONE_WEEK`](crate::METRICS_ONE_WEEK) is Node's
+    /// `MetricsTime.ONE_WEEK`). Off by default: a worker without it writes nothing for
+    /// metrics. Needs a store with metrics; at least 1.
+    pub metrics: Option<u32>,
     pub(crate) backoff_strategies: HashMap<String, BackoffStrategy>,
     pub(crate) listener: Option<WorkerListener>,
 }
@@ -96,6 +104,7 @@ impl Default for WorkerOptions {
             name: None,
             limiter: None,
             cancel_grace: Duration::from_secs(5),
+            metrics: None,
             backoff_strategies: HashMap::new(),
             listener: None,
         }
@@ -120,6 +129,7 @@ impl fmt::Debug for WorkerOptions {
             .field("name", &self.name)
             .field("limiter", &self.limiter)
             .field("cancel_grace", &self.cancel_grace)
+            .field("metrics", &self.metrics)
             .field(
                 "backoff_strategies",
                 &self.backoff_strategies.keys().collect::<Vec<_>>(),
@@ -206,6 +216,13 @@ impl WorkerOptions {
     /// Starts at most `max` jobs per `duration` across every worker of the queue.
     pub fn limiter(mut self, max: u32, duration: Duration) -> Self {
         self.limiter = Some(crate::backend::RateLimit::new(max, duration));
+        self
+    }
+
+    /// Records the queue's per-minute metrics, keeping `max_data_points` minutes (see the
+    /// field [`metrics`](Self::metrics)).
+    pub fn metrics(mut self, max_data_points: u32) -> Self {
+        self.metrics = Some(max_data_points);
         self
     }
 

@@ -83,6 +83,7 @@ pub(crate) async fn fail_refused_completion(
                 ..finish
             }],
             fetch_next: None,
+            metrics: options.metrics,
         })
         .await
         .map(|done| done.items.into_iter().next());

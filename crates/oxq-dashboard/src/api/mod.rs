@@ -11,6 +11,7 @@
 //! | `GET /api/queues/{queue}/jobs?state=S&offset=0&limit=20&ascending=false` | a page of jobs in state S (newest first unless `ascending`), with `total` in S |
 //! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children, durable `steps` (see [`steps`]) |
 //! | `GET /api/queues/{queue}/throughput?minutes=60` | jobs completed and failed per minute, from finished jobs' `finished_on` (see [`throughput`]) |
+//! | `GET /api/queues/{queue}/metrics?type=completed\|failed&start=0&end=-1` | BullMQ's per-minute metrics as Node's `getMetrics` answers them: `meta` (`count`, `prevTS`, `prevCount`), `data` newest first, `count` (see [`job_metrics`]) |
 //! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
 //! | `GET /api/search/data?text=T&queue=Q&state=S&limit=50&scan=5000` | jobs whose data contains T (bounded, see [`search`]) |
 //! | `GET /api/queues/{queue}/schedulers?offset=0&limit=100` | schedulers, soonest next run first |
@@ -30,6 +31,7 @@
 mod actions;
 mod config;
 pub mod dead_letters;
+pub mod job_metrics;
 mod jobs;
 mod json;
 mod queues;
@@ -56,6 +58,7 @@ pub(crate) fn routes(state: DashboardState) -> Router<DashboardState> {
         .route("/queues/{queue}/jobs", get(jobs::page))
         .route("/queues/{queue}/jobs/{id}", get(jobs::detail))
         .route("/queues/{queue}/throughput", get(throughput::series))
+        .route("/queues/{queue}/metrics", get(job_metrics::series))
         .route("/search", get(jobs::search))
         .route("/search/data", get(search::data))
         .route("/queues/{queue}/schedulers", get(schedulers::list))

@@ -22,6 +22,8 @@ pub(crate) struct FinishCall<'a> {
     pub now: u64,
     pub items: Vec<FinishItem<'a>>,
     pub fetch: Option<&'a Fetch>,
+    /// The most metrics points to keep per series; `None` records no metrics.
+    pub metrics: Option<u32>,
 }
 
 pub(crate) struct FinishItem<'a> {
@@ -77,6 +79,10 @@ impl ScriptCall for FinishCall<'_> {
                 inv.arg("").arg("");
             }
         }
+        match self.metrics {
+            Some(points) => inv.arg(points),
+            None => inv.arg(""),
+        };
     }
 }
 
@@ -107,6 +113,7 @@ pub(crate) async fn finish(backend: &RedisBackend, req: FinishJobs) -> StoreResu
         now: req.now,
         items,
         fetch: req.fetch_next.as_ref(),
+        metrics: req.metrics,
     };
     let value = backend.run(&req.queue, &call).await?;
     let mut parts = reply::array(value, "finish")?.into_iter();

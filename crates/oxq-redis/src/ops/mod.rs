@@ -17,6 +17,7 @@ pub(crate) mod groups;
 pub(crate) mod limits;
 pub(crate) mod list_jobs;
 pub(crate) mod logs;
+pub(crate) mod metrics;
 pub(crate) mod move_jobs_to_wait;
 pub(crate) mod move_to_active;
 pub(crate) mod obliterate;
@@ -157,6 +158,8 @@ mod tests {
                     attempts_after: Some("1"),
                 })
                 .collect(),
+            // metrics on or off: the same number of values either way
+            metrics: Some(60),
             fetch,
         };
         let locks = [(id.clone(), token.clone()), (id.clone(), token.clone())];

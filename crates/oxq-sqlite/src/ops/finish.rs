@@ -25,6 +25,9 @@
 //! id (the [`dedup::DEDUP`] bit of `flow`) takes the same path and releases its id
 //! ([`dedup::on_finished`]) when it completes or fails for good.
 //!
+//! With [`FinishJobs::metrics`] set, the jobs completed and those failed for good are counted
+//! in the queue's per-minute metrics in the same transaction (see [`metrics`]).
+//!
 //! A failure for good of a queue with a dead letter queue is copied there first, and records
 //! `dead-lettered` after its `failed` events (see [`dead_letters`]).
 //!
@@ -46,6 +49,7 @@ use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
 use crate::ops::dead_letters;
 use crate::ops::dedup;
+use crate::ops::metrics;
 use crate::ops::event_log::Kind;
 use crate::ops::fetch::fetch;
 use crate::ops::flows::{self, OtherQueues};
@@ -120,6 +124,9 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
     }
     for (state, keep) in trims {
         retention::trim(conn, &mut queue, &mut others, state, keep, req.now)?;
+    }
+    if let Some(max_points) = req.metrics {
+        metrics::record_finish(conn, queue.qid, &req.items, &items, req.now, max_points)?;
     }
     let fetched = match &req.fetch_next {
         Some(next) => fetch(conn, &mut queue, next, req.now)?,

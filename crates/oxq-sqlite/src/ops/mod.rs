@@ -25,6 +25,7 @@ pub(crate) mod limits;
 pub(crate) mod list;
 pub(crate) mod locks;
 pub(crate) mod logs;
+pub(crate) mod metrics;
 pub(crate) mod moves;
 pub(crate) mod queue_row;
 pub(crate) mod retention;

@@ -18,6 +18,7 @@ async fn a_delayed_attempt_end_delays_without_using_an_attempt() -> Result<()> {
         now: T0 + 10,
         items: vec![delayed_until(&id, token, until)],
         fetch_next: None,
+        metrics: None,
     };
 
     let refused = store.job_finish(finish("someone-else")).await?;
@@ -91,6 +92,7 @@ async fn a_delay_already_due_is_runnable_at_once() -> Result<()> {
             now,
             items: vec![delayed_until(&id, "t1", now - 1)],
             fetch_next: Some(fetch_as("t2")),
+            metrics: None,
         })
         .await?;
     assert!(done.items[0].is_ok(), "{:?}", done.items);

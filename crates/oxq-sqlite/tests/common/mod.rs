@@ -91,6 +91,7 @@ impl Harness {
                     memo: job.memo.clone(),
                 }],
                 fetch_next: None,
+                metrics: None,
             })
             .await
             .unwrap();

@@ -13,6 +13,7 @@ pub mod flows;
 pub mod groups;
 pub mod job_admin;
 pub mod limits;
+pub mod metrics;
 pub mod listing;
 pub mod order;
 pub mod outcomes;

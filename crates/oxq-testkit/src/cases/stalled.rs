@@ -117,6 +117,7 @@ pub async fn stalled_job_is_recovered_exactly_once(h: &Harness) -> CaseResult {
                 memo: StoreMemo::none(),
             }],
             fetch_next: None,
+            metrics: None,
         })
         .await?;
     ensure!(

@@ -347,6 +347,7 @@ pub async fn fetch_next_takes_more_jobs_in_the_same_call(h: &Harness) -> CaseRes
                 })
                 .collect(),
             fetch_next: Some(Kit::fetch_spec("t2", 5, super::kit::LOCK)),
+            metrics: None,
         })
         .await?;
     ensure!(

@@ -190,6 +190,7 @@ impl Kit {
                 now,
                 items,
                 fetch_next: None,
+                metrics: None,
             })
             .await?;
         if result.items.len() != n {

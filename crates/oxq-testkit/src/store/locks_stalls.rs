@@ -243,6 +243,7 @@ pub async fn a_job_being_fetched_is_never_recovered(h: &Harness) -> CaseResult {
                                 memo: job.memo.clone(),
                             }],
                             fetch_next: Some(Kit::fetch_spec("next", 1, LOCK)),
+                            metrics: None,
                         })
                         .await?;
                     taken += next.fetched.jobs.len();

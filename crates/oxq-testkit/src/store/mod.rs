@@ -28,6 +28,7 @@ pub mod job_admin;
 pub(crate) mod kit;
 pub mod limits;
 pub mod locks_stalls;
+pub mod metrics;
 pub mod poison;
 pub mod read;
 pub mod retention;

@@ -148,6 +148,7 @@ pub async fn taking_the_pending_iteration_creates_the_next(h: &Harness) -> CaseR
                 memo: fetched.jobs[0].memo.clone(),
             }],
             fetch_next: Some(Kit::fetch_spec("tok-2", 1, super::kit::LOCK)),
+            metrics: None,
         })
         .await?;
     ensure_eq!(

@@ -79,6 +79,11 @@ pub struct FinishJobs {
     pub items: Vec<Finish>,
     /// Fetch more jobs of the same queue in the same transition.
     pub fetch_next: Option<Fetch>,
+    /// Count the jobs this call completes or fails for good in the queue's per-minute metrics,
+    /// keeping at most this many points (minutes) per series (BullMQ's worker option
+    /// `metrics.maxDataPoints`); `None` records nothing. Only for a store with the
+    /// [`Metrics`](crate::backend::Metrics) facet.
+    pub metrics: Option<u32>,
 }
 
 /// The end of one attempt of one job.

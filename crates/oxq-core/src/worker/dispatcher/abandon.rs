@@ -105,6 +105,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             now,
             items,
             fetch_next: None,
+            metrics: self.options().metrics,
         };
         let answer = tokio::time::timeout_at(budget, self.backend().job_finish(request)).await;
         let answers = match answer {

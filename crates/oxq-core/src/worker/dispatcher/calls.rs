@@ -83,6 +83,7 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
             now: self.now(),
             items: batch.iter().map(|p| p.finish.clone()).collect(),
             fetch_next,
+            metrics: self.options().metrics,
         };
         let backend = self.backend().clone();
         Box::pin(async move {
