@@ -94,8 +94,8 @@ pub(crate) async fn fail_refused_completion(
                 job_id,
                 reason,
                 retrying,
-            },
                 timing,
+            },
         ),
         Ok(Some(Err(e))) | Err(e) => {
             tracing::warn!(queue = %queue, job_id = %job_id, error = %e, "cannot fail a parent whose completion was refused; stalled recovery will run it again");

@@ -145,9 +145,9 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
     /// The store answered a finish call: the jobs are no longer held; report each outcome (a
     /// lost lock only when the renewer has not reported it already).
     pub(super) fn finished(&self, batch: Vec<FinishedAttempt>, outcomes: Vec<crate::Result<()>>) {
-        {
         // (empty, so never allocated, unless a lock was lost)
         let mut told_lost = Vec::new();
+        {
             let mut map = lock_held(&self.locks);
             for (i, attempt) in batch.iter().enumerate() {
                 if map.remove(&attempt.finish.job_id).is_some_and(|h| h.lost) {
@@ -165,12 +165,12 @@ impl<T: DeserializeOwned + Send + 'static> FetchLoop<T> {
                         self.attempts.clock.clone(),
                         self.attempts.options.clone(),
                         attempt.finish,
-                        e,
                         attempt.event.timing().copied().unwrap_or_default(),
+                        e,
                     ));
                 }
-                Err(e) => {
                 Err(_) if told_lost.contains(&i) => {}
+                Err(e) => {
                     tracing::warn!(queue = %self.queue(), job_id = %attempt.finish.job_id, error = %e, "the store refused the job's outcome");
                     notify(
                         self.options(),
