@@ -422,11 +422,11 @@ async function jobView(queue, id) {
     h('h2', {}, 'Data'), payload(job, 'data'),
     job.state === 'completed' ? [h('h2', {}, 'Return value'), payload(job, 'return_value')] : null,
     attemptErrors(job),
+    stepList(job),
     h('h2', {}, `Logs (${job.logs.total})`),
     job.logs.lines.length === 0 ? h('p', { class: 'muted' }, 'No log lines.')
       : h('pre', { id: 'logs' }, job.logs.lines.join('\n')),
     job.logs.total > job.logs.lines.length ? h('p', { class: 'muted' }, `the first ${job.logs.lines.length} of ${job.logs.total} lines`) : null,
-    stepList(job),
     h('h2', {}, 'Parent and children'), await familyTree(queue, job),
     h('h2', {}, 'Options'), pretty(job.options),
   ];
@@ -451,10 +451,6 @@ function attemptErrors(job) {
   ];
 }
 
-// The job's ancestors (read one by one, up to 10), the job, and its children; each child can
-// be opened to show its own children.
-async function familyTree(queue, job) {
-  const ancestors = [];
 // The job's durable steps (name, status, attempts, result or last error) and the signals sent
 // to it; nothing when the job never used steps.
 function stepList(job) {
@@ -567,6 +563,10 @@ async function deadLettersView(name, params) {
   ];
 }
 
+// The job's ancestors (read one by one, up to 10), the job, and its children; each child can
+// be opened to show its own children.
+async function familyTree(queue, job) {
+  const ancestors = [];
   let parent = job.parent;
   while (parent && ancestors.length < 10) {
     if (parent.prefix !== config.prefix) {
@@ -670,11 +670,11 @@ function route() {
   if (parts[0] === 'search') return searchView(params);
   if (parts[0] === 'queues' && parts.length === 2) return queueView(parts[1], params);
   if (parts[0] === 'queues' && parts.length === 3 && parts[2] === 'schedulers') return schedulersView(parts[1]);
+  if (parts[0] === 'queues' && parts.length === 3 && parts[2] === 'dead-letters') return deadLettersView(parts[1], params);
   if (parts[0] === 'queues' && parts.length === 4 && parts[2] === 'jobs') return jobView(parts[1], parts[3]);
   return Promise.resolve([h('p', {}, 'No such page. ', h('a', { href: '#/' }, 'Back to the queues.'))]);
 }
 
-  if (parts[0] === 'queues' && parts.length === 3 && parts[2] === 'dead-letters') return deadLettersView(parts[1], params);
 async function render() {
   const generation = ++renderGeneration;
   try {

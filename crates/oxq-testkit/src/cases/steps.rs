@@ -105,7 +105,6 @@ pub async fn a_failing_middle_step_is_retried_without_rerunning_the_first(
         "step b's stored result"
     );
     ensure_eq!(steps.steps.len(), 3, "stored steps: {:?}", steps.steps);
-    Ok(())
     // what a reader of `get_job` sees: each step's status and how many times it ran
     let read = queue
         .get_job(job.id())
@@ -128,6 +127,7 @@ pub async fn a_failing_middle_step_is_retried_without_rerunning_the_first(
         ],
         "each step's status and attempts"
     );
+    Ok(())
 }
 
 /// A sleep of 60 s parks the job in delayed without using an attempt and without running the
