@@ -1,7 +1,8 @@
 //! oxq's Redis store and Node BullMQ side by side, on the same Redis, in one run.
 //!
 //! Run with: `cargo run --release -p oxq-redis --example bench_redis -- [--jobs N] [--runs R]
-//! [--concurrency 1,10,100] [--url redis://…] [--node node] [--node-dir DIR] [--no-node]`
+//! [--concurrency 1,10,100] [--url redis://…] [--node node] [--node-dir DIR] [--no-node]
+//! [--metrics POINTS]`
 //!
 //! Scenarios, each on a fresh queue (obliterated afterwards, outside the timing), for oxq
 //! (`Queue`/`Worker`) and for BullMQ (`tests/interop/bench/node_bench.mjs`, spawned with
@@ -44,12 +45,14 @@ struct Args {
     node: String,
     node_dir: Option<PathBuf>,
     no_node: bool,
+    /// oxq's workers record BullMQ's per-minute metrics, keeping this many points.
+    metrics: Option<u32>,
 }
 
 const USAGE: &str = "oxq's Redis store and Node BullMQ side by side, on the same Redis.
 
 Usage: bench_redis [--jobs N] [--runs R] [--concurrency 1,10,100] [--url redis://…]
-                   [--node node] [--node-dir DIR] [--no-node]
+                   [--node node] [--node-dir DIR] [--no-node] [--metrics POINTS]
 
 Without --url it starts a redis-server of its own on a free port.";
 
@@ -62,6 +65,7 @@ fn parse_args() -> Result<Args, Error> {
         node: "node".to_owned(),
         node_dir: None,
         no_node: false,
+        metrics: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,10 +92,11 @@ fn parse_args() -> Result<Args, Error> {
             "--url" => args.url = Some(value),
             "--node" => args.node = value,
             "--node-dir" => args.node_dir = Some(PathBuf::from(value)),
+            "--metrics" => args.metrics = Some(value.parse().map_err(bad)?),
             other => {
                 return Err(format!(
                     "unknown option {other}; expected --jobs, --runs, --concurrency, --url, \
-                     --node, --node-dir or --no-node"
+                     --node, --node-dir, --no-node or --metrics"
                 )
                 .into());
             }
@@ -215,7 +220,7 @@ async fn run_oxq(
         add_bulk(&queue, jobs).await?;
         let mut worker = None;
         let m = measure(raw, async {
-            worker = Some(process_all(url, &queue, jobs, c).await?);
+            worker = Some(process_all(url, &queue, jobs, c, args.metrics).await?);
             Ok(())
         })
         .await?;
@@ -245,26 +250,24 @@ async fn process_all(
     queue: &Queue<Value>,
     jobs: usize,
     concurrency: usize,
+    metrics: Option<u32>,
 ) -> Result<Worker, Error> {
     let backend = oxq_redis::connect(url, RedisOptions::default()).await?;
     let queue: Queue<Value> = Queue::from_ref(backend, queue.queue_ref().clone());
     let done = Arc::new(AtomicUsize::new(0));
     let all_done = Arc::new(Notify::new());
     let (count, notify) = (done.clone(), all_done.clone());
-    let options =
-        WorkerOptions::new()
-            .concurrency(concurrency)
-            .on_event(move |event| match event {
-                WorkerEvent::Completed { .. }
-                    if count.fetch_add(1, Ordering::Relaxed) + 1 == jobs =>
-                {
-                    notify.notify_one();
-                }
-                WorkerEvent::Failed { job_id, reason, .. } => {
-                    eprintln!("job {job_id} failed: {reason}");
-                }
-                _ => {}
-            });
+    let mut options = WorkerOptions::new().concurrency(concurrency);
+    options.metrics = metrics;
+    let options = options.on_event(move |event| match event {
+        WorkerEvent::Completed { .. } if count.fetch_add(1, Ordering::Relaxed) + 1 == jobs => {
+            notify.notify_one();
+        }
+        WorkerEvent::Failed { job_id, reason, .. } => {
+            eprintln!("job {job_id} failed: {reason}");
+        }
+        _ => {}
+    });
     let worker = Worker::try_start(&queue, options, |_job: oxq_core::Job<Value>| async {
         Ok::<_, std::convert::Infallible>(())
     })?;
