@@ -24,8 +24,8 @@ pub mod steps;
 pub mod worker;
 
 pub use backend::{Backend, CANCELLED_REASON, CancelOutcome, Capabilities};
-pub use backend::{QueueLimits, RateLimit};
 pub use backend::{METRICS_ONE_WEEK, MetricsKind, MetricsSeries};
+pub use backend::{QueueLimits, RateLimit};
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deduplication::Deduplication;

@@ -42,7 +42,7 @@ const MINUTE: u64 = 60_000;
 async fn run(queue: &Queue<Value>, names: &[&str]) {
     for name in names {
         queue
-            .add(*name, json!({}), JobOptions::new())
+            .add(name, json!({}), JobOptions::new())
             .await
             .expect("add");
     }

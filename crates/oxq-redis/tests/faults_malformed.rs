@@ -143,6 +143,7 @@ async fn malformed_jobs_fail_with_a_clear_reason_and_good_jobs_still_run() {
                 job_id,
                 reason,
                 retrying,
+                ..
             } = event
             {
                 failed
