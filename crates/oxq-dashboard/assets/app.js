@@ -205,7 +205,18 @@ function summary(series) {
   const t = totals(series);
   const minutes = series.completed.length;
   return `last ${minutes} min: ${t.completed} completed, ${t.failed} failed, failure rate ${t.rate.toFixed(1)}%`
-    + (series.complete ? '' : ' (only the newest finished jobs were read)');
+    + ` (from ${sourceName(series)})` + (series.complete ? '' : `; ${partialNote(series)}`);
+}
+
+// Where a series' numbers come from: the workers' recorded metrics (as Node's getMetrics and
+// Bull Board read them) or the finished jobs the store still holds.
+function sourceName(series) {
+  return series.source === 'metrics' ? 'recorded metrics' : 'finished jobs still held';
+}
+
+function partialNote(series) {
+  return series.source === 'metrics' ? 'older minutes than the points kept read as 0'
+    : 'only the newest finished jobs were read';
 }
 
 function legend(series) {
@@ -214,7 +225,8 @@ function legend(series) {
     h('span', { class: 'dot completed' }), `${t.completed} completed`,
     h('span', { class: 'dot failed' }), `${t.failed} failed`,
     ` · failure rate ${t.rate.toFixed(1)}%`,
-    series.complete ? null : ' · only the newest finished jobs were read');
+    h('span', { class: 'muted', 'data-source': series.source }, ` · from ${sourceName(series)}`),
+    series.complete ? null : ` · ${partialNote(series)}`);
 }
 
 // ---- views ----
@@ -246,7 +258,8 @@ async function overview() {
         h('th', {}, config.read_only ? '' : 'actions'))),
       h('tbody', {}, rows)),
     h('p', { class: 'muted' }, `Store: ${config.store} · prefix "${config.prefix}" · `
-      + 'the chart counts the finished jobs the store still holds (removed jobs are not counted).'),
+      + 'a chart reads the metrics workers record (WorkerOptions::metrics, or Node\'s metrics option) '
+      + 'when they do, otherwise the finished jobs the store still holds (removed jobs are then not counted).'),
   ];
 }
 

@@ -1,6 +1,7 @@
 //! The dashboard's JSON API, `/metrics`, auth and read-only mode through real HTTP requests,
 //! on a temp SQLite file and on a redis-server started per test.
 
+#[macro_use]
 mod support;
 
 use std::collections::HashMap;
@@ -14,24 +15,6 @@ use support::{
     CHILD, COMPLETED, DELAYED, FAILED, FAILED_ATTEMPTS, FAILURE, PARENT, Served, TestStore,
     WAITING, seed,
 };
-
-/// Each case as one test per store.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(
     queues_jobs_and_a_jobs_detail,

@@ -3,6 +3,7 @@
 //! its detail, and read-only mode refusing the new actions: real HTTP requests on a temp SQLite
 //! file and on a redis-server started per test.
 
+#[macro_use]
 mod support;
 
 use std::collections::HashSet;
@@ -18,24 +19,6 @@ use support::{COMPLETED, DELAYED, FAILED, Served, TestStore, WAITING, seed};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Each case as one test per store.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(
     dead_letters_are_listed_replayed_and_purged,

@@ -1,7 +1,9 @@
 //! `GET /api/queues/{queue}/metrics` through real HTTP requests on both stores: a worker with
 //! `WorkerOptions::metrics` on a manual clock completes and fails jobs across minutes, and the
-//! API answers the series in BullMQ's `getMetrics` shape; a bad `type` is refused.
+//! API answers the series in BullMQ's `getMetrics` shape, and the chart's `/throughput` series
+//! is read from it; a bad `type` is refused.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -14,24 +16,6 @@ use oxq::{
 use oxq_dashboard::DashboardOptions;
 use serde_json::{Value, json};
 use support::{Served, TestStore};
-
-/// Each case as one test per store.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(the_api_answers_the_series_a_worker_recorded);
 
@@ -119,6 +103,30 @@ async fn the_api_answers_the_series_a_worker_recorded(store: TestStore) {
         "{failed}"
     );
     assert_eq!(failed["data"], json!([]), "{failed}");
+
+    // the chart's series reads the recorded metrics: minute M0 (start) 2 completed and 1
+    // failed, then two quiet minutes, then the open minute M0 + 3 with 1 completed
+    let clock_dyn: Arc<dyn Clock> = clock.clone();
+    let charted = Served::start(&store.backend, DashboardOptions::new().clock(clock_dyn)).await;
+    let series = charted
+        .get("/api/queues/mail/throughput?minutes=4")
+        .await
+        .expect(StatusCode::OK)
+        .json;
+    assert_eq!(series["source"], "metrics", "{series}");
+    assert_eq!(series["from"], start - 500, "{series}");
+    assert_eq!(series["completed"], json!([2, 0, 0, 1]), "{series}");
+    assert_eq!(series["failed"], json!([1, 0, 0, 0]), "{series}");
+    assert_eq!(series["complete"], true, "{series}");
+    // a minute before the oldest point kept reads as 0 and says the series is partial
+    let longer = charted
+        .get("/api/queues/mail/throughput?minutes=5")
+        .await
+        .expect(StatusCode::OK)
+        .json;
+    assert_eq!(longer["completed"], json!([0, 2, 0, 0, 1]), "{longer}");
+    assert_eq!(longer["complete"], false, "{longer}");
+
     dashboard
         .get("/api/queues/mail/metrics?type=waiting")
         .await

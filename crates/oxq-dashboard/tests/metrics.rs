@@ -8,6 +8,7 @@
 //! which the worker's stalled check (every 100 ms) recovers it. The test waits on the worker's
 //! events, never sleeps.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -24,24 +25,6 @@ use prometheus_parse::{HistogramCount, Scrape, Value as Sampled};
 use serde_json::{Value, json};
 use support::{Served, TestStore};
 use tokio::sync::mpsc;
-
-/// Each case as one test per store.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(
     histograms_count_every_attempt_and_first_start,

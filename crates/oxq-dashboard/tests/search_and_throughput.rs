@@ -2,6 +2,7 @@
 //! throughput series computed from finished jobs (moved by a manual clock), through real HTTP
 //! requests on a temp SQLite file and on a redis-server started per test.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -13,23 +14,6 @@ use oxq::{Clock, ManualClock, QueueOptions};
 use oxq_dashboard::DashboardOptions;
 use serde_json::{Value, json};
 use support::{COMPLETED, FAILED, Served, TestStore, seed};
-
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(
     search_by_a_text_in_the_data,
@@ -232,6 +216,10 @@ async fn throughput_counts_finished_jobs_per_minute(store: TestStore) {
     assert_eq!(series["from"], to - 60 * 60_000, "{series}");
     assert_eq!(series["minute_ms"], 60_000);
     assert_eq!(series["complete"], true);
+    assert_eq!(
+        series["source"], "finished jobs",
+        "no worker recorded metrics"
+    );
     let mut completed = vec![0_u64; 60];
     completed[49] = 2;
     completed[54] = 1;

@@ -1,6 +1,7 @@
 //! `GET /api/queues/{queue}/workers` through real HTTP requests on both stores: a running
 //! worker is listed with its name while it runs and is gone once it closed.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -10,24 +11,6 @@ use oxq::{Job, JobOptions, Queue, Worker, WorkerOptions};
 use oxq_dashboard::DashboardOptions;
 use serde_json::{Value, json};
 use support::{Served, TestStore};
-
-/// Each case as one test per store.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::sqlite().await).await
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::TestStore::redis().await).await
-            })*
-        }
-    };
-}
 
 on_both_stores!(a_running_worker_is_listed_until_it_closes);
 

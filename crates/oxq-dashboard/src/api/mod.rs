@@ -10,7 +10,7 @@
 //! | `GET /api/queues/{queue}` | one queue, the same fields |
 //! | `GET /api/queues/{queue}/jobs?state=S&offset=0&limit=20&ascending=false` | a page of jobs in state S (newest first unless `ascending`), with `total` in S |
 //! | `GET /api/queues/{queue}/jobs/{id}` | a job's detail: record, logs, parent, children, durable `steps` (see [`steps`]) |
-//! | `GET /api/queues/{queue}/throughput?minutes=60` | jobs completed and failed per minute, from finished jobs' `finished_on` (see [`throughput`]) |
+//! | `GET /api/queues/{queue}/throughput?minutes=60` | jobs completed and failed per minute, from the recorded metrics or else finished jobs' `finished_on` (see [`throughput`]) |
 //! | `GET /api/queues/{queue}/metrics?type=completed\|failed&start=0&end=-1` | BullMQ's per-minute metrics as Node's `getMetrics` answers them: `meta` (`count`, `prevTS`, `prevCount`), `data` newest first, `count` (see [`job_metrics`]) |
 //! | `GET /api/search?id=ID` | the jobs with that id, in any queue |
 //! | `GET /api/search/data?text=T&queue=Q&state=S&limit=50&scan=5000` | jobs whose data contains T (bounded, see [`search`]) |

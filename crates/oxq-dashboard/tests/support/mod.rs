@@ -20,6 +20,26 @@ use oxq::prelude::*;
 use oxq_dashboard::{BoundDashboard, DashboardOptions, WorkerMetrics};
 use serde_json::{Value, json};
 
+/// Defines each case (an `async fn(TestStore)` of the test file) as one test per store, in
+/// modules `sqlite` and `redis`.
+#[allow(unused_macros)] // the test files that run on one store only do not call it
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case($crate::support::TestStore::sqlite().await).await
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case($crate::support::TestStore::redis().await).await
+            })*
+        }
+    };
+}
+
 /// A store for one test, and what keeps it alive (its temp dir or its server).
 pub struct TestStore {
     pub backend: Arc<dyn oxq::Backend>,
