@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Fixture, expect_failure};
+use support::Fixture;
 
 /// Tiny sizes: a run takes a few seconds.
 const TINY: &[&str] = &[
@@ -250,19 +250,11 @@ fn groups_put_every_job_in_one_of_n_groups() {
         );
     }
 
+    // the Redis store keeps groups too: it is measured like SQLite
     let mut args = bench_args(&grouped);
     args.extend_from_slice(&["--store", "redis"]);
-    let run = fx.run(&args);
-    if run.code == Some(0) {
-        // the Redis store keeps groups: it is measured like SQLite
-        assert!(run.stdout.contains("(each in one of 3 groups)"), "{run:?}");
-    } else {
-        let err = expect_failure(run, 1, &args);
-        assert!(
-            err.contains("oxq bench --groups: redis store does not support job groups"),
-            "{err}"
-        );
-    }
+    let out = fx.ok(&args);
+    assert!(out.contains("(each in one of 3 groups)"), "{out}");
 
     // clap's refusal: exit 2
     let run = fx.run(&bench_args(&[
@@ -270,4 +262,38 @@ fn groups_put_every_job_in_one_of_n_groups() {
     ]));
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("--groups"), "{run:?}");
+}
+
+/// `--metrics P` has the throughput and store-loop scenarios' workers record BullMQ's
+/// per-minute metrics (a store without them would refuse the worker, so a run that completes
+/// recorded them), and each scenario says so; Node's side has no such option, and P must keep
+/// at least one point and at most a year of minutes.
+#[test]
+fn metrics_are_recorded_by_the_scenarios_workers_when_asked() {
+    let fx = Fixture::redis();
+    let mut args = bench_args(&["--only", "process,store", "--metrics", "10"]);
+    args.extend_from_slice(&["--store", "sqlite,redis", "--json"]);
+    let out = fx.ok(&args);
+    let lines = json_lines(&out);
+    for store in ["sqlite", "redis"] {
+        for scenario in ["process_c1", "process_c4", "store_fetch_finish"] {
+            let l = line(&lines, store, scenario);
+            positive(l, "jobs_per_s");
+            assert!(
+                l["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(", metrics recorded (10 points)")),
+                "{l}"
+            );
+        }
+    }
+    for bad in [
+        &["--metrics", "0"][..],
+        &["--metrics", "525601"],
+        &["--metrics", "10", "--node"],
+    ] {
+        let run = fx.run(&bench_args(&[&["--store", "redis"][..], bad].concat()));
+        assert_eq!(run.code, Some(2), "{bad:?}: {run:?}");
+        assert!(run.stderr.contains("--metrics"), "{bad:?}: {run:?}");
+    }
 }

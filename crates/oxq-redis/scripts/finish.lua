@@ -77,7 +77,7 @@
 -- `:unsuccessful` keys, per call, tells whether any item needs that check, so a queue without
 -- flows pays one call per script plus two key names per completion. That is the whole cost
 -- (7,000-10,000 server instructions per completion, counted under callgrind: 1.1-1.6% of a
--- whole bench_redis run's instructions per job, adding and cleanup included), and
+-- whole `oxq bench` c100 run's instructions per job, adding and cleanup included), and
 -- no cheaper test is exact: a Node producer adds a child to a running job with a bare SADD to
 -- its `:dependencies`, touching nothing else, and a child that fails a running parent only
 -- writes its `:unsuccessful` and `defa`. BullMQ itself runs SCARD and ZCARD per completion.

@@ -1,6 +1,5 @@
 // Node BullMQ's side of oxq's Redis benchmark (`oxq bench --node` runs a copy built into the
-// binary, crates/oxq-cli/src/bench/node.rs; crates/oxq-redis/examples/bench_redis.rs spawns it
-// too; it can run alone). The same scenarios as the oxq side, on the same Redis:
+// binary, crates/oxq-cli/src/bench/node.rs; it can run alone). The same scenarios as the oxq side, on the same Redis:
 //   add        N jobs added one by one, each awaited
 //   add_bulk   N jobs added with addBulk, BULK jobs per call
 //   process_cC N prefilled jobs processed by one Worker at concurrency C with a no-op processor,

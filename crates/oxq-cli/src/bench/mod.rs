@@ -1,7 +1,6 @@
-//! `oxq bench`: throughput and latency of the stores, one program for what `examples/bench.rs`
-//! (embedded store), `oxq-redis/examples/bench_redis.rs` (Redis, beside Node BullMQ) and
-//! `oxq-sqlite/examples/store_bench.rs` (the Backend trait alone) measured, plus two
-//! steady-rate scenarios.
+//! `oxq bench`: throughput and latency of the stores, one program for what three earlier
+//! benchmark programs measured (the embedded store; Redis beside Node BullMQ; the Backend trait
+//! alone), plus two steady-rate scenarios.
 //!
 //! Scenario families, one module each: [`throughput`] (`add`, `add_bulk`, `process_cC`),
 //! [`store_loop`] (`store_add_bulk`, `store_fetch_finish`), [`steady`] (`start_latency`,
@@ -114,6 +113,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", conflicts_with = "node",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub groups: Option<u32>,
+    /// Workers of the throughput and store-loop scenarios record BullMQ's per-minute metrics,
+    /// keeping POINTS data points (`WorkerOptions::metrics`): the cost of recording them.
+    #[arg(long, value_name = "POINTS", conflicts_with = "node",
+          value_parser = clap::value_parser!(u32).range(1..=525_600))]
+    pub metrics: Option<u32>,
 }
 
 impl BenchArgs {
@@ -356,15 +360,24 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
             if args.runs(Family::Process) {
                 for &c in &concurrency {
                     say(&format!("process_c{c}"), run);
-                    let m = throughput::process(target, run, jobs, batch, c, args.groups).await?;
+                    let m =
+                        throughput::process(target, run, jobs, batch, c, args.groups, args.metrics)
+                            .await?;
                     runs.entry(format!("process_c{c}")).or_default().push(m);
                 }
             }
             if args.runs(Family::Store) {
                 say("store_add_bulk, store_fetch_finish", run);
-                let (added, processed) =
-                    store_loop::add_then_process(target, run, jobs, batch, shape, args.groups)
-                        .await?;
+                let (added, processed) = store_loop::add_then_process(
+                    target,
+                    run,
+                    jobs,
+                    batch,
+                    shape,
+                    args.groups,
+                    args.metrics,
+                )
+                .await?;
                 runs.entry("store_add_bulk".to_owned())
                     .or_default()
                     .push(added);
@@ -387,6 +400,10 @@ async fn bench_store(args: &BenchArgs, target: &Target) -> CliResult<StoreOutcom
     let mut throughput = |scenario: String, detail: String| {
         let detail = match args.groups {
             Some(n) => format!("{detail}, {n} groups"),
+            None => detail,
+        };
+        let detail = match args.metrics {
+            Some(points) => format!("{detail}, metrics recorded ({points} points)"),
             None => detail,
         };
         if let Some(measures) = runs.remove(&scenario) {

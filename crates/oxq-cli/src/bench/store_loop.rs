@@ -1,11 +1,12 @@
-//! The scenarios of the old `store_bench` program, straight against the `Backend` trait
+//! The store-loop scenarios, straight against the `Backend` trait
 //! (below `Queue` and `Worker`, so the store's own cost shows):
 //! * `store_add_bulk`: `job_add_bulk` in batches;
 //! * `store_fetch_finish`: W tasks each fetching up to P jobs, then finishing them as
 //!   completed with `fetch_next` taking the next ones in the same call, until the queue is
 //!   empty.
 //!
-//! With `--groups G` every job gets one of G group keys ([`job_options`]).
+//! With `--groups G` every job gets one of G group keys ([`job_options`]); with `--metrics P`
+//! each finish records BullMQ's per-minute metrics (`FinishJobs::metrics`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub async fn add_then_process(
     batch: usize,
     shape: Loop,
     groups: Option<u32>,
+    metrics: Option<u32>,
 ) -> CliResult<(Measure, Measure)> {
     let bench = target.fresh_queue("store", run).await?;
     let store = bench.queue.backend().clone();
@@ -65,7 +67,13 @@ pub async fn add_then_process(
     let mut tasks = JoinSet::new();
     for worker in 0..shape.workers {
         let (store, queue) = (bench.worker_side.backend().clone(), queue.clone());
-        tasks.spawn(fetch_finish_loop(store, queue, worker, shape.per_call));
+        tasks.spawn(fetch_finish_loop(
+            store,
+            queue,
+            worker,
+            shape.per_call,
+            metrics,
+        ));
     }
     let mut processed = 0;
     while let Some(done) = tasks.join_next().await {
@@ -87,6 +95,7 @@ async fn fetch_finish_loop(
     queue: QueueRef,
     worker: usize,
     per_call: u32,
+    metrics: Option<u32>,
 ) -> CliResult<usize> {
     let mut round = 0u64;
     let mut next_token = || {
@@ -131,7 +140,7 @@ async fn fetch_finish_loop(
                 now: now_ms(),
                 items,
                 fetch_next: Some(fetch(next.clone())),
-                metrics: None,
+                metrics,
             })
             .await?;
         if let Some(Err(e)) = result.items.into_iter().find(|r| r.is_err()) {

@@ -1,9 +1,9 @@
-//! The throughput scenarios of the old `bench` and `bench_redis` programs, through `Queue`
+//! The throughput scenarios, through `Queue`
 //! and `Worker` as an application uses them: `add` (N jobs one by one, each awaited),
 //! `add_bulk` (N jobs in batches) and `process_cC` (N jobs added beforehand, processed by
 //! one worker at concurrency C with a no-op processor, timed from the worker's start to its
 //! N-th completion). With `--groups G` every job gets one of G group keys, round robin
-//! ([`job_options`]).
+//! ([`job_options`]); with `--metrics P` the worker records BullMQ's per-minute metrics.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,13 +68,14 @@ pub async fn process(
     batch: usize,
     concurrency: usize,
     groups: Option<u32>,
+    metrics: Option<u32>,
 ) -> CliResult<Measure> {
     let bench = target
         .fresh_queue(&format!("process_c{concurrency}"), run)
         .await?;
     fill(&bench.queue, jobs, batch, groups).await?;
     let meter = Meter::start(target.server_cpu().await?);
-    let worker = process_all(&bench, jobs, concurrency).await?;
+    let worker = process_all(&bench, jobs, concurrency, metrics).await?;
     let measure = meter.stop(target.server_cpu().await?);
     worker.close().await?;
     target.clean_up(&bench).await?;
@@ -99,7 +100,13 @@ pub async fn fill(
 
 /// Starts a worker on the queue's worker side and answers it once it completed `jobs` jobs;
 /// the first failed attempt ends the scenario with its reason (a no-op job must not fail).
-async fn process_all(bench: &BenchQueue, jobs: usize, concurrency: usize) -> CliResult<Worker> {
+/// With `metrics` the worker records the per-minute metrics, keeping that many points.
+async fn process_all(
+    bench: &BenchQueue,
+    jobs: usize,
+    concurrency: usize,
+    metrics: Option<u32>,
+) -> CliResult<Worker> {
     let done = Arc::new(AtomicUsize::new(0));
     let finished = Arc::new(Notify::new());
     let failure: Arc<Mutex<Option<String>>> = Arc::default();
@@ -121,6 +128,10 @@ async fn process_all(bench: &BenchQueue, jobs: usize, concurrency: usize) -> Cli
                 }
                 _ => {}
             })
+    };
+    let options = match metrics {
+        Some(points) => options.metrics(points),
+        None => options,
     };
     let worker = Worker::try_start(&bench.worker_side, options, |_job: Job<Value>| async {
         Ok::<_, std::convert::Infallible>(())
