@@ -5,7 +5,9 @@
 //! jobs per MS milliseconds, counted across every worker of the queue (in any process, Node
 //! BullMQ's included on Redis); without it, it honours whatever global rate limit the queue has
 //! (`Queue::set_global_rate_limit`). Runs until SIGTERM/SIGINT, then prints
-//! `{"starts": [ms, ...]}`: the wall-clock time each job started, for checking the limit.
+//! `{"starts": [ms, ...]}`: when each job started, for checking the limit. A start is the time
+//! the store handed the job out (`processed_on`, which the limiter counts), not when the
+//! processor got to run: on a loaded machine that can be much later.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,9 +65,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let starts = Arc::new(Mutex::new(Vec::new()));
     let worker = Worker::try_start(&queue, options, {
         let starts = starts.clone();
-        move |_job: Job| {
+        move |job: Job| {
             if let Ok(mut starts) = starts.lock() {
-                starts.push(now_ms());
+                starts.push(job.processed_on().unwrap_or_else(now_ms));
             }
             async { Ok::<_, BoxError>(serde_json::Value::Null) }
         }

@@ -6,9 +6,11 @@
 //!
 //! BullMQ's limiter (the one both stores follow) counts starts in fixed windows, each opened by
 //! the first start it counts, so the check splits the starts into such windows and counts
-//! each. Start times are read a moment after the store counted the start (the processor runs
-//! after its fetch, later still on a loaded machine), so each window checked is shortened by
-//! [`JITTER_MS`]. A broken limit starts 12 at once, far past `MAX`.
+//! each. A start time is the job's `processed_on`, written by the fetch that counted it; on
+//! Redis the window runs on the server's clock while `processed_on` is the worker's, so each
+//! window checked is shortened by [`JITTER_MS`]. (Times read in the processor came up to 130 ms
+//! late on a loaded CI machine and broke the check.) A broken limit starts 12 at once, far past
+//! `MAX`.
 //!
 //! Run with: `cargo build -p oxq --examples && cargo test -p oxq --test rate_limit_processes`
 
@@ -23,8 +25,12 @@ use support::{signal, spawn, wait_until};
 const MAX: usize = 5;
 const WINDOW_MS: u64 = 500;
 const JOBS: usize = 30;
-/// How late a processor may record its start after the store counted it.
-const JITTER_MS: u64 = 100;
+/// How far a start's `processed_on` and the window that counted it may disagree: on Redis the
+/// window runs on the server's clock, and a worker process can read its clock for a fetch and
+/// then wait (for SQLite's write lock, or for a CPU) while another process's fetch opens the
+/// next window. The exact limit is the conformance suite's (on a manual clock); here a broken
+/// limit would start 12 at once.
+const JITTER_MS: u64 = 150;
 
 /// Where the limit comes from.
 #[derive(Clone, Copy)]
