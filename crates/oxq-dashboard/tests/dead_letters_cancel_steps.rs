@@ -378,6 +378,8 @@ async fn a_jobs_detail_shows_its_steps(store: TestStore) {
             }
         })
         .await?;
+        // a durable step sleep, not a wait in the test: the job parks in delayed for an hour
+        // (nothing waits it out) so its detail shows a sleeping step
         job.sleep("cool-off", Duration::from_secs(3600)).await?;
         Ok::<_, BoxError>(json!("done"))
     });
