@@ -37,17 +37,8 @@ if redis.call('EXISTS', jobKey) == 0 then return 0 end
 if redis.call('ZSCORE', k.completed, id) then return { 2, 'completed' } end
 if redis.call('ZSCORE', k.failed, id) then return { 2, 'failed' } end
 
-local prev = nil
--- a group job leaves its group's keys (include/common.lua): runnable ones count as 'wait'
-local group = redis.call('HGET', jobKey, GROUP_FIELD)
-if group then
-  redis.call('SREM', groupActiveKey(group), id)
-  if groupDequeue(id, group) == 1 then
-    prev = 'wait'
-  elseif groupUndelay(id, group) == 1 then
-    prev = 'delayed'
-  end
-end
+-- a group job leaves its group's keys (include/common.lua)
+local prev = groupRemove(id)
 if prev then
   -- taken out of its group above
 elseif redis.call('LREM', k.active, 1, id) > 0 then

@@ -26,7 +26,8 @@
 -- The time of a job: finishedOn (its score) for completed and failed; the first present of
 -- finishedOn, processedOn, timestamp for lists; processedOn or timestamp for delayed;
 -- timestamp otherwise. Active jobs are only removed when their lock is gone; pending scheduler
--- iterations are never removed from unfinished states.
+-- iterations are never removed from unfinished states. Group jobs waiting, prioritized or
+-- delayed in their group's keys are cleaned with their state (after the plain jobs).
 
 local state = ARGV[2]
 local cutoff = tonumber(ARGV[3])
@@ -74,6 +75,8 @@ else
         if not keep[id] and not locked and (t == nil or t <= cutoff) then
           redis.call('LSET', list, i - 1, '__oxq_cleaned__')
           marked = true
+          -- an active group job frees its group's slot (include/common.lua)
+          if state == 'active' then groupRemove(id) end
           drop(id)
         end
       end
@@ -94,6 +97,34 @@ else
     end
     for i = 1, #gone, 1000 do
       redis.call('ZREM', k[state], unpack(gone, i, math.min(i + 999, #gone)))
+    end
+  end
+end
+
+-- Group jobs (include/common.lua) of the state, after the plain ones, each taken out of its
+-- group's keys: the runnable jobs of every group of the ring ('wait': the unprioritized,
+-- 'prioritized': the others), or the delayed ones (oxq:gdelayed). Job schedulers have no
+-- group jobs, so no pending iteration is among them.
+local function cleanGroupJob(id, group, fields)
+  local t = jobTime(base .. id, fields)
+  if t ~= nil and t > cutoff then return end
+  groupRemoveAt(base, id, group)
+  drop(id)
+end
+if state == 'delayed' then
+  for _, id in ipairs(redis.call('ZRANGE', GROUP_DELAYED, 0, -1)) do
+    if full() then break end
+    local group = redis.call('HGET', base .. id, GROUP_FIELD)
+    if group then cleanGroupJob(id, group, { 'processedOn', 'timestamp' }) end
+  end
+elseif state == 'wait' or state == 'prioritized' then
+  local low, high = '-inf', '(' .. GROUP_PRIORITIZED
+  local fields = { 'finishedOn', 'processedOn', 'timestamp' }
+  if state == 'prioritized' then low, high, fields = GROUP_PRIORITIZED, '+inf', { 'timestamp' } end
+  for _, group in ipairs(redis.call('ZRANGE', GROUP_RING, 0, -1)) do
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', groupKey(group), low, high)) do
+      if full() then break end
+      cleanGroupJob(id, group, fields)
     end
   end
 end

@@ -16,7 +16,8 @@
 -- The new job: an automatic id of the source queue (INCR of its `id`), the dead job's name,
 -- data and opts exactly as stored, `timestamp` now, `delay` 0, its `priority`, no attempts
 -- and no stalls yet, and `oxq:replayOf` = the dead job's key (the link to the dead entry). It
--- is runnable at once (wait, at the front when opts.lifo; prioritized with a priority), and a
+-- is runnable at once (wait, at the front when opts.lifo; prioritized with a priority; a
+-- group job, whose dead copy keeps `oxq.group`, in its group: include/common.lua), and a
 -- worker of the source queue (Node or oxq) is woken unless the queue is paused or at its
 -- global concurrency. The dead job counts the replay (`oxq:replays`, `oxq:replayedAs`). The
 -- source queue's keys are built from the dead job's `oxq:src` (same node: see
@@ -29,7 +30,7 @@ for i = 3, #ARGV do
   local deadId = ARGV[i]
   local deadKey = base .. deadId
   local f = redis.call('HMGET', deadKey, 'name', 'data', 'opts', 'priority', 'oxq:src',
-    'oxq:srcQueue')
+    'oxq:srcQueue', GROUP_FIELD)
   if not redis.call('ZSCORE', k['oxq:dead'], deadId) or not f[5] then
     out[#out + 1] = -1
   else
@@ -45,7 +46,12 @@ for i = 3, #ARGV do
     local lifo = type(opts) == 'table' and opts.lifo == true
     redis.call('HSET', src .. id, 'name', f[1] or '', 'data', f[2] or '{}', 'opts', f[3] or '{}',
       'timestamp', nowText, 'delay', '0', 'priority', fmt(priority), 'oxq:replayOf', deadKey)
-    enqueueIn(q, id, priority, lifo)
+    if f[7] then
+      redis.call('HSET', src .. id, GROUP_FIELD, f[7])
+      groupEnqueueAt(src, id, priority, lifo, f[7])
+    else
+      enqueueIn(q, id, priority, lifo)
+    end
     local meta = redis.call('HMGET', src .. 'meta', 'opts.maxLenEvents', 'paused', 'concurrency')
     local maxLen = '10000'
     if meta[1] and string.find(meta[1], '^%d+$') then maxLen = meta[1] end

@@ -14,7 +14,8 @@
 --   how many jobs were removed
 -- Events
 --   none (as BullMQ)
--- The pending iteration of each job scheduler is kept. Children leave their parents.
+-- The pending iteration of each job scheduler is kept. Children leave their parents. Group
+-- jobs waiting or delayed in their group's keys are drained too.
 
 local keep = schedulerIterations()
 local removed = 0
@@ -53,6 +54,23 @@ for _, set in ipairs(sets) do
   for i = 1, #gone, 1000 do
     redis.call('ZREM', set, unpack(gone, i, math.min(i + 999, #gone)))
   end
+end
+
+-- Group jobs (include/common.lua): every group's runnable jobs, with the ring, and the delayed
+-- ones when asked; a group's active set and settings stay. Job schedulers have no group jobs.
+for _, group in ipairs(redis.call('ZRANGE', GROUP_RING, 0, -1)) do
+  local key = groupKey(group)
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do drop(id) end
+  redis.call('DEL', key)
+end
+redis.call('DEL', GROUP_RING)
+if ARGV[2] == '1' then
+  for _, id in ipairs(redis.call('ZRANGE', GROUP_DELAYED, 0, -1)) do
+    local group = redis.call('HGET', base .. id, GROUP_FIELD)
+    if group then redis.call('DEL', groupDelayedKey(group)) end
+    drop(id)
+  end
+  redis.call('DEL', GROUP_DELAYED)
 end
 if redis.call('ZCARD', k.prioritized) == 0 then redis.call('DEL', k.pc) end
 return removed

@@ -1,7 +1,8 @@
 -- job_signal.lua: records a signal for a job (oxq's own; see steps_read.lua for the hash) and
--- makes the job runnable now when it is delayed waiting for that signal, as promote does. A
--- job still active that waits for it is not woken here: its finish finds the signal where it
--- would park the job, and runs it again at once instead (finish.lua, Signals).
+-- makes the job runnable now when it is delayed waiting for that signal, as promote does (a
+-- group job in its group). A job still active that waits for it is not woken here: its finish
+-- finds the signal where it would park the job, and runs it again at once instead (finish.lua,
+-- Signals).
 --
 -- KEYS
 --   1 wait
@@ -29,10 +30,17 @@ if redis.call('EXISTS', jobKey) == 0 then return -1 end
 local stepsKey = jobKey .. ':steps'
 redis.call('HSET', stepsKey, 'signal:' .. ARGV[3], ARGV[4])
 if redis.call('HGET', stepsKey, 'wait') ~= ARGV[3] then return 0 end
-if redis.call('ZREM', k.delayed, id) == 0 then return 0 end
+-- a parked group job waits in oxq:gdelayed and goes back to its group (include/common.lua)
+local m = redis.call('HMGET', jobKey, 'priority', GROUP_FIELD)
+local group = m[2] or false
+if group then
+  if groupUndelay(id, group) == 0 then return 0 end
+elseif redis.call('ZREM', k.delayed, id) == 0 then
+  return 0
+end
 redis.call('HDEL', stepsKey, 'wait')
 local blocked = isBlocked()
-enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, false)
+enqueue(id, tonumber(m[1]) or 0, false, group)
 addBaseMarker(blocked)
 redis.call('HSET', jobKey, 'delay', 0)
 emit(maxEvents(), 'waiting', 'jobId', id, 'prev', 'delayed')

@@ -23,16 +23,44 @@
 --   waiting {jobId, prev = source} per job
 -- Finished jobs lose finishedOn, processedOn and returnvalue / failedReason (attempt counters
 -- stay) and a child is pending again in its parent (include/parent.lua childPendingAgain);
--- delayed jobs get delay 0. Prioritized jobs go back to prioritized.
+-- delayed jobs get delay 0. Prioritized jobs go back to prioritized. A group job goes back to
+-- its group (include/common.lua); from 'delayed', the delayed group jobs (oxq:gdelayed) are
+-- promoted too, merged with the others in due order under the same limit.
 
 local source = ARGV[2]
-local ids = redis.call('ZRANGEBYSCORE', k[source], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-if #ids == 0 then return 0 end
+local limit = tonumber(ARGV[4])
+local function upTo(key)
+  return redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, limit)
+end
+local plain = upTo(k[source])
+local grouped = {}
+if source == 'delayed' then grouped = upTo(GROUP_DELAYED) end
+-- { id, true when it comes from oxq:gdelayed }, lowest score first
+local picked = {}
+local i, j = 1, 1
+while #picked < limit and (plain[i] or grouped[j]) do
+  if grouped[j] and (not plain[i] or tonumber(grouped[j + 1]) < tonumber(plain[i + 1])) then
+    picked[#picked + 1] = { grouped[j], true }
+    j = j + 2
+  else
+    picked[#picked + 1] = { plain[i], false }
+    i = i + 2
+  end
+end
+if #picked == 0 then return 0 end
 local maxLen = maxEvents()
 local blocked = isBlocked()
-for _, id in ipairs(ids) do
-  redis.call('ZREM', k[source], id)
+for _, pick in ipairs(picked) do
+  local id = pick[1]
   local jobKey = base .. id
+  local group = pick[2] and redis.call('HGET', jobKey, GROUP_FIELD)
+  if group then
+    groupUndelay(id, group)
+  elseif pick[2] then
+    redis.call('ZREM', GROUP_DELAYED, id)
+  else
+    redis.call('ZREM', k[source], id)
+  end
   if redis.call('EXISTS', jobKey) == 1 then
     if source == 'failed' then
       redis.call('HDEL', jobKey, 'finishedOn', 'processedOn', 'failedReason')
@@ -43,9 +71,10 @@ for _, id in ipairs(ids) do
     else
       redis.call('HSET', jobKey, 'delay', 0)
     end
-    enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, false)
+    -- a group read here, or from the hash (enqueue) for a plain key's job
+    enqueue(id, tonumber(redis.call('HGET', jobKey, 'priority')) or 0, false, group or nil)
     emit(maxLen, 'waiting', 'jobId', id, 'prev', source)
   end
 end
 addBaseMarker(blocked)
-return #ids
+return #picked

@@ -34,32 +34,7 @@ if redis.call('EXISTS', jobKey .. ':lock') == 1 then return -2 end
 local descendants, locked = descendantsOf(jobKey)
 if not descendants then return { -2, locked } end
 
-local prev = 'unknown'
--- a group job leaves its group's keys (include/common.lua): runnable ones count as 'wait'
-local group = redis.call('HGET', jobKey, GROUP_FIELD)
-if group then
-  redis.call('SREM', groupActiveKey(group), id)
-  if groupDequeue(id, group) == 1 then
-    prev = 'wait'
-  elseif groupUndelay(id, group) == 1 then
-    prev = 'delayed'
-  end
-end
-for _, suffix in ipairs({ 'completed', 'waiting-children', 'delayed', 'failed', 'prioritized' }) do
-  if redis.call('ZREM', k[suffix], id) == 1 then
-    prev = suffix
-    break
-  end
-end
-if prev == 'unknown' then
-  for _, suffix in ipairs({ 'wait', 'paused', 'active' }) do
-    if redis.call('LREM', k[suffix], 1, id) > 0 then
-      prev = suffix
-      break
-    end
-  end
-end
-redis.call('SREM', k.stalled, id)
+local prev = takeOutOfStates(k, base, id)
 detachFromParent(jobKey)
 releaseDedupOnRemoval(jobKey, id)
 for _, descendant in ipairs(descendants) do removeDescendant(descendant) end

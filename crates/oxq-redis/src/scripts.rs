@@ -104,6 +104,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     ("dead_letters_replay", source!("dead_letters_replay")),
     ("dead_letters_purge", source!("dead_letters_purge")),
     ("cancel", source!("cancel", "parent")),
+    ("job_counts", source!("job_counts")),
 ];
 
 /// The scripts, hashed once at start-up.

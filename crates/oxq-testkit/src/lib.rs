@@ -378,7 +378,16 @@ macro_rules! __for_each_groups_store_case {
                 a_group_rate_limit_caps_the_starts_of_its_window,
                 delayed_and_retried_group_jobs_stay_in_their_group,
                 one_groups_flood_does_not_starve_the_others,
-                bad_group_keys_and_settings_are_refused;
+                bad_group_keys_and_settings_are_refused,
+                promoting_every_delayed_job_keeps_group_jobs_in_their_groups,
+                a_signal_wakes_a_parked_group_job_into_its_group,
+                a_replayed_group_job_goes_back_to_its_group,
+                a_debounced_group_job_is_replaced_and_stays_delayed_in_its_group,
+                a_group_job_kept_aside_runs_in_its_group_after_the_owner,
+                clean_removes_waiting_prioritized_and_delayed_group_jobs,
+                drain_removes_group_jobs_too,
+                a_prioritized_group_job_counts_as_prioritized,
+                cancel_and_remove_take_group_jobs_out_of_their_groups;
         }
     };
 }

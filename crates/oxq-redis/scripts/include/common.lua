@@ -123,7 +123,7 @@ end
 -- and promotes jobs from, so a Node worker on the queue never takes one. Keys under base:
 --   oxq:groups      zset, every score 0: the groups with runnable jobs, in key order (the
 --                   round-robin ring of include/fetch.lua)
---   oxq:g:<group>   zset: the group's runnable jobs, next first (scores: groupEnqueue)
+--   oxq:g:<group>   zset: the group's runnable jobs, next first (scores: groupEnqueueAt)
 --   oxq:gdelayed    zset: delayed group jobs of every group, scored as `delayed`
 --   oxq:gd:<group>  zset: the same for one group (its delayed count)
 --   oxq:ga:<group>  set: the group's active jobs (its concurrency count)
@@ -137,23 +137,30 @@ end
 local GROUP_RING = base .. 'oxq:groups'
 local GROUP_DELAYED = base .. 'oxq:gdelayed'
 local GROUP_FIELD = 'oxq.group'
+-- A runnable group job scored at or above this has a priority (see groupEnqueueAt).
+local GROUP_PRIORITIZED = 4294967296
 local function groupKey(group) return base .. 'oxq:g:' .. group end
 local function groupActiveKey(group) return base .. 'oxq:ga:' .. group end
 local function groupDelayedKey(group) return base .. 'oxq:gd:' .. group end
 
--- Makes job `id` runnable in `group`: unprioritized jobs in order (or at the front, next to
--- run, with `front`), then prioritized ones by priority (priority * 2^32 + order), as the
--- `wait` list and `prioritized` zset order plain jobs.
-local function groupEnqueue(id, priority, front, group)
-  local seq = redis.call('INCR', base .. 'oxq:gseq') % 4294967296
+-- Makes job `id` runnable in `group` of the queue whose base key is `b`: unprioritized jobs in
+-- order (or at the front, next to run, with `front`), then prioritized ones by priority
+-- (priority * 2^32 + order), as the `wait` list and `prioritized` zset order plain jobs.
+local function groupEnqueueAt(b, id, priority, front, group)
+  local seq = redis.call('INCR', b .. 'oxq:gseq') % 4294967296
   local score = seq
   if priority > 0 then
-    score = priority * 4294967296 + seq
+    score = priority * GROUP_PRIORITIZED + seq
   elseif front then
     score = -seq
   end
-  redis.call('ZADD', groupKey(group), score, id)
-  redis.call('ZADD', GROUP_RING, 0, group)
+  redis.call('ZADD', b .. 'oxq:g:' .. group, score, id)
+  redis.call('ZADD', b .. 'oxq:groups', 0, group)
+end
+
+-- groupEnqueueAt for this script's queue.
+local function groupEnqueue(id, priority, front, group)
+  groupEnqueueAt(base, id, priority, front, group)
 end
 
 -- Takes job `id` out of its group's runnable jobs (and the group out of the ring when that
@@ -169,6 +176,32 @@ end
 local function groupUndelay(id, group)
   redis.call('ZREM', groupDelayedKey(group), id)
   return redis.call('ZREM', GROUP_DELAYED, id)
+end
+
+-- Takes job `id` of `group` out of every group key of the queue whose base key is `b` (its
+-- group's active set, its runnable jobs with the ring, the delayed zsets); answers the state
+-- it left: 'prioritized' or 'wait' (runnable), 'delayed', or nil (active, or in none).
+local function groupRemoveAt(b, id, group)
+  redis.call('SREM', b .. 'oxq:ga:' .. group, id)
+  local key = b .. 'oxq:g:' .. group
+  local score = redis.call('ZSCORE', key, id)
+  if score then
+    redis.call('ZREM', key, id)
+    if redis.call('EXISTS', key) == 0 then redis.call('ZREM', b .. 'oxq:groups', group) end
+    if tonumber(score) >= GROUP_PRIORITIZED then return 'prioritized' end
+    return 'wait'
+  end
+  redis.call('ZREM', b .. 'oxq:gd:' .. group, id)
+  if redis.call('ZREM', b .. 'oxq:gdelayed', id) == 1 then return 'delayed' end
+  return nil
+end
+
+-- groupRemoveAt for a job of this script's queue, its group read from its hash; nil for a job
+-- without a group too.
+local function groupRemove(id)
+  local group = redis.call('HGET', base .. id, GROUP_FIELD)
+  if not group then return nil end
+  return groupRemoveAt(base, id, group)
 end
 
 -- The delayed zset a job due later goes to: `delayed`, or oxq:gdelayed for a group job.

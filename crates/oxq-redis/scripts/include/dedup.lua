@@ -56,6 +56,14 @@ local function keepAsideIfActive(maxLen, dedupKey, dedupId, de, owner, id, name,
   return true
 end
 
+-- Takes a delayed owner out of its delayed zset (`delayed`, or oxq:gdelayed and its group's for
+-- a group job: include/common.lua); true when it was delayed.
+local function undelayOwner(owner)
+  local group = redis.call('HGET', base .. owner, GROUP_FIELD)
+  if group then return groupUndelay(owner, group) == 1 end
+  return redis.call('ZREM', k.delayed, owner) == 1
+end
+
 -- Decides an add with deduplication id `dedupId` (options `de`) that would be job `id`:
 -- answers the owner that stands when nothing is to be written, or nil to write the job (which
 -- then owns the id; a replaced delayed owner is gone).
@@ -70,7 +78,7 @@ local function deduplicate(now, maxLen, dedupId, de, id, name, data, opts)
       setDedupOwner(dedupKey, id, de, now)
       return nil
     end
-    if redis.call('ZREM', k.delayed, owner) == 1 then
+    if undelayOwner(owner) then
       -- debounce: the delayed owner goes, this add stands in its place
       deleteJobKeys(base .. owner)
       redis.call('DEL', base .. 'dn:' .. dedupId)
@@ -120,8 +128,8 @@ end
 
 -- After the owner of `deid` finished (and released it): the job kept aside, if any, is
 -- written under the id it was given at its add, takes the deduplication id and is queued as an
--- add would queue it (delayed, prioritized, or at the back or front of wait). Uses an id of the
--- counter (`<base>id`), as BullMQ does.
+-- add would queue it (delayed, prioritized, or at the back or front of wait; a group job, its
+-- opts' oxq.group, in its group's keys). Uses an id of the counter (`<base>id`), as BullMQ does.
 local function requeueKeptAside(deid, now, maxLen)
   local nextKey = base .. 'dn:' .. deid
   local kept = redis.call('HMGET', nextKey, 'name', 'data', 'opts', 'jid')
@@ -135,17 +143,20 @@ local function requeueKeptAside(deid, now, maxLen)
   setDedupOwner(base .. 'de:' .. deid, id, de, now)
   local delay = math.max(0, math.floor(tonumber(opts.delay) or 0))
   local priority = math.max(0, math.floor(tonumber(opts.priority) or 0))
+  local group = type(opts.oxq) == 'table' and opts.oxq.group
+  if type(group) ~= 'string' then group = false end
   redis.call('HSET', base .. id, 'name', kept[1], 'data', kept[2], 'opts', kept[3],
     'timestamp', fmt(now), 'delay', fmt(delay), 'priority', fmt(priority), 'deid', deid)
+  if group then redis.call('HSET', base .. id, GROUP_FIELD, group) end
   emit(maxLen, 'added', 'jobId', id, 'name', kept[1])
   if delay > 0 then
     local dueAt = now + delay
-    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+    delayJob(id, dueAt, group)
     emit(maxLen, 'delayed', 'jobId', id, 'delay', fmt(dueAt))
     addDelayMarker()
   else
     local blocked = isBlocked()
-    enqueue(id, priority, opts.lifo == true)
+    enqueue(id, priority, opts.lifo == true, group)
     addBaseMarker(blocked)
     emit(maxLen, 'waiting', 'jobId', id)
   end

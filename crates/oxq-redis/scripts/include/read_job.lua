@@ -3,9 +3,9 @@
 -- the keys wait, paused, active, prioritized, delayed, completed, failed, waiting-children.
 
 -- {} when the job's hash does not exist, else { state, score, fields }: state is the key suffix
--- that holds the id ('delayed' or 'wait' for a group job in its group's keys, 'unknown' when
--- none does), score its zset score ('' for lists) and fields
--- the hash (HGETALL).
+-- that holds the id ('delayed', 'prioritized' or 'wait' for a group job in its group's keys,
+-- 'unknown' when none does), score its zset score ('' for lists and runnable group jobs) and
+-- fields the hash (HGETALL).
 local function readJob(id)
   local fields = redis.call('HGETALL', base .. id)
   if #fields == 0 then return {} end
@@ -21,7 +21,11 @@ local function readJob(id)
   if group then
     local score = redis.call('ZSCORE', GROUP_DELAYED, id)
     if score then return { 'delayed', score, fields } end
-    if redis.call('ZSCORE', groupKey(group), id) then return { 'wait', '', fields } end
+    local runnable = redis.call('ZSCORE', groupKey(group), id)
+    if runnable then
+      if tonumber(runnable) >= GROUP_PRIORITIZED then return { 'prioritized', '', fields } end
+      return { 'wait', '', fields }
+    end
   end
   return { 'unknown', '', fields }
 end

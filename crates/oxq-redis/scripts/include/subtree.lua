@@ -36,20 +36,23 @@ local function descendantsOf(rootKey)
   return found
 end
 
--- Removes one job of a subtree from whichever state of its queue holds it, with its keys and
--- dedup key, and records `removed {jobId, prev}` on its queue's stream. It is not detached
--- from its parent (that parent is removed too).
-local function removeDescendant(jobKey)
-  local id, queueKey = splitJobKey(jobKey)
-  local q = queueKeysOf(queueKey)
-  local prev = 'unknown'
-  for _, suffix in ipairs({ 'completed', 'waiting-children', 'delayed', 'failed', 'prioritized' }) do
-    if redis.call('ZREM', q[suffix], id) == 1 then
-      prev = suffix
-      break
+-- Takes job `id` out of whichever state key of its queue holds it (`q`: that queue's keys by
+-- suffix, `b`: its base key "prefix:name:"), its group's keys included (include/common.lua),
+-- and out of `stalled`; answers the key suffix it was found in, or 'unknown'. Shared by
+-- remove_job.lua and removeDescendant.
+local function takeOutOfStates(q, b, id)
+  local group = redis.call('HGET', b .. id, GROUP_FIELD)
+  local prev = group and groupRemoveAt(b, id, group)
+  if not prev then
+    for _, suffix in ipairs({ 'completed', 'waiting-children', 'delayed', 'failed',
+        'prioritized' }) do
+      if redis.call('ZREM', q[suffix], id) == 1 then
+        prev = suffix
+        break
+      end
     end
   end
-  if prev == 'unknown' then
+  if not prev then
     for _, suffix in ipairs({ 'wait', 'paused', 'active' }) do
       if redis.call('LREM', q[suffix], 1, id) > 0 then
         prev = suffix
@@ -58,6 +61,16 @@ local function removeDescendant(jobKey)
     end
   end
   redis.call('SREM', q.stalled, id)
+  return prev or 'unknown'
+end
+
+-- Removes one job of a subtree from whichever state of its queue holds it, with its keys and
+-- dedup key, and records `removed {jobId, prev}` on its queue's stream. It is not detached
+-- from its parent (that parent is removed too).
+local function removeDescendant(jobKey)
+  local id, queueKey = splitJobKey(jobKey)
+  local q = queueKeysOf(queueKey)
+  local prev = takeOutOfStates(q, q.base, id)
   releaseDedupOnRemoval(jobKey, id, q.base)
   deleteJobKeys(jobKey)
   emitTo(q.events, maxEventsAt(q), 'removed', 'jobId', id, 'prev', prev)

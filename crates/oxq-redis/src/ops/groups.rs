@@ -20,7 +20,7 @@ use oxq_core::backend::{
     ChangeGroup, GetGroup, GroupChange, GroupInfo, GroupTarget, Groups, RateLimit,
 };
 use oxq_core::clock::millis;
-use oxq_core::{QueueRef, Result};
+use oxq_core::Result;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
@@ -144,37 +144,6 @@ async fn change(backend: &RedisBackend, req: &ChangeGroup) -> StoreResult<()> {
         .ignore();
     let () = pipe.query_async(&mut backend.conn()).await?;
     Ok(())
-}
-
-/// Runnable group jobs of `queue` (they count as waiting): the sum over the groups of the
-/// ring, read in a second step only when the ring holds a group.
-pub(crate) async fn runnable_count(backend: &RedisBackend, queue: &QueueRef) -> StoreResult<u64> {
-    let k = QueueKeys::new(queue);
-    let groups: Vec<String> = redis::cmd("ZRANGE")
-        .arg(group_key(&k, "groups"))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut backend.conn())
-        .await?;
-    if groups.is_empty() {
-        return Ok(0);
-    }
-    let mut pipe = redis::pipe();
-    for g in &groups {
-        pipe.cmd("ZCARD").arg(group_key(&k, &format!("g:{g}")));
-    }
-    let counts: Vec<u64> = pipe.query_async(&mut backend.conn()).await?;
-    Ok(counts.iter().sum())
-}
-
-/// The delayed group jobs of `queue`'s key, for [`crate::ops::counts`].
-pub(crate) fn delayed_key(queue: &QueueRef) -> String {
-    group_key(&QueueKeys::new(queue), "gdelayed")
-}
-
-/// The ring of groups with runnable jobs, for [`crate::ops::counts`].
-pub(crate) fn ring_key(queue: &QueueRef) -> String {
-    group_key(&QueueKeys::new(queue), "groups")
 }
 
 #[async_trait]

@@ -282,6 +282,7 @@ mod tests {
                 2,
             ),
             check(&get_job::GetCall { job_id: &id }, 0),
+            check(&counts::CountsCall, 0),
             // the repeated state is sent once
             check(&list_jobs::ListCall { req: &list }, 2),
             check(

@@ -4,7 +4,13 @@
 //! or of every group) cap each group alone, a delayed or retried group job stays in its group,
 //! and one group's flood cannot starve the others (10,000 jobs of A, then 10 of B and C).
 //!
-//! Rate windows are judged by the caller's `now`, moved by hand here.
+//! Rate windows are judged by the caller's `now`, moved by hand here. The other paths that
+//! move a job between states (promote all, signals, replay, dedup, clean, cancel, remove) are
+//! in [`moves`].
+
+mod moves;
+
+pub use moves::*;
 
 use std::time::Duration;
 
