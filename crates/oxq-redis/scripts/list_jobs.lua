@@ -17,9 +17,12 @@
 --   5.. states: 'wait' (with the legacy 'paused' list) | 'active' | 'prioritized' | 'delayed' |
 --       'completed' | 'failed' | 'waiting-children'
 -- Returns
---   { id1, suffix1, score1, fields1, id2, ... } ('' score for lists); ids whose hash is gone are
---   skipped. Oldest first means: next to run (wait, prioritized), soonest due (delayed),
---   earliest started (active), earliest finished (completed, failed).
+--   { id1, suffix1, score1, fields1, id2, ... } ('' score for lists and runnable group jobs);
+--   ids whose hash is gone are skipped. Oldest first means: next to run (wait, prioritized),
+--   soonest due (delayed), earliest started (active), earliest finished (completed, failed).
+--   Group jobs (include/common.lua) come after the plain jobs of their state: waiting and
+--   prioritized ones group by group in key order (each group's next to run first), delayed
+--   ones soonest due first (oxq:gdelayed).
 -- Events
 --   none
 
@@ -27,17 +30,27 @@ local offset = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local asc = ARGV[4] == '1'
 
--- sources per state in oldest-first order; lists are consumed from the right
+-- sources per state in oldest-first order: { key, is a list, state, low, high }; lists are
+-- consumed from the right; low and high bound the scores of a group's runnable jobs of the
+-- state (a band of its zset)
 local sources = {}
+local function groupSources(state, low, high)
+  for _, group in ipairs(redis.call('ZRANGE', GROUP_RING, 0, -1)) do
+    sources[#sources + 1] = { groupKey(group), false, state, low, high }
+  end
+end
 for i = 5, #ARGV do
   local state = ARGV[i]
   if state == 'wait' then
     sources[#sources + 1] = { k.paused, true, 'paused' }
     sources[#sources + 1] = { k.wait, true, 'wait' }
+    groupSources('wait', '-inf', '(' .. GROUP_PRIORITIZED)
   elseif state == 'active' then
     sources[#sources + 1] = { k.active, true, 'active' }
   else
     sources[#sources + 1] = { k[state], false, state }
+    if state == 'prioritized' then groupSources(state, GROUP_PRIORITIZED, '+inf') end
+    if state == 'delayed' then sources[#sources + 1] = { GROUP_DELAYED, false, state } end
   end
 end
 if not asc then
@@ -60,6 +73,14 @@ local function range(src, s, e)
       ids = redis.call('LRANGE', key, s, e)
       for i = 1, #ids do out[#out + 1] = { ids[i], '' } end
     end
+  elseif src[4] then
+    local ids
+    if asc then
+      ids = redis.call('ZRANGEBYSCORE', key, src[4], src[5], 'LIMIT', s, e - s + 1)
+    else
+      ids = redis.call('ZREVRANGEBYSCORE', key, src[5], src[4], 'LIMIT', s, e - s + 1)
+    end
+    for i = 1, #ids do out[#out + 1] = { ids[i], '' } end
   else
     local cmd = asc and 'ZRANGE' or 'ZREVRANGE'
     local flat = redis.call(cmd, key, s, e, 'WITHSCORES')
@@ -73,7 +94,13 @@ local skip, want = offset, limit
 for _, src in ipairs(sources) do
   if want <= 0 then break end
   local n
-  if src[2] then n = redis.call('LLEN', src[1]) else n = redis.call('ZCARD', src[1]) end
+  if src[2] then
+    n = redis.call('LLEN', src[1])
+  elseif src[4] then
+    n = redis.call('ZCOUNT', src[1], src[4], src[5])
+  else
+    n = redis.call('ZCARD', src[1])
+  end
   if skip >= n then
     skip = skip - n
   else

@@ -386,6 +386,7 @@ macro_rules! __for_each_groups_store_case {
                 a_group_job_kept_aside_runs_in_its_group_after_the_owner,
                 clean_removes_waiting_prioritized_and_delayed_group_jobs,
                 drain_removes_group_jobs_too,
+                group_jobs_are_listed_in_their_states,
                 a_prioritized_group_job_counts_as_prioritized,
                 cancel_and_remove_take_group_jobs_out_of_their_groups;
         }

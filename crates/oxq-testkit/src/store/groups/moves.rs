@@ -2,9 +2,9 @@
 //! every delayed job, a signal to a parked job, a dead-letter replay, a debounced add that
 //! replaces its delayed owner, a job kept aside by keepLastIfActive; `clean` of waiting,
 //! prioritized and delayed jobs, drain, cancel and remove take group jobs out of their groups;
-//! a prioritized group job counts (and reads) as prioritized. A case that moves a job into its
-//! group checks it there by pausing the group: a job left outside its group (in the plain
-//! line) would still be fetched.
+//! group jobs are listed in their states, and a prioritized one counts (and reads) as
+//! prioritized. A case that moves a job into its group checks it there by pausing the group:
+//! a job left outside its group (in the plain line) would still be fetched.
 //!
 //! Times are explicit `now`s; a case whose facet a store lacks is skipped (and a skip fails).
 
@@ -441,6 +441,67 @@ pub async fn drain_removes_group_jobs_too(h: &Harness) -> CaseResult {
         k.fetch_ids("t2", 10, k.t0 + 60_000).await?,
         Vec::<String>::new(),
         "nothing runs once the drained delay would have ended"
+    );
+    Ok(())
+}
+
+/// Group jobs are listed in their states (waiting, prioritized, delayed) beside the plain ones,
+/// pages running across both.
+pub async fn group_jobs_are_listed_in_their_states(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    k.add("p1", JobOptions::new().job_id("p1")).await?;
+    k.add("a1", JobOptions::new().job_id("a1").group("a"))
+        .await?;
+    k.add("b1", JobOptions::new().job_id("b1").group("b"))
+        .await?;
+    k.add("a2", JobOptions::new().job_id("a2").group("a").priority(2))
+        .await?;
+    k.add(
+        "a3",
+        JobOptions::new()
+            .job_id("a3")
+            .group("a")
+            .delay(Duration::from_secs(60)),
+    )
+    .await?;
+    ensure_eq!(
+        k.list(&[JobState::Waiting], 0, 10, true).await?,
+        ids(&["p1", "a1", "b1"]),
+        "waiting, next to run first"
+    );
+    ensure_eq!(
+        k.list(&[JobState::Waiting], 0, 10, false).await?,
+        ids(&["b1", "a1", "p1"]),
+        "waiting, newest first"
+    );
+    ensure_eq!(
+        k.list(&[JobState::Waiting], 1, 1, true).await?,
+        ids(&["a1"]),
+        "a page of one after the first"
+    );
+    ensure_eq!(
+        k.list(&[JobState::Prioritized], 0, 10, true).await?,
+        ids(&["a2"]),
+        "prioritized"
+    );
+    let delayed = k
+        .store
+        .jobs_list(oxq_core::backend::ListJobs {
+            queue: k.queue.clone(),
+            states: vec![JobState::Delayed],
+            offset: 0,
+            limit: 10,
+            ascending: true,
+        })
+        .await?;
+    let listed: Vec<(&str, JobState, Option<u64>)> = delayed
+        .iter()
+        .map(|r| (r.id.0.as_str(), r.state, r.due_at))
+        .collect();
+    ensure_eq!(
+        listed,
+        vec![("a3", JobState::Delayed, Some(k.t0 + 60_000))],
+        "delayed, with its due time"
     );
     Ok(())
 }
