@@ -71,6 +71,7 @@
 //! None here: the runtime instruments every `Backend` call once, at the seam.
 
 mod backend;
+mod band;
 mod checkpoint;
 mod codec;
 mod diagnostics;

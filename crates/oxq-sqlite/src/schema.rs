@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_groups.sql"),
     include_str!("../migrations/0011_plain_runnable.sql"),
     include_str!("../migrations/0012_metrics.sql"),
+    include_str!("../migrations/0013_stored_group_key.sql"),
 ];
 
 /// The schema version this build writes.
@@ -198,6 +199,59 @@ mod tests {
             );
             assert_eq!(MIGRATIONS[index], text, "MIGRATIONS[{index}] is not {name}");
         }
+    }
+
+    /// A file written before migration 0013 (the group read from the options by a virtual
+    /// column) keeps every job's group, and its runnable group jobs move to their bands.
+    #[test]
+    fn migration_13_stores_the_group_and_bands_runnable_group_jobs() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..12] {
+            conn.execute_batch(sql).expect("migrations 1-12");
+        }
+        conn.pragma_update(None, "user_version", 12)
+            .expect("version");
+        let rows = [
+            ("w", 0, 7, Some(r#"{"group":"a","attempts":3}"#)),
+            (
+                "p",
+                1,
+                (2_i64 << 42) | 8,
+                Some(r#"{"group":"b","priority":2}"#),
+            ),
+            ("d", 2, 1_000, Some(r#"{"group":"a"}"#)),
+            ("plain", 0, 9, Some(r#"{"attempts":2}"#)),
+            ("none", 0, 10, None),
+            ("not-json", 0, 11, Some("{not json")),
+        ];
+        for (id, state, score, options) in rows {
+            conn.execute(
+                "INSERT INTO jobs (qid, id, state, score, timestamp, name, data, options) \
+                 VALUES (1, ?1, ?2, ?3, 0, 'n', '{}', ?4)",
+                rusqlite::params![id, state, score, options],
+            )
+            .expect("row");
+        }
+        migrate(&mut conn).expect("migrate to 13");
+        let read = |id: &str| -> (Option<String>, i64) {
+            conn.query_row(
+                "SELECT group_key, score FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("read")
+        };
+        let banded = |state, score| crate::band::stored((state, score), true).1;
+        assert_eq!(read("w"), (Some("a".into()), banded(0, 7)));
+        assert_eq!(read("p"), (Some("b".into()), banded(1, (2_i64 << 42) | 8)));
+        assert_eq!(
+            read("d"),
+            (Some("a".into()), 1_000),
+            "a delayed job keeps its due time"
+        );
+        assert_eq!(read("plain"), (None, 9));
+        assert_eq!(read("none"), (None, 10));
+        assert_eq!(read("not-json"), (None, 11));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use oxq_core::flow::ChildKey;
 use oxq_core::{Error, JobId, JobOptions, JobRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band;
 use crate::codec::{
     DELAYED, encode_options, job_columns, job_from_row, ms, row_key, state_from_code,
 };
@@ -42,8 +43,8 @@ use crate::writer::WriteCtx;
 
 static INSERT: BulkInsert = BulkInsert::new(
     "jobs (jid, qid, id, state, score, priority, lifo, max_attempts, custom_id, timestamp, \
-     name, data, options, flow)",
-    14,
+     name, data, options, flow, group_key)",
+    15,
 );
 
 /// The job holding a custom id.
@@ -71,6 +72,8 @@ pub(crate) struct JobRow {
     pub options: Option<Rc<str>>,
     /// [`flows::CHILD`] / [`flows::PARENT`] bits.
     pub flow: i64,
+    /// The job's group (its options' `group`).
+    pub group: Option<String>,
 }
 
 pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<AddedJobs> {
@@ -190,6 +193,7 @@ pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<Adde
                 } else {
                     0
                 },
+            group: opts.group,
         });
         if rows.len() >= FLUSH_AT {
             insert(conn, queue.qid, timestamp, &rows)?;
@@ -210,7 +214,8 @@ pub(crate) fn existing(conn: &Connection, qid: i64, id: &str) -> StoreResult<Opt
     Ok(record)
 }
 
-/// Writes `rows` of queue `qid`, added at `timestamp`.
+/// Writes `rows` of queue `qid`, added at `timestamp`; a group job's runnable score goes to its
+/// band ([`band`]).
 pub(crate) fn insert(
     conn: &Connection,
     qid: i64,
@@ -222,7 +227,8 @@ pub(crate) fn insert(
         stmt.raw_bind_parameter(at + 1, qid)?;
         stmt.raw_bind_parameter(at + 2, row.id.as_str())?;
         stmt.raw_bind_parameter(at + 3, row.state)?;
-        stmt.raw_bind_parameter(at + 4, row.score)?;
+        let (_, score) = band::stored((row.state, row.score), row.group.is_some());
+        stmt.raw_bind_parameter(at + 4, score)?;
         stmt.raw_bind_parameter(at + 5, row.priority)?;
         stmt.raw_bind_parameter(at + 6, row.lifo)?;
         stmt.raw_bind_parameter(at + 7, row.max_attempts)?;
@@ -231,7 +237,8 @@ pub(crate) fn insert(
         stmt.raw_bind_parameter(at + 10, row.name.as_str())?;
         stmt.raw_bind_parameter(at + 11, row.data.as_str())?;
         stmt.raw_bind_parameter(at + 12, row.options.as_deref())?;
-        stmt.raw_bind_parameter(at + 13, row.flow)
+        stmt.raw_bind_parameter(at + 13, row.flow)?;
+        stmt.raw_bind_parameter(at + 14, row.group.as_deref())
     })
 }
 

@@ -26,6 +26,7 @@ use oxq_core::backend::{
 use oxq_core::{Error, JobId, QueueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band;
 use crate::codec::{FAILED, job_columns, job_from_row, ms, ms_from, row_key};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
@@ -123,10 +124,10 @@ pub(crate) fn on_failed_for_good(
                 "INSERT INTO jobs (jid, qid, id, state, score, priority, lifo, max_attempts, \
                  custom_id, timestamp, attempts_made, attempts_started, stalled_count, name, \
                  data, options, progress, processed_on, processed_by, failed_reason, \
-                 stacktrace) \
+                 stacktrace, group_key) \
                  SELECT ?2, ?3, ?4, ?5, ?6, priority, lifo, max_attempts, 0, timestamp, \
                  attempts_made, attempts_started, stalled_count, name, data, options, \
-                 progress, processed_on, processed_by, failed_reason, stacktrace \
+                 progress, processed_on, processed_by, failed_reason, stacktrace, group_key \
                  FROM jobs WHERE jid = ?1",
             )?
             .execute(params![jid, dead_jid, dlq.qid, dead_id, FAILED, ms(now)])?;
@@ -209,6 +210,7 @@ struct DeadEntry {
     priority: i64,
     lifo: bool,
     max_attempts: i64,
+    group: Option<String>,
 }
 
 fn dead_entry(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<DeadEntry>> {
@@ -218,7 +220,7 @@ fn dead_entry(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<DeadE
     Ok(conn
         .prepare_cached(
             "SELECT d.jid, d.source_name, j.name, j.data, j.options, j.priority, j.lifo, \
-             j.max_attempts FROM dead_letters d JOIN jobs j ON j.jid = d.jid \
+             j.max_attempts, j.group_key FROM dead_letters d JOIN jobs j ON j.jid = d.jid \
              WHERE d.jid = ?1 AND d.qid = ?2 AND j.id = ?3",
         )?
         .query_row(params![jid, qid, id], |r| {
@@ -231,6 +233,7 @@ fn dead_entry(conn: &Connection, qid: i64, id: &str) -> StoreResult<Option<DeadE
                 priority: r.get(5)?,
                 lifo: r.get(6)?,
                 max_attempts: r.get(7)?,
+                group: r.get(8)?,
             })
         })
         .optional()?)
@@ -259,11 +262,14 @@ pub(crate) fn replay(
         let row = others.row_of(conn, &mut dlq, &source)?;
         let n = row.next_id()?;
         let id = n.to_string();
-        let (state, score) = row.enqueue_slot(entry.priority, entry.lifo);
+        let (state, score) = band::stored(
+            row.enqueue_slot(entry.priority, entry.lifo),
+            entry.group.is_some(),
+        );
         conn.prepare_cached(
             "INSERT INTO jobs (jid, qid, id, state, score, priority, lifo, max_attempts, \
-             timestamp, name, data, options, dead_letter) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             timestamp, name, data, options, dead_letter, group_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             row_key(row.qid, n),
@@ -278,7 +284,8 @@ pub(crate) fn replay(
             entry.name,
             entry.data,
             entry.options,
-            link.to_string()
+            link.to_string(),
+            entry.group
         ])?;
         row.emit(req.now, Kind::Added, Some(&id), Some(&entry.name));
         row.emit(req.now, Kind::Waiting, Some(&id), None);

@@ -231,6 +231,7 @@ fn requeue(
         data,
         options: encode_options(&opts).map(Into::into),
         flow: DEDUP,
+        group: opts.group.clone(),
     };
     add::insert(conn, queue.qid, ms(now), std::slice::from_ref(&row))
 }

@@ -31,6 +31,7 @@ use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band;
 use crate::codec::{
     DELAYED, FAILED, Fetchable, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from,
 };
@@ -188,16 +189,17 @@ fn next_runnable(
     skip_groups: bool,
 ) -> StoreResult<Vec<(i64, Fetchable)>> {
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(if skip_groups {
-        groups::NEXT_PLAIN
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, fetched_from_row_at(r, 1)?));
+    let rows = if skip_groups {
+        let (low, high) = band::plain_range(state);
+        conn.prepare_cached(groups::NEXT_PLAIN)?
+            .query_map(params![qid, state, limit, low, high], row)?
+            .collect::<Result<Vec<_>, _>>()?
     } else {
-        NEXT_RUNNABLE
-    })?;
-    let rows = stmt
-        .query_map(params![qid, state, limit], |r| {
-            Ok((r.get(0)?, fetched_from_row_at(r, 1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        conn.prepare_cached(NEXT_RUNNABLE)?
+            .query_map(params![qid, state, limit], row)?
+            .collect::<Result<Vec<_>, _>>()?
+    };
     Ok(rows)
 }
 

@@ -45,6 +45,7 @@ use oxq_core::flow::ChildKey;
 use oxq_core::{Error, KeepJobs};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band::stored_score;
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
 use crate::error::{StoreError, StoreResult};
 use crate::ops::dead_letters;
@@ -89,11 +90,17 @@ const HELD_FLOW_JOB: &str = "SELECT jid, state, score, priority, lifo, max_attem
     attempts_made, lock_token, flow FROM jobs \
     WHERE jid = ?1 AND id = ?2 AND state = 3 AND lock_token = ?3 AND flow != 0";
 
-const FAIL: &str = "UPDATE jobs SET state = ?2, score = ?3, failed_reason = ?4, \
+/// Ends a failed attempt: retried now (`?2` waiting or prioritized, in the group's band),
+/// later (delayed) or never (failed).
+const FAIL: &str = concat!(
+    "UPDATE jobs SET state = ?2, score = ",
+    stored_score!(),
+    ", failed_reason = ?4, \
     stacktrace = CASE WHEN json_valid(stacktrace) THEN json_insert(stacktrace, '$[#]', ?4) \
                  ELSE json_array(?4) END, \
     attempts_made = attempts_made + 1, lock_token = NULL, deferred_failure = NULL \
-    WHERE jid = ?1";
+    WHERE jid = ?1"
+);
 
 pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<FinishResult> {
     let conn = ctx.conn;
@@ -266,9 +273,11 @@ fn finish_one(
                 return Err(Error::LockLost(id.to_owned()).into());
             }
             let (state, score) = queue.enqueue_slot(job.priority, true);
-            conn.prepare_cached(
-                "UPDATE jobs SET state = ?2, score = ?3, lock_token = NULL WHERE jid = ?1",
-            )?
+            conn.prepare_cached(concat!(
+                "UPDATE jobs SET state = ?2, score = ",
+                stored_score!(),
+                ", lock_token = NULL WHERE jid = ?1"
+            ))?
             .execute(params![job.jid, state, score])?;
             crate::ops::limits::limit_until(
                 conn,

@@ -2,8 +2,9 @@
 //! [`Groups`](oxq_core::backend::Groups) calls, and the round-robin a fetch runs over the
 //! groups that have runnable jobs.
 //!
-//! * A job's group is its options' `group` (the virtual column `group_key`); a promoted,
-//!   retried or recovered job keeps its options, so it stays in its group on every path.
+//! * A job's group is its options' `group`, stored in the column `group_key` when the job is
+//!   written; a promoted, retried or recovered job keeps its row, so it stays in its group on
+//!   every path. Its runnable score is in its group band ([`band`]).
 //! * A fetch first takes jobs without a group (as before), then group jobs: one job per group
 //!   per turn, groups in key order starting after the group served last (the per-queue cursor),
 //!   skipping a paused group, one at its concurrency and one whose rate window is full. A
@@ -19,6 +20,7 @@ use oxq_core::clock::millis;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 
+use crate::band;
 use crate::codec::{
     ACTIVE, DELAYED, Fetchable, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from,
 };
@@ -26,15 +28,22 @@ use crate::error::StoreResult;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
 
-/// Jobs without a group, next to run first (used when group jobs are runnable too). The
-/// `state IN (0, 1)` term lets SQLite use the partial index `jobs_runnable_plain` (migration
-/// 0011), so group jobs in front of the plain ones are not read and skipped.
+/// Jobs without a group in runnable state `?2`, next to run first (used when group jobs are
+/// runnable too): `jobs_by_state` from `?4` to `?5`, the state's plain band
+/// ([`band::plain_range`]), so group jobs are not read and skipped.
 pub(crate) const NEXT_PLAIN: &str = concat!(
     "SELECT jid, ",
     job_columns!(),
-    " FROM jobs WHERE qid = ?1 AND state = ?2 AND state IN (0, 1) AND group_key IS NULL \
-     ORDER BY score, jid LIMIT ?3 + 0"
+    " FROM jobs WHERE qid = ?1 AND state = ?2 AND score BETWEEN ?4 AND ?5 \
+     AND group_key IS NULL ORDER BY score, jid LIMIT ?3 + 0"
 );
+
+/// Whether queue `?1` has a runnable job without a group: a probe of each runnable state's
+/// plain band (`?2` and `?3` bound waiting's, `?4` prioritized's lower end).
+const ANY_PLAIN: &str = "SELECT 1 FROM jobs WHERE qid = ?1 AND state = 0 \
+    AND score BETWEEN ?2 AND ?3 AND group_key IS NULL \
+    UNION ALL SELECT 1 FROM jobs WHERE qid = ?1 AND state = 1 AND score >= ?4 \
+    AND group_key IS NULL LIMIT 1";
 
 /// A group's next job in one runnable state.
 const NEXT_OF_GROUP: &str = concat!(
@@ -293,11 +302,14 @@ pub(crate) fn take(
 /// Whether queue `qid` has a job a fetch at `now` would start: a runnable job without a group,
 /// or one of a group that may start one. Asked only when the queue has runnable group jobs.
 pub(crate) fn anything_runnable(conn: &Connection, qid: i64, now: u64) -> StoreResult<bool> {
+    let (waiting_low, waiting_high) = band::plain_range(WAITING);
+    let (prioritized_low, _) = band::plain_range(PRIORITIZED);
     let plain = conn
-        .prepare_cached(
-            "SELECT 1 FROM jobs WHERE qid = ?1 AND state IN (0, 1) AND group_key IS NULL LIMIT 1",
-        )?
-        .query_row([qid], |_| Ok(()))
+        .prepare_cached(ANY_PLAIN)?
+        .query_row(
+            params![qid, waiting_low, waiting_high, prioritized_low],
+            |_| Ok(()),
+        )
         .optional()?;
     if plain.is_some() {
         return Ok(true);

@@ -37,6 +37,7 @@ pub(crate) mod workers;
 use oxq_core::{Error, JobState};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band::stored_score;
 use crate::codec::{auto_id_number, row_key, state_from_code};
 use crate::error::StoreResult;
 
@@ -113,9 +114,14 @@ pub(crate) fn delete_job(conn: &Connection, jid: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Moves a job into a runnable state (`waiting` or `prioritized`) at `(state, score)`.
+/// Moves a job into a runnable state (`waiting` or `prioritized`) at `(state, score)` (in its
+/// group's band when it has one, see [`band`](crate::band)).
 pub(crate) fn set_runnable(conn: &Connection, jid: i64, slot: (i64, i64)) -> StoreResult<()> {
-    conn.prepare_cached("UPDATE jobs SET state = ?2, score = ?3 WHERE jid = ?1")?
-        .execute(params![jid, slot.0, slot.1])?;
+    conn.prepare_cached(concat!(
+        "UPDATE jobs SET state = ?2, score = ",
+        stored_score!(),
+        " WHERE jid = ?1"
+    ))?
+    .execute(params![jid, slot.0, slot.1])?;
     Ok(())
 }

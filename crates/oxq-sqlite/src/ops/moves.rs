@@ -18,6 +18,7 @@ use oxq_core::flow::ChildKey;
 use oxq_core::{Error, JobId, JobState};
 use rusqlite::{Connection, params};
 
+use crate::band::stored_score;
 use crate::codec::{COMPLETED, DELAYED, FAILED, ms, state_code};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
@@ -178,10 +179,11 @@ fn requeue_finished(
         links::child_retried(conn, &child, &link)?;
     }
     let (state, score) = queue.enqueue_slot(priority, front);
-    conn.prepare_cached(
-        "UPDATE jobs SET state = ?2, score = ?3, processed_on = NULL, return_value = NULL, \
-         failed_reason = NULL WHERE jid = ?1",
-    )?
+    conn.prepare_cached(concat!(
+        "UPDATE jobs SET state = ?2, score = ",
+        stored_score!(),
+        ", processed_on = NULL, return_value = NULL, failed_reason = NULL WHERE jid = ?1"
+    ))?
     .execute(params![jid, state, score])?;
     queue.emit(now, Kind::Waiting, Some(id), Some(prev.as_str()));
     Ok(())

@@ -29,6 +29,7 @@ use oxq_core::repeat::{iteration_job_id, parse_iteration_job_id, validate_schedu
 use oxq_core::{Error, JobOptions, QueueRef, Repeat};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::band;
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, encode_options, ms, ms_from, row_key};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
@@ -46,8 +47,8 @@ const MAX_COLLISIONS: usize = 32;
 const COLUMNS: &str = "id, repeat, name, data, options, next_run, iterations";
 
 const INSERT_JOB: &str = "INSERT INTO jobs (jid, qid, id, state, score, priority, lifo, \
-    max_attempts, custom_id, timestamp, name, data, options) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12)";
+    max_attempts, custom_id, timestamp, name, data, options, group_key) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13)";
 
 /// A scheduler row, decoded.
 struct Row {
@@ -269,7 +270,10 @@ fn insert_job(
     let (state, score) = if at > now {
         (DELAYED, ms(at))
     } else {
-        queue.enqueue_slot(priority, options.lifo)
+        band::stored(
+            queue.enqueue_slot(priority, options.lifo),
+            options.group.is_some(),
+        )
     };
     let jid = row_key(queue.qid, queue.next_id()?);
     conn.prepare_cached(INSERT_JOB)?.execute(params![
@@ -285,6 +289,7 @@ fn insert_job(
         row.template.name,
         row.template.data,
         row.options_json,
+        options.group,
     ])?;
     queue.emit(now, Kind::Added, Some(job_id), Some(&row.template.name));
     if state == DELAYED {

@@ -23,6 +23,7 @@ use oxq_core::clock::millis;
 use oxq_core::repeat::parse_iteration_job_id;
 use rusqlite::params;
 
+use crate::band::stored_score;
 use crate::codec::{ACTIVE, ms};
 use crate::error::StoreResult;
 use crate::ops::event_log::Kind;
@@ -58,12 +59,13 @@ pub(crate) fn recover(
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
-    let mut requeue = conn.prepare_cached(
-        "UPDATE jobs SET state = ?2, score = ?3, lock_token = NULL, \
-         stalled_count = stalled_count + 1, \
+    let mut requeue = conn.prepare_cached(concat!(
+        "UPDATE jobs SET state = ?2, score = ",
+        stored_score!(),
+        ", lock_token = NULL, stalled_count = stalled_count + 1, \
          deferred_failure = CASE WHEN stalled_count + 1 > ?4 THEN ?5 ELSE deferred_failure END \
-         WHERE jid = ?1",
-    )?;
+         WHERE jid = ?1"
+    ))?;
     let mut scheduler_exists =
         conn.prepare_cached("SELECT 1 FROM job_schedulers WHERE qid = ?1 AND id = ?2")?;
     let mut recovered = Vec::with_capacity(expired.len());

@@ -1,8 +1,8 @@
 //! The plain-job fetch beside a group backlog: with 10,000 group jobs queued in front of the
-//! plain ones, the fetch's query (`groups::NEXT_PLAIN`) reads the plain rows through the
-//! partial index `jobs_runnable_plain` (migration 0011) and never the group rows. Checked by
-//! the query plan and by the statement's VM steps, which stay those of a queue without the
-//! backlog, while the query as it was before the index walks the whole backlog. The timings
+//! plain ones, the fetch's query (`groups::NEXT_PLAIN`) seeks to the plain band of
+//! `jobs_by_state` (see [`band`](crate::band)) and never reads the group rows. Checked by the
+//! query plan and by the statement's VM steps, which stay those of a queue without the
+//! backlog, while the query without the band's range walks the whole backlog. The timings
 //! printed (`--nocapture`) are the measurement of the fix; nothing asserts on them.
 //! Also the probe every fetch makes for runnable group jobs (`groups::HAS_RUNNABLE`): index
 //! seeks only, no temporary table.
@@ -16,14 +16,16 @@ use rusqlite::{Connection, StatementStatus, params};
 
 use super::{T0, fetch_as, job, store};
 use crate::SqliteOptions;
-use crate::codec::{WAITING, job_columns};
+use crate::band::plain_range;
+use crate::codec::{PRIORITIZED, WAITING, job_columns};
 use crate::ops::groups::{HAS_RUNNABLE, NEXT_PLAIN, has_runnable};
 
-/// `NEXT_PLAIN` as it was before migration 0011: no term implies the partial index.
+/// `NEXT_PLAIN` without the band's range (`?4` and `?5` are bound and unused).
 const NEXT_PLAIN_BEFORE: &str = concat!(
     "SELECT jid, ",
     job_columns!(),
-    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key IS NULL ORDER BY score, jid LIMIT ?3 + 0"
+    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key IS NULL AND ?4 = ?4 AND ?5 = ?5 \
+     ORDER BY score, jid LIMIT ?3 + 0"
 );
 
 const BACKLOG: usize = 10_000;
@@ -57,25 +59,31 @@ fn qid(conn: &Connection, queue: &QueueRef) -> Result<i64> {
     .map_err(db_error)
 }
 
-/// Runs `sql` for the next `PLAIN` waiting jobs of queue `qid`: the rows it answered and the
-/// VM steps it took.
-fn run(conn: &Connection, sql: &str, qid: i64) -> Result<(usize, i32)> {
+/// Runs `sql` for the next `PLAIN + 1` jobs (one more than there are plain ones) of queue
+/// `qid` in `state`: the rows it answered and the VM steps it took.
+fn run(conn: &Connection, sql: &str, qid: i64, state: i64) -> Result<(usize, i32)> {
+    let (low, high) = plain_range(state);
     let mut stmt = conn.prepare(sql).map_err(db_error)?;
     let rows = stmt
-        .query_map(params![qid, WAITING, PLAIN as i64], |r| r.get::<_, i64>(0))
+        .query_map(params![qid, state, PLAIN as i64 + 1, low, high], |r| {
+            r.get::<_, i64>(0)
+        })
         .map_err(db_error)?
         .count();
     Ok((rows, stmt.get_status(StatementStatus::VmStep)))
 }
 
-/// The median time of `sql` over [`TIMED_RUNS`] runs, in microseconds.
-fn median_us(conn: &Connection, sql: &str, qid: i64) -> Result<f64> {
+/// The median time of `sql` (as [`run`]) over [`TIMED_RUNS`] runs, in microseconds.
+fn median_us(conn: &Connection, sql: &str, qid: i64, state: i64) -> Result<f64> {
+    let (low, high) = plain_range(state);
     let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
     let mut times = Vec::with_capacity(TIMED_RUNS);
     for _ in 0..TIMED_RUNS {
         let start = Instant::now();
         let rows = stmt
-            .query_map(params![qid, WAITING, PLAIN as i64], |r| r.get::<_, i64>(0))
+            .query_map(params![qid, state, PLAIN as i64 + 1, low, high], |r| {
+                r.get::<_, i64>(0)
+            })
             .map_err(db_error)?
             .count();
         times.push(start.elapsed().as_secs_f64() * 1e6);
@@ -85,13 +93,16 @@ fn median_us(conn: &Connection, sql: &str, qid: i64) -> Result<f64> {
     Ok(times[times.len() / 2])
 }
 
-/// The query plan of `sql` (run for the next `PLAIN` waiting jobs), its steps joined.
+/// The query plan of `sql`, its steps joined.
 fn plan(conn: &Connection, sql: &str) -> Result<String> {
+    let (low, high) = plain_range(WAITING);
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .map_err(db_error)?;
     let details = stmt
-        .query_map(params![1, WAITING, PLAIN as i64], |r| r.get::<_, String>(3))
+        .query_map(params![1, WAITING, PLAIN as i64, low, high], |r| {
+            r.get::<_, String>(3)
+        })
         .map_err(db_error)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_error)?;
@@ -102,65 +113,71 @@ fn reader(path: &Path) -> Result<Connection> {
     Ok(crate::schema::open_reader(path, &SqliteOptions::default())?)
 }
 
+/// Waiting group jobs sort after the plain ones and prioritized group jobs before them; either
+/// way the plain fetch reads no group row, even when it asks for more jobs than there are.
 #[tokio::test]
 async fn a_group_backlog_is_not_read_by_the_plain_job_fetch() -> Result<()> {
     let (dir, store) = store().await?;
-    let plain = QueueRef::new("plain")?;
-    let mixed = QueueRef::new("mixed")?;
-    add(
-        store.as_ref(),
-        &mixed,
-        BACKLOG,
-        JobOptions::new().group("a"),
-    )
-    .await?;
-    add(store.as_ref(), &mixed, PLAIN, JobOptions::new()).await?;
-    add(store.as_ref(), &plain, PLAIN, JobOptions::new()).await?;
+    for (state, priority) in [(WAITING, 0), (PRIORITIZED, 1)] {
+        let plain = QueueRef::new(format!("plain-{state}"))?;
+        let mixed = QueueRef::new(format!("mixed-{state}"))?;
+        let options = JobOptions::new().priority(priority);
+        add(store.as_ref(), &mixed, PLAIN / 2, options.clone()).await?;
+        add(store.as_ref(), &mixed, BACKLOG, options.clone().group("a")).await?;
+        add(store.as_ref(), &mixed, PLAIN - PLAIN / 2, options.clone()).await?;
+        add(store.as_ref(), &plain, PLAIN, options.clone()).await?;
 
-    let conn = reader(&dir.path().join("t.db"))?;
-    let query_plan = plan(&conn, NEXT_PLAIN)?;
-    assert!(
-        query_plan.contains("jobs_runnable_plain"),
-        "the plain fetch uses the partial index: {query_plan}"
-    );
-    let (mixed_qid, plain_qid) = (qid(&conn, &mixed)?, qid(&conn, &plain)?);
-    let (rows, steps_alone) = run(&conn, NEXT_PLAIN, plain_qid)?;
-    assert_eq!(rows, PLAIN);
-    let (rows, steps_beside) = run(&conn, NEXT_PLAIN, mixed_qid)?;
-    assert_eq!(rows, PLAIN);
-    let (rows, steps_before) = run(&conn, NEXT_PLAIN_BEFORE, mixed_qid)?;
-    assert_eq!(rows, PLAIN);
-    assert_eq!(
-        steps_beside, steps_alone,
-        "the backlog adds no step to the plain fetch"
-    );
-    assert!(
-        steps_before > BACKLOG as i32,
-        "without the index the query walks the backlog ({steps_before} steps)"
-    );
-    eprintln!(
-        "next {PLAIN} plain jobs, median of {TIMED_RUNS}: {:.1} µs without group jobs, {:.1} µs beside \
-         {BACKLOG} group jobs, {:.1} µs beside them with the query before the index; VM steps \
-         {steps_alone} / {steps_beside} / {steps_before}",
-        median_us(&conn, NEXT_PLAIN, plain_qid)?,
-        median_us(&conn, NEXT_PLAIN, mixed_qid)?,
-        median_us(&conn, NEXT_PLAIN_BEFORE, mixed_qid)?,
-    );
+        let conn = reader(&dir.path().join("t.db"))?;
+        let query_plan = plan(&conn, NEXT_PLAIN)?;
+        assert!(
+            query_plan.contains("jobs_by_state (qid=? AND state=? AND score>? AND score<?)"),
+            "the plain fetch seeks to the plain band: {query_plan}"
+        );
+        let (mixed_qid, plain_qid) = (qid(&conn, &mixed)?, qid(&conn, &plain)?);
+        let (rows, steps_alone) = run(&conn, NEXT_PLAIN, plain_qid, state)?;
+        assert_eq!(rows, PLAIN);
+        let (rows, steps_beside) = run(&conn, NEXT_PLAIN, mixed_qid, state)?;
+        assert_eq!(rows, PLAIN);
+        let (rows, steps_before) = run(&conn, NEXT_PLAIN_BEFORE, mixed_qid, state)?;
+        assert_eq!(rows, PLAIN);
+        // at most the step that meets the first group row past the band's end
+        assert!(
+            steps_beside <= steps_alone + 2,
+            "state {state}: the backlog adds no reads to the plain fetch \
+             ({steps_beside} steps beside it, {steps_alone} without)"
+        );
+        assert!(
+            steps_before > BACKLOG as i32,
+            "state {state}: without the band the query walks the backlog ({steps_before} steps)"
+        );
+        eprintln!(
+            "state {state}, next {PLAIN} plain jobs, median of {TIMED_RUNS}: {:.1} µs without \
+             group jobs, {:.1} µs beside {BACKLOG} group jobs, {:.1} µs beside them without the \
+             band; VM steps {steps_alone} / {steps_beside} / {steps_before}",
+            median_us(&conn, NEXT_PLAIN, plain_qid, state)?,
+            median_us(&conn, NEXT_PLAIN, mixed_qid, state)?,
+            median_us(&conn, NEXT_PLAIN_BEFORE, mixed_qid, state)?,
+        );
 
-    // through the store (a fetch of 10): the plain jobs first
-    let fetched = store
-        .job_move_to_active(FetchJobs {
-            queue: mixed.clone(),
-            fetch: fetch_as("t"),
-            now: T0,
-        })
-        .await?;
-    let groups: Vec<Option<&str>> = fetched
-        .jobs
-        .iter()
-        .map(|j| j.record.options.group.as_deref())
-        .collect();
-    assert_eq!(groups, vec![None; PLAIN], "the plain jobs first");
+        // through the store (a fetch of 10): the plain jobs first, then the group's
+        let fetched = store
+            .job_move_to_active(FetchJobs {
+                queue: mixed.clone(),
+                fetch: fetch_as("t"),
+                now: T0,
+            })
+            .await?;
+        let groups: Vec<Option<&str>> = fetched
+            .jobs
+            .iter()
+            .map(|j| j.record.options.group.as_deref())
+            .collect();
+        assert_eq!(
+            groups,
+            vec![None; PLAIN],
+            "state {state}: the plain jobs first"
+        );
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use rusqlite::{Connection, params};
 
 use super::links::{self, FAILED, PENDING, WAITING_CHILDREN};
 use super::{CHILD, OtherQueues, PARENT};
+use crate::band::stored_score;
 use crate::codec::ms;
 use crate::error::StoreResult;
 use crate::ops::JobRef;
@@ -83,9 +84,11 @@ pub(crate) fn wait_for_children(
     } else {
         own.enqueue_slot(0, true)
     };
-    conn.prepare_cached(
-        "UPDATE jobs SET state = ?2, score = ?3, lock_token = NULL WHERE jid = ?1",
-    )?
+    conn.prepare_cached(concat!(
+        "UPDATE jobs SET state = ?2, score = ",
+        stored_score!(),
+        ", lock_token = NULL WHERE jid = ?1"
+    ))?
     .execute(params![job.jid, state, score])?;
     if waits {
         own.emit(now, Kind::WaitingChildren, Some(id), None);

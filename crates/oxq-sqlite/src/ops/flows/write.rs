@@ -118,6 +118,7 @@ fn write_node(
         data: job.data,
         options: encode_options(&options).map(Into::into),
         flow,
+        group: options.group.clone(),
     };
     insert(conn, row.qid, ms(now), std::slice::from_ref(&written))?;
     if let Some(parent) = &parent {
