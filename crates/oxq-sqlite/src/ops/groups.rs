@@ -21,12 +21,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 
 use crate::band;
-use crate::codec::{
-    ACTIVE, DELAYED, Fetchable, PRIORITIZED, WAITING, fetched_from_row_at, job_columns, ms, ms_from,
-};
+use crate::codec::{ACTIVE, DELAYED, Fetchable, PRIORITIZED, WAITING, job_columns, ms, ms_from};
 use crate::error::StoreResult;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
+
+mod lookahead;
+use lookahead::Lookahead;
 
 /// Jobs without a group in runnable state `?2`, next to run first (used when group jobs are
 /// runnable too): `jobs_by_state` from `?4` to `?5`, the state's plain band
@@ -44,17 +45,6 @@ const ANY_PLAIN: &str = "SELECT 1 FROM jobs WHERE qid = ?1 AND state = 0 \
     AND score BETWEEN ?2 AND ?3 AND group_key IS NULL \
     UNION ALL SELECT 1 FROM jobs WHERE qid = ?1 AND state = 1 AND score >= ?4 \
     AND group_key IS NULL LIMIT 1";
-
-/// A group's next job in one runnable state.
-const NEXT_OF_GROUP: &str = concat!(
-    "SELECT jid, ",
-    job_columns!(),
-    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key = ?3 ORDER BY score, jid LIMIT 1"
-);
-
-/// The first group key after `?2` with a job in state `?3`.
-const NEXT_GROUP: &str = "SELECT group_key FROM jobs WHERE qid = ?1 AND state = ?3 \
-    AND group_key IS NOT NULL AND group_key > ?2 ORDER BY group_key LIMIT 1";
 
 /// Whether queue `qid` (?1) has a job with a group in state ?2 or ?3: one probe of the group
 /// index per state. Every fetch asks, so it is two index seeks and nothing else: written as
@@ -176,49 +166,6 @@ fn room(
     Ok((room, window))
 }
 
-/// The next group after `after` (wrapping around) with a runnable job.
-fn next_group(conn: &Connection, qid: i64, after: &str) -> StoreResult<Option<String>> {
-    let mut stmt = conn.prepare_cached(NEXT_GROUP)?;
-    let mut first_after = |after: &str| -> StoreResult<Option<String>> {
-        let mut best: Option<String> = None;
-        for state in [WAITING, PRIORITIZED] {
-            let key: Option<String> = stmt
-                .query_row(params![qid, after, state], |r| r.get(0))
-                .optional()?;
-            if let Some(key) = key
-                && best.as_ref().is_none_or(|b| key < *b)
-            {
-                best = Some(key);
-            }
-        }
-        Ok(best)
-    };
-    match first_after(after)? {
-        Some(key) => Ok(Some(key)),
-        None => first_after(""),
-    }
-}
-
-/// The next job of group `key`, with the state it leaves.
-fn next_of_group(
-    conn: &Connection,
-    qid: i64,
-    key: &str,
-) -> StoreResult<Option<(i64, Fetchable, &'static str)>> {
-    let mut stmt = conn.prepare_cached(NEXT_OF_GROUP)?;
-    for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
-        let row = stmt
-            .query_row(params![qid, state, key], |r| {
-                Ok((r.get(0)?, fetched_from_row_at(r, 1)?))
-            })
-            .optional()?;
-        if let Some((jid, fetchable)) = row {
-            return Ok(Some((jid, fetchable, prev)));
-        }
-    }
-    Ok(None)
-}
-
 /// A group's room left in one fetch, the rate window it counts in (starts so far, end), and
 /// the jobs it started in this fetch.
 type Turn = (i64, Option<(i64, i64)>, i64);
@@ -246,14 +193,27 @@ pub(crate) fn take(
     let mut served_any = false;
     // groups passed over since the last job taken: a full turn of them ends the fetch
     let mut idle_since_last_take: Vec<String> = Vec::new();
+    let mut ahead = Lookahead::new(conn, qid)?;
+    let mut wrapped = false;
+    // the cursor kept for the next fetch: the last group visited
+    let mut last_visited = cursor.clone();
     while taken < want {
-        let Some(key) = next_group(conn, qid, &cursor)? else {
-            break;
+        let Some(next) = ahead.take_after(&cursor)? else {
+            if wrapped || cursor.is_empty() {
+                break;
+            }
+            // past the last group: around to the first
+            cursor.clear();
+            wrapped = true;
+            continue;
         };
+        let key = next.key;
         if idle_since_last_take.contains(&key) {
             break;
         }
+        wrapped = false;
         cursor.clone_from(&key);
+        last_visited.clone_from(&key);
         if !seen.contains_key(&key) {
             let set = in_force(&rows, &key);
             let (left, window) = room(conn, qid, &key, &set, now)?;
@@ -266,11 +226,7 @@ pub(crate) fn take(
             idle_since_last_take.push(key);
             continue;
         }
-        let Some((jid, fetchable, prev)) = next_of_group(conn, qid, &key)? else {
-            idle_since_last_take.push(key);
-            continue;
-        };
-        activate(jid, fetchable, prev)?;
+        activate(next.jid, next.fetchable, next.prev)?;
         entry.0 -= 1;
         entry.2 += 1;
         taken += 1;
@@ -294,7 +250,7 @@ pub(crate) fn take(
             "INSERT INTO queue_group_cursor (qid, last_group) VALUES (?1, ?2) \
              ON CONFLICT (qid) DO UPDATE SET last_group = excluded.last_group",
         )?
-        .execute(params![qid, cursor])?;
+        .execute(params![qid, last_visited])?;
     }
     Ok(())
 }
