@@ -26,7 +26,7 @@ use crate::error::StoreResult;
 use crate::ops::queue_row::QueueRow;
 use crate::writer::WriteCtx;
 
-mod lookahead;
+pub(crate) mod lookahead;
 use lookahead::Lookahead;
 
 /// Jobs without a group in runnable state `?2`, next to run first (used when group jobs are
@@ -51,8 +51,9 @@ const ANY_PLAIN: &str = "SELECT 1 FROM jobs WHERE qid = ?1 AND state = 0 \
 /// `state IN (?2, ?3)`, SQLite built a temporary table of the two states at each call, which
 /// made a fetch of a queue without groups cost about a fifth more (measured under callgrind).
 pub(crate) const HAS_RUNNABLE: &str = "SELECT 1 FROM jobs WHERE qid = ?1 AND state = ?2 \
-    AND group_key IS NOT NULL \
-    UNION ALL SELECT 1 FROM jobs WHERE qid = ?1 AND state = ?3 AND group_key IS NOT NULL LIMIT 1";
+    AND group_key IS NOT NULL AND +state < 4 \
+    UNION ALL SELECT 1 FROM jobs WHERE qid = ?1 AND state = ?3 AND group_key IS NOT NULL \
+    AND +state < 4 LIMIT 1";
 
 /// Whether queue `qid` has a runnable job with a group ([`HAS_RUNNABLE`]).
 pub(crate) fn has_runnable(conn: &Connection, qid: i64) -> StoreResult<bool> {
@@ -131,7 +132,8 @@ fn in_force(rows: &HashMap<String, GroupRow>, key: &str) -> InForce {
 fn active_in(conn: &Connection, qid: i64, key: &str) -> StoreResult<i64> {
     Ok(conn
         .prepare_cached(
-            "SELECT count(*) FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key = ?3",
+            "SELECT count(*) FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key = ?3 \
+             AND +state < 4",
         )?
         .query_row(params![qid, ACTIVE, key], |r| r.get(0))?)
 }
@@ -277,7 +279,7 @@ pub(crate) fn anything_runnable(conn: &Connection, qid: i64, now: u64) -> StoreR
         let key: Option<String> = conn
             .prepare_cached(
                 "SELECT min(group_key) FROM jobs WHERE qid = ?1 AND state IN (?2, ?3) \
-                 AND group_key IS NOT NULL AND group_key > ?4",
+                 AND group_key IS NOT NULL AND group_key > ?4 AND +state < 4",
             )?
             .query_row(params![qid, WAITING, PRIORITIZED, cursor], |r| r.get(0))?;
         let Some(key) = key else {
@@ -294,7 +296,8 @@ pub(crate) fn anything_runnable(conn: &Connection, qid: i64, now: u64) -> StoreR
 fn count_in(conn: &Connection, qid: i64, key: &str, states: [i64; 2]) -> StoreResult<u64> {
     let n: i64 = conn
         .prepare_cached(
-            "SELECT count(*) FROM jobs WHERE qid = ?1 AND state IN (?2, ?3) AND group_key = ?4",
+            "SELECT count(*) FROM jobs WHERE qid = ?1 AND state IN (?2, ?3) AND group_key = ?4 \
+             AND +state < 4",
         )?
         .query_row(params![qid, states[0], states[1], key], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))

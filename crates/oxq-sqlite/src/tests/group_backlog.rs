@@ -18,6 +18,7 @@ use super::{T0, fetch_as, job, store};
 use crate::SqliteOptions;
 use crate::band::plain_range;
 use crate::codec::{PRIORITIZED, WAITING, job_columns};
+use crate::ops::groups::lookahead::FIRST_AFTER;
 use crate::ops::groups::{HAS_RUNNABLE, NEXT_PLAIN, has_runnable};
 
 /// `NEXT_PLAIN` without the band's range (`?4` and `?5` are bound and unused).
@@ -207,5 +208,45 @@ async fn the_group_probe_of_every_fetch_builds_no_temporary_table() -> Result<()
         !has_runnable(&conn, qid(&conn, &plain)?)?,
         "only plain jobs"
     );
+    Ok(())
+}
+
+/// The group fetch's query and the probe read the partial index of unfinished group jobs
+/// (`jobs_by_group`, migration 0013), seeking by state and group: their `+state < 4` term
+/// implies the index's condition without becoming the seek.
+#[tokio::test]
+async fn the_group_queries_read_the_group_index() -> Result<()> {
+    let (dir, store) = store().await?;
+    add(
+        store.as_ref(),
+        &QueueRef::new("q")?,
+        3,
+        JobOptions::new().group("a"),
+    )
+    .await?;
+    let conn = reader(&dir.path().join("t.db"))?;
+    for (name, sql, params) in [
+        ("FIRST_AFTER", FIRST_AFTER, params![1, WAITING, ""]),
+        (
+            "HAS_RUNNABLE",
+            HAS_RUNNABLE,
+            params![1, WAITING, PRIORITIZED],
+        ),
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .map_err(db_error)?;
+        let details = stmt
+            .query_map(params, |r| r.get::<_, String>(3))
+            .map_err(db_error)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_error)?
+            .join("; ");
+        assert!(
+            details.contains("jobs_by_group (qid=? AND state=? AND group_key>?)"),
+            "{name}: {details}"
+        );
+        assert!(!details.contains("TEMP B-TREE"), "{name} sorts: {details}");
+    }
     Ok(())
 }

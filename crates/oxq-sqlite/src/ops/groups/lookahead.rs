@@ -13,10 +13,10 @@ use crate::codec::{Fetchable, PRIORITIZED, WAITING, fetched_from_row_at, job_col
 use crate::error::StoreResult;
 
 /// The first job, in run order, of the first group after `?3` with a job in state `?2`.
-const FIRST_AFTER: &str = concat!(
+pub(crate) const FIRST_AFTER: &str = concat!(
     "SELECT group_key, jid, ",
     job_columns!(),
-    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key > ?3 \
+    " FROM jobs WHERE qid = ?1 AND state = ?2 AND group_key > ?3 AND +state < 4 \
      ORDER BY group_key, score, jid LIMIT 1"
 );
 
