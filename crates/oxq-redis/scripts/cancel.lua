@@ -45,7 +45,7 @@ elseif redis.call('LREM', k.active, 1, id) > 0 then
   prev = 'active'
   local lockKey = jobKey .. ':lock'
   redis.call('HSET', jobKey, 'cancelledLock', redis.call('GET', lockKey) or '*')
-  redis.call('DEL', lockKey)
+  redis.call('DEL', lockKey, jobKey .. HEARTBEAT)
   redis.call('SREM', k.stalled, id)
 else
   if schedulerIterations()[id] then return -8 end

@@ -25,7 +25,8 @@
 --   cleaned {count}
 -- The time of a job: finishedOn (its score) for completed and failed; the first present of
 -- finishedOn, processedOn, timestamp for lists; processedOn or timestamp for delayed;
--- timestamp otherwise. Active jobs are only removed when their lock is gone; pending scheduler
+-- timestamp otherwise. Active jobs are only removed when no worker holds them (lockHeld in
+-- include/common.lua: the lock is gone, or a group job's heartbeat); pending scheduler
 -- iterations are never removed from unfinished states. Group jobs waiting, prioritized or
 -- delayed in their group's keys are cleaned with their state (after the plain jobs).
 
@@ -71,7 +72,7 @@ else
         local id = ids[i]
         local jobKey = base .. id
         local t = jobTime(jobKey, fields)
-        local locked = state == 'active' and redis.call('EXISTS', jobKey .. ':lock') == 1
+        local locked = state == 'active' and lockHeld(jobKey)
         if not keep[id] and not locked and (t == nil or t <= cutoff) then
           redis.call('LSET', list, i - 1, '__oxq_cleaned__')
           marked = true

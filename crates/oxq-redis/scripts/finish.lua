@@ -81,7 +81,9 @@
 -- no cheaper test is exact: a Node producer adds a child to a running job with a bare SADD to
 -- its `:dependencies`, touching nothing else, and a child that fails a running parent only
 -- writes its `:unsuccessful` and `defa`. BullMQ itself runs SCARD and ZCARD per completion.
--- Groups: a group job (oxq's job groups, include/common.lua) leaves its group's active set;
+-- Groups: a group job (oxq's job groups, include/common.lua) leaves its group's active set
+-- and its heartbeat is deleted with its lock (which has no expiry; a finish of a group job
+-- whose heartbeat expired is honoured as one whose lock expired);
 -- a retried, delayed, postponed or put back one goes back to its group (oxq:g:<group>,
 -- oxq:gdelayed), never to `wait`, `prioritized` or `delayed`, so no Node worker takes it.
 -- Per call, not per item: the items' locks are read with one MGET and deleted with one DEL, and
@@ -179,6 +181,7 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
   -- a group job (never one with a note) frees its group's slot; workers look at the group again
   local group = f and f[6] or false
   if group then
+    released[#released + 1] = jobKey .. HEARTBEAT
     redis.call('SREM', groupActiveKey(group), id)
     if redis.call('EXISTS', groupKey(group)) == 1 then addBaseMarker(isBlocked()) end
   end

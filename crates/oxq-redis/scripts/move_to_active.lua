@@ -26,8 +26,9 @@
 --   the end of the rate limit in force (ms) or -1 (include/fetch.lua's fetchJobs).
 -- Events
 --   waiting {jobId, prev delayed} per promoted delayed job; active {jobId, prev waiting} per job.
--- Writes per job: `:lock` = token PX duration, processedOn, pb, ats + 1; the base marker when
--- runnable jobs remain (so another idle worker wakes).
+-- Writes per job: `:lock` = token PX duration (a group job: `:lock` = token without expiry and
+-- `:oxq.hb` = token PX duration, include/common.lua HEARTBEAT), processedOn, pb, ats + 1; the
+-- base marker when runnable jobs remain (so another idle worker wakes).
 
 return fetchJobs(tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], maxEvents(),
   tonumber(ARGV[7]), tonumber(ARGV[8]))

@@ -1,5 +1,6 @@
 -- recover_stalled.lua: gives jobs whose lock expired back to the line, in one pass: every id in
--- `active` whose `:lock` key is gone is recovered by this call. (BullMQ's moveStalledJobsToWait
+-- `active` whose `:lock` key is gone (for a group job: whose heartbeat is gone, see lockHeld in
+-- include/common.lua) is recovered by this call. (BullMQ's moveStalledJobsToWait
 -- recovers only ids it already saw in `active` at its previous check, so a dead worker's jobs
 -- wait up to two check intervals after their locks expire; this check does not wait.)
 --
@@ -23,7 +24,9 @@
 -- Per recovered job: out of `active`, to the front of `wait` (RPUSH, whatever its priority, as
 -- BullMQ does), stc + 1; beyond the max stalled count (unless it is a scheduler iteration) it
 -- gets `defa` and the next worker to fetch it fails it. Pre-5.0 marker ids ("0:<n>") found in
--- `active` are dropped. Cost: one EXISTS per active job, once per gate per queue.
+-- `active` are dropped. A group job goes to the front of its group instead (never to `wait`),
+-- and its lock (which has no expiry) and heartbeat are deleted. Cost: one PTTL per active job
+-- (and one EXISTS per active group job), once per gate per queue.
 --
 -- Why one pass is safe, with Node BullMQ 6 workers on the same queue too:
 -- * A job in `active` without its lock is one nobody holds. Every way into `active` sets the
@@ -46,6 +49,10 @@
 --   held under a shorter lock is renewed every quarter of it (SET PX, SREM from `stalled`),
 --   so Node's checker finds its lock present; a job this script already recovered is no
 --   longer in `active` (Node's LREM finds nothing and skips it) or is locked by its new holder.
+-- * A group job is oxq's alone: its lock has no expiry, so Node's checker always finds it
+--   locked and never moves it to `wait`, where a Node worker would run it outside its group.
+--   Its holder's heartbeat (`:oxq.hb`, renewed as a lock is) stands for the lock here: a group
+--   job whose oxq worker died waits in `active` until this check recovers it into its group.
 -- * The gate is oxq's own key beside BullMQ's: Node's 30 s gate would otherwise hold back the
 --   oxq workers' short interval, and theirs would make Node skip checks. The key holds no
 --   state but its expiry (an obliterate by Node leaves it to expire on its own).
@@ -63,7 +70,7 @@ for _, id in ipairs(redis.call('LRANGE', k.active, 0, -1)) do
   else
     local jobKey = base .. id
     -- LREM from the tail: activation pushes on the left, so a stale job sits towards the right
-    if redis.call('EXISTS', jobKey .. ':lock') == 0 and redis.call('LREM', k.active, -1, id) > 0 then
+    if not lockHeld(jobKey) and redis.call('LREM', k.active, -1, id) > 0 then
       local stc = redis.call('HINCRBY', jobKey, 'stc', 1)
       local rjk = redis.call('HGET', jobKey, 'rjk')
       local scheduled = rjk and (redis.call('EXISTS', base .. 'repeat:' .. rjk) == 1
@@ -74,6 +81,7 @@ for _, id in ipairs(redis.call('LRANGE', k.active, 0, -1)) do
       -- a group job goes back to the front of its group (include/common.lua), not to `wait`
       local group = redis.call('HGET', jobKey, GROUP_FIELD)
       if group then
+        redis.call('DEL', jobKey .. ':lock', jobKey .. HEARTBEAT)
         redis.call('SREM', groupActiveKey(group), id)
         groupEnqueue(id, 0, true, group)
       else

@@ -30,7 +30,7 @@ local id = ARGV[2]
 local jobKey = base .. id
 if redis.call('EXISTS', jobKey) == 0 then return 0 end
 if schedulerIterations()[id] then return -8 end
-if redis.call('EXISTS', jobKey .. ':lock') == 1 then return -2 end
+if lockHeld(jobKey) then return -2 end
 local descendants, locked = descendantsOf(jobKey)
 if not descendants then return { -2, locked } end
 

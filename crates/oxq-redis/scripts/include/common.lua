@@ -4,6 +4,8 @@
 --   * ARGV[1] is the queue's base key "prefix:name:" and every KEYS[i] is base .. suffix, so the
 --     table `k` below names each key by its suffix (k.wait, k['stalled-check'], ...).
 --   * A job's hash is base .. id; its lock base .. id .. ':lock'; its log base .. id .. ':logs'.
+--     An active group job's lock has no expiry; its holder's liveness is the heartbeat
+--     base .. id .. ':oxq.hb' (see lockHeld).
 --   * Times are milliseconds since the epoch, passed by the client (never Redis TIME).
 --   * Validate first, write last: Lua does not roll back.
 --   * Hot paths (a job's fetch and completion) pass numbers to redis.call as text ('1', '-1',
@@ -239,10 +241,32 @@ local function delayJob(id, dueAt, group)
   if group then redis.call('ZADD', groupDelayedKey(group), score, id) end
 end
 
+-- An active group job's heartbeat, beside its lock: job key .. HEARTBEAT.
+--
+-- A group job must never run on a Node worker, and Node's stalled check (moveStalledJobsToWait)
+-- moves an active job whose `:lock` key is gone to `wait`, where any worker takes it outside its
+-- group. So an oxq worker locks a group job without expiry (Node always finds it locked and
+-- leaves it alone) and its liveness is this key instead: the lock token, with the lock's
+-- duration as `PX`, set at the fetch (include/fetch.lua activate) and renewed by
+-- extend_locks.lua in place of the lock. Once it has expired, oxq's own stalled check
+-- (recover_stalled.lua) puts the job back into its group and deletes both keys. Every path
+-- that ends an active job deletes both. A plain job's lock keeps its `PX` and has no heartbeat.
+local HEARTBEAT = ':oxq.hb'
+
+-- Whether a worker holds the job whose hash is `jobKey`: its lock is there and, when it has
+-- no expiry (a group job's), so is its heartbeat. One PTTL for a plain job (as one EXISTS).
+local function lockHeld(jobKey)
+  local ttl = redis.call('PTTL', jobKey .. ':lock')
+  if ttl == -2 then return false end
+  if ttl == -1 then return redis.call('EXISTS', jobKey .. HEARTBEAT) == 1 end
+  return true
+end
+
 -- Deletes a job's hash and every key hanging off it.
 local function deleteJobKeys(jobKey)
-  redis.call('DEL', jobKey, jobKey .. ':logs', jobKey .. ':lock', jobKey .. ':dependencies',
-    jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful', jobKey .. ':steps')
+  redis.call('DEL', jobKey, jobKey .. ':logs', jobKey .. ':lock', jobKey .. HEARTBEAT,
+    jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed',
+    jobKey .. ':unsuccessful', jobKey .. ':steps')
 end
 
 -- Releases a deduplication key (the job's `deid` field, false for none) when the job that owns

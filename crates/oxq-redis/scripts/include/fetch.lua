@@ -56,12 +56,19 @@ end
 -- Locks one job for `token` (lockMs is decimal text), records the attempt start
 -- (processedOn = startedOn, pb when named, ats + 1) and returns the job hash as it is now. Its
 -- `active` event is not trimmed (fetchJobs trims once).
+-- A group job (`group` true) is locked without expiry and its heartbeat set with PX lockMs
+-- instead (include/common.lua HEARTBEAT): a Node worker's stalled check never moves it.
 -- A hash read after the writes needs no patching, and HINCRBY needs no search of the fields.
 -- An id whose hash is gone (deleted by hand) comes back with only these fields, which the
 -- caller fails as a malformed job.
-local function activate(id, startedOn, token, lockMs, workerName)
+local function activate(id, startedOn, token, lockMs, workerName, group)
   local jobKey = base .. id
-  redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
+  if group then
+    redis.call('SET', jobKey .. ':lock', token)
+    redis.call('SET', jobKey .. HEARTBEAT, token, 'PX', lockMs)
+  else
+    redis.call('SET', jobKey .. ':lock', token, 'PX', lockMs)
+  end
   redis.call('HINCRBY', jobKey, 'ats', '1')
   if workerName ~= '' then
     redis.call('HSET', jobKey, 'processedOn', startedOn, 'pb', workerName)
@@ -94,9 +101,10 @@ end
 -- paused, its concurrency less its active jobs, its rate limit's max less the starts of its
 -- open window. Also the window the starts count in ({starts, end}, nil without a rate limit),
 -- and its end when the window is full (else nil).
--- A group at its concurrency first forgets active jobs whose lock is gone: such a job ended
--- where oxq could not see it (a Node worker's stalled check moved it to `wait`), or stalled
--- and will come back to its group through the stalled check.
+-- A group at its concurrency first forgets active jobs no worker holds (lockHeld: the
+-- heartbeat expired, or the job's keys are gone): such a job stalled and comes back to its
+-- group through oxq's stalled check (or its holder, alive after all, counts it again at its
+-- next renewal, extend_locks.lua), or it ended where oxq could not see it (deleted by hand).
 local function groupRoom(g, now)
   local s = redis.call('HMGET', base .. 'oxq:gset', 'p:' .. g, 'c:' .. g, 'c:', 'r:' .. g, 'r:')
   if s[1] then return 0, nil end
@@ -107,7 +115,7 @@ local function groupRoom(g, now)
     local active = redis.call('SCARD', activeKey)
     if active >= cap then
       for _, id in ipairs(redis.call('SMEMBERS', activeKey)) do
-        if redis.call('EXISTS', base .. id .. ':lock') == 0 then
+        if not lockHeld(base .. id) then
           redis.call('SREM', activeKey, id)
           active = active - 1
         end
@@ -230,11 +238,11 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen, limite
   if rateMax then maxJobs = math.min(maxJobs, rateMax - used) end
   local fetched = 0
   local startedOn = fmt(now)
-  local function start(ids)
+  local function start(ids, group)
     for _, id in ipairs(ids) do
       fetched = fetched + 1
       jobs[#jobs + 1] = id
-      jobs[#jobs + 1] = activate(id, startedOn, token, lockMs, workerName)
+      jobs[#jobs + 1] = activate(id, startedOn, token, lockMs, workerName, group)
       if rateMax and redis.call('HEXISTS', base .. id, 'defa') == 0 then
         if redis.call('INCR', k.limiter) == 1 and rateWindow > 0 then
           redis.call('PEXPIRE', k.limiter, rateWindow)
@@ -245,13 +253,13 @@ local function fetchJobs(now, token, lockMs, maxJobs, workerName, maxLen, limite
   while fetched < maxJobs do
     local ids = takeRunnable(maxJobs - fetched)
     if #ids == 0 then break end
-    start(ids)
+    start(ids, false)
   end
   -- group jobs after the plain ones; a group's rate window that holds its jobs back wakes the
   -- worker at its end (the hint)
   if groups and fetched < maxJobs then
     local ids, heldUntil = takeGroupJobs(maxJobs - fetched, now)
-    start(ids)
+    start(ids, true)
     if heldUntil and (hint < 0 or heldUntil < hint) then hint = heldUntil end
   end
   if fetched > 0 then trimEvents(maxLen) end

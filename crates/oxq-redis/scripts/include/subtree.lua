@@ -25,7 +25,7 @@ local function descendantsOf(rootKey)
       if not seen[child] then
         seen[child] = true
         if redis.call('EXISTS', child) == 1 then
-          if redis.call('EXISTS', child .. ':lock') == 1 then return nil, child end
+          if lockHeld(child) then return nil, child end
           found[#found + 1] = child
           frontier[#frontier + 1] = child
         end

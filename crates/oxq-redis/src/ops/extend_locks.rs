@@ -1,5 +1,6 @@
 //! `locks_extend` ↔ `scripts/extend_locks.lua`: every held lock in one call, answering the
-//! lost ones and, apart, the cancelled ones (see `ops/cancel.rs`).
+//! lost ones and, apart, the cancelled ones (see `ops/cancel.rs`). A group job's heartbeat is
+//! renewed in place of its lock, which has no expiry (see the script's header).
 
 use oxq_core::backend::{ExtendLocks, ExtendedLocks};
 use oxq_core::clock::millis;

@@ -1,6 +1,8 @@
 //! `stalled_recover` ↔ `scripts/recover_stalled.lua`: one pass over `active` recovers every job
-//! whose lock key is gone (why that is safe beside Node BullMQ workers, whose own two-check
-//! protocol it leaves alone, is argued in the script's header). The check runs at most once
+//! whose lock key is gone, or for a group job whose heartbeat is gone (its lock has no expiry,
+//! so that Node's checker never moves it; see `HEARTBEAT` in `scripts/include/common.lua`).
+//! Why that is safe beside Node BullMQ workers, whose own two-check protocol it leaves alone,
+//! is argued in the script's header. The check runs at most once
 //! per `interval` per queue among oxq processes, gated by oxq's own key
 //! ([`Key::OxqStalledCheck`]) so that Node's gate and oxq's do not hold each other back.
 
