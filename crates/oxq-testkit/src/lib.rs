@@ -286,7 +286,8 @@ macro_rules! __for_each_store_case {
                 debounce_keeps_an_owner_that_already_started,
                 keep_last_if_active_runs_the_last_add_after_the_owner,
                 removals_and_the_facet_release_the_id,
-                one_call_with_repeated_ids_writes_the_first_of_each;
+                one_call_with_repeated_ids_writes_the_first_of_each,
+                deduplication_with_a_parent_is_refused;
             limits: limits_are_set_read_and_removed, a_global_rate_limit_caps_starts_per_window,
                 a_worker_limiter_counts_for_every_worker, global_concurrency_caps_active_jobs,
                 a_rate_limited_end_puts_the_job_back_and_limits_the_queue,

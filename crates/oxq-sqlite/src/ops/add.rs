@@ -6,8 +6,8 @@
 //! otherwise the job is stored as `delayed` (due `now + delay`), `prioritized` (priority > 0)
 //! or `waiting` (at the back, or at the front for LIFO), `added` plus `waiting`/`delayed` are
 //! emitted, and the answer is [`AddedJob::Created`] with that state (the rule lives here, in
-//! the store, not in the runtime). Custom ids and group keys are validated before anything is
-//! written.
+//! the store, not in the runtime). Every job's options are validated before anything is
+//! written (custom ids, group keys, deduplication without a parent, ...).
 //!
 //! A job whose options name a parent is refused, with the whole call, when that parent does
 //! not exist (`ParentNotFound`, checked before the duplicate check, as BullMQ does); once
@@ -78,12 +78,7 @@ pub(crate) struct JobRow {
 
 pub(crate) fn add_bulk(ctx: &mut WriteCtx<'_>, req: AddJobs) -> StoreResult<AddedJobs> {
     for job in &req.jobs {
-        if let Some(id) = &job.options.job_id {
-            JobId::custom(id.0.clone())?;
-        }
-        if let Some(group) = &job.options.group {
-            oxq_core::validate_group_key(group)?;
-        }
+        job.options.validate()?;
     }
     if req.jobs.is_empty() {
         return Ok(AddedJobs::default());

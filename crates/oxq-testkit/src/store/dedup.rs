@@ -9,9 +9,10 @@
 use std::time::Duration;
 
 use oxq_core::backend::{
-    AddedJob, CleanQueue, DedupIds, DeduplicationKey, DrainQueue, NewJob, RemoveDeduplicationKey,
-    RemoveJob, Retry,
+    AddJobs, AddedJob, CleanQueue, DedupIds, DeduplicationKey, DrainQueue, NewJob,
+    RemoveDeduplicationKey, RemoveJob, Retry,
 };
+use oxq_core::flow::ParentLink;
 use oxq_core::{Deduplication, Event, JobId, JobOptions, JobState};
 
 use super::kit::{Kit, completed, failed, failed_for_good};
@@ -415,5 +416,31 @@ pub async fn one_call_with_repeated_ids_writes_the_first_of_each(h: &Harness) ->
         "answers"
     );
     ensure_eq!(k.counts().await?.waiting, 3, "waiting jobs");
+    Ok(())
+}
+
+/// BullMQ refuses a deduplication id on a flow child; the store refuses it too (whoever calls
+/// it, not only `Queue`), before anything is written.
+pub async fn deduplication_with_a_parent_is_refused(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    let parent = created(&add(&k, "parent", JobOptions::new(), k.t0).await?)?;
+    let child = with(Deduplication::new("k")).parent(ParentLink::new(k.queue.clone(), parent));
+    let added = k
+        .store
+        .job_add_bulk(AddJobs {
+            queue: k.queue.clone(),
+            jobs: vec![Kit::job("child", child)],
+            now: k.t0 + 1,
+        })
+        .await;
+    ensure!(
+        matches!(added, Err(oxq_core::Error::InvalidOptions(_))),
+        "the add answered {added:?}"
+    );
+    ensure_eq!(
+        k.counts().await?.waiting,
+        1,
+        "waiting jobs (the parent only)"
+    );
     Ok(())
 }
