@@ -22,7 +22,7 @@ struct Redis {
 impl Redis {
     fn start(settings: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = support::redis::free_port();
+        let port = oxq_testkit::redis_server::free_port();
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -196,7 +196,7 @@ fn cluster_mode_needs_a_hash_tag_in_the_prefix() {
 
 #[test]
 fn an_unreachable_redis_is_one_sentence_with_its_address() {
-    let port = support::redis::free_port();
+    let port = oxq_testkit::redis_server::free_port();
     let out = doctor(&format!("redis://127.0.0.1:{port}"), &[]);
     let err = expect_failure(out, 1, &["doctor unreachable"]);
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");

@@ -67,7 +67,7 @@ fn an_empty_or_malformed_url_is_a_usage_error() {
 #[test]
 fn an_unreachable_redis_is_one_sentence_with_its_address() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = support::redis::free_port();
+    let port = oxq_testkit::redis_server::free_port();
     let mut down = oxq(dir.path());
     down.args([
         "--url",

@@ -76,6 +76,7 @@ mod corrupt;
 mod error;
 pub mod harness;
 mod probe;
+pub mod redis_server;
 mod skip;
 pub mod store;
 pub mod support;

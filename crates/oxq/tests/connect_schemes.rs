@@ -7,8 +7,8 @@ use std::time::Duration;
 mod support;
 
 use oxq::prelude::*;
+use oxq_testkit::redis_server::RedisServer;
 use serde_json::{Value, json};
-use support::redis::RedisServer;
 
 /// Opens `url` through the facade, adds a job and reads it back.
 async fn round_trip(url: &str, store: &str) {

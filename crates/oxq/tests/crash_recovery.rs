@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use oxq::QueueRef;
 use oxq::prelude::*;
-use support::redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 use support::{completions, spawn, summary, wait_until};
 
 const JOBS: u64 = 20;

@@ -9,8 +9,8 @@ mod support;
 
 use std::process::Command;
 
+use oxq_testkit::redis_server::RedisServer;
 use support::example;
-use support::redis::RedisServer;
 
 fn reports(url: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let output = Command::new(example("order_flow"))

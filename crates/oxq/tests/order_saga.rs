@@ -8,8 +8,8 @@ mod support;
 
 use std::process::Command;
 
+use oxq_testkit::redis_server::RedisServer;
 use support::example;
-use support::redis::RedisServer;
 
 fn check(url: &str) {
     let output = Command::new(example("order_saga"))

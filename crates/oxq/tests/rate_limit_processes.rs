@@ -19,7 +19,7 @@ mod support;
 use std::time::Duration;
 
 use oxq::{JobOptions, Queue, QueueConnect};
-use support::redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 use support::{signal, spawn, wait_until};
 
 const MAX: usize = 5;

@@ -12,7 +12,7 @@ mod support;
 use std::time::Duration;
 
 use oxq::{JobState, JobTemplate, Queue, QueueConnect, QueueRef, Repeat};
-use support::redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 use support::{completions, signal, spawn, wait_until};
 
 const EVERY_MS: u64 = 100;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use oxq::prelude::*;
 use oxq::worker::RELEASE_BUDGET;
-use support::redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 use support::{example, signal, spawn, summary};
 
 /// An `echo_worker` whose stderr (its logs at `info`) is also sent, line by line, to the

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use oxq::prelude::*;
 use oxq::{JobId, StepStatus};
-use support::redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 use support::{spawn, wait_until};
 
 const ORDERS: u64 = 200;

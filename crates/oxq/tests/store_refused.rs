@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use oxq::prelude::*;
+use oxq_testkit::redis_server::{RedisServer, free_port};
 use support::example;
-use support::redis::{RedisServer, free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_on_a_read_only_replica_exits_non_zero_naming_the_cause() {

@@ -4,15 +4,13 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
-pub mod redis;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use redis::RedisServer;
+use oxq_testkit::redis_server::RedisServer;
 
 /// A store for one test, and the directory the binary runs in.
 pub struct Fixture {

@@ -4,8 +4,6 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
-pub mod redis;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use oxq::prelude::*;
 use oxq_dashboard::{BoundDashboard, DashboardOptions, WorkerMetrics};
+use oxq_testkit::redis_server::RedisServer;
 use serde_json::{Value, json};
 
 /// Defines each case (an `async fn(TestStore)` of the test file) as one test per store, in
@@ -44,7 +43,7 @@ macro_rules! on_both_stores {
 pub struct TestStore {
     pub backend: Arc<dyn oxq::Backend>,
     _sqlite_dir: Option<tempfile::TempDir>,
-    _redis: Option<redis::RedisServer>,
+    _redis: Option<RedisServer>,
 }
 
 impl TestStore {
@@ -60,7 +59,7 @@ impl TestStore {
     }
 
     pub async fn redis() -> Self {
-        let server = redis::RedisServer::start();
+        let server = RedisServer::start();
         let backend = oxq::connect(&server.url())
             .await
             .expect("the Redis store opens");

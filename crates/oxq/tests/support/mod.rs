@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use oxq::{Event, QueueEvents, QueueRef};
 
-pub mod redis;
-
 /// The path of an example binary built by `cargo test` (target/<profile>/examples/<name>).
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -1,5 +1,5 @@
-//! A real `redis-server` for the facade's process-level tests: on a free loopback port, and on
-//! a Unix socket when asked, killed on drop.
+//! A real `redis-server` for process-level tests (the facade's, the command line's, the
+//! dashboard's): on a free loopback port, and on a Unix socket when asked, killed on drop.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `redis-server` this test started, killed on drop.
+#[derive(Debug)]
 pub struct RedisServer {
     child: Child,
     pub port: u16,
