@@ -16,6 +16,7 @@
 --   10 meta
 --   11 events
 --   12 repeat
+--   13 marker
 -- ARGV
 --   1 base key "prefix:name:"
 --   2 job id
@@ -28,7 +29,8 @@
 --   failed {jobId, failedReason 'cancelled', prev}, then cancelled {jobId, prev}
 -- Attempts made are left as they are; the reason is appended to the stacktrace (within the
 -- job's stackTraceLimit). A child applies its parent's failure policy (include/parent.lua) and
--- its dedup key is released, as for a final failure in finish.lua. `cancelledLock` holds the
+-- its dedup key is released, as for a final failure in finish.lua. An active job's slot under
+-- the queue's global concurrency wakes idle workers, as a finish does. `cancelledLock` holds the
 -- lock token that was cancelled, or '*' when the lock had expired already.
 
 local id, now = ARGV[2], tonumber(ARGV[3])
@@ -47,6 +49,9 @@ elseif redis.call('LREM', k.active, 1, id) > 0 then
   redis.call('HSET', jobKey, 'cancelledLock', redis.call('GET', lockKey) or '*')
   redis.call('DEL', lockKey, jobKey .. HEARTBEAT)
   redis.call('SREM', k.stalled, id)
+  -- its slot under the global concurrency wakes idle workers (include/common.lua)
+  local m = redis.call('HMGET', k.meta, 'paused', 'concurrency')
+  wakeForFreedSlot(m[1], m[2])
 else
   if schedulerIterations()[id] then return -8 end
   for _, suffix in ipairs({ 'delayed', 'prioritized', 'waiting-children' }) do

@@ -93,6 +93,11 @@
 -- the lock is missing or holds the token (an expired lock nobody took over is honoured); LREM
 -- from active succeeds. The id is left in `stalled` (the next stalled check skips ids that are
 -- no longer active).
+-- Global concurrency: adds and promotions leave no marker while the queue is at its
+-- concurrency (meta `concurrency`), so a call whose items left `active` and whose fetch-next
+-- took nothing puts the base marker back when the queue is now below it, not paused, and has
+-- runnable jobs: idle workers (Node or oxq) take the freed slot at once (the settings come with
+-- the one read of meta the script makes anyway).
 -- Metrics (BullMQ's worker option metrics.maxDataPoints, read by Node's getMetrics): with the
 -- metrics value set, the items that completed and those that failed for good are counted in
 -- `metrics:completed` / `metrics:failed` (hash: count, prevTS, prevCount) and a point per
@@ -106,7 +111,10 @@
 local now = tonumber(ARGV[2])
 local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
-local maxLen = maxEvents()
+-- one read of the queue's settings: the events' length, and whether a freed slot wakes idle
+-- workers (wakeForFreedSlot, at the end)
+local meta = redis.call('HMGET', k.meta, 'opts.maxLenEvents', 'paused', 'concurrency')
+local maxLen = maxEventsOf(meta[1])
 
 -- One pass over the items before any of them: every item's lock (one MGET) and whether a
 -- completing item may have children (one EXISTS, see the header).
@@ -138,6 +146,8 @@ end
 -- the fetch: nothing in between reads them), and the ids whose lock an earlier item of this
 -- call took that way (a repeated id finds its lock gone, as it would one by one).
 local released, consumed = {}, {}
+-- how many items left `active`
+local freed = 0
 
 -- Score/id pairs of the jobs this call completes and keeps, added to `completed` in one ZADD
 -- after the items (nothing in between reads that set; retention trims come after it).
@@ -178,6 +188,7 @@ local function finishOne(i, id, token, kind, value, delayMs, keepCount, keepAgeM
   end
   released[#released + 1] = lockKeys[i]
   consumed[id] = true
+  freed = freed + 1
   -- a group job (never one with a note) frees its group's slot; workers look at the group again
   local group = f and f[6] or false
   if group then
@@ -375,6 +386,9 @@ if ARGV[f] == '1' then
   fetched = fetchJobs(now, ARGV[f + 1], ARGV[f + 2], tonumber(ARGV[f + 3]), ARGV[f + 4], maxLen,
     tonumber(ARGV[f + 5]), tonumber(ARGV[f + 6]))
 end
+-- a slot freed under the global concurrency and not taken by the fetch wakes idle workers (a
+-- fetch that took jobs woke them already when more can start)
+if freed > 0 and #fetched[1] == 0 then wakeForFreedSlot(meta[2], meta[3]) end
 -- the `completed` events were appended untrimmed (a fetch that took jobs has trimmed already)
 if applied > 0 and #fetched[1] == 0 then trimEvents(maxLen) end
 if applied > 0 and #fetched[1] == 0 and redis.call('LLEN', k.wait) == 0

@@ -1,13 +1,18 @@
 //! Finishing attempts, as written to Redis: the hash fields and event fields Node reads for a
 //! completion and for each kind of failure, a Node flow's parent released by its child, the
-//! fetch's memo saving the completion's read of the hash, and the events stream trimmed
-//! through a batch. What a finish does is the store contract (`oxq-testkit`, `store::finish`).
+//! fetch's memo saving the completion's read of the hash, the events stream trimmed through a
+//! batch, and idle workers woken when a finish or a cancel frees a slot under the queue's
+//! global concurrency. What a finish does is the store contract (`oxq-testkit`,
+//! `store::finish`).
 
 mod support;
 
 use std::time::Duration;
 
-use oxq_core::backend::{AttemptEnd, FetchedJob, Finish, FinishJobs, Retry, StoreMemo};
+use oxq_core::backend::{
+    AttemptEnd, CancelJob, Cancellation, ChangeLimits, FetchedJob, Finish, FinishJobs, LimitChange,
+    Limits, Retry, StoreMemo, WaitForJobs, Wakeup,
+};
 use oxq_core::{Backend, JobId, JobOptions, JobState, KeepJobs, LockToken};
 use support::{World, ids, now};
 
@@ -261,7 +266,9 @@ async fn a_completion_with_its_fetch_memo_reads_nothing_of_the_hash() {
     let _: () = w.cmd(redis::cmd("CONFIG").arg("RESETSTAT")).await;
     let done = finish(&w, vec![completed_with_memo(&fetched.jobs[1], "t2")]).await;
     assert!(done.items[0].is_ok());
-    assert_eq!(w.calls_of("hmget").await, 0, "the memo replaced the read");
+    // one HMGET per call reads the queue's settings (meta); none reads the job's hash
+    let with_memo = w.calls_of("hmget").await;
+    assert_eq!(with_memo, 1, "the memo replaced the read");
     let hash = w.hash("r").await;
     assert_eq!(
         hash.get("atm").map(String::as_str),
@@ -288,7 +295,10 @@ async fn a_completion_with_its_fetch_memo_reads_nothing_of_the_hash() {
         .await
         .expect("finish from another backend");
     assert!(result.items[0].is_ok());
-    assert!(w.calls_of("hmget").await >= 1, "read without a memo");
+    assert!(
+        w.calls_of("hmget").await >= with_memo + 2,
+        "read without a memo (the settings, then the hash)"
+    );
     assert_eq!(w.hash("o").await.get("atm").map(String::as_str), Some("1"));
     assert_eq!(w.get("o").await.expect("job").state, JobState::Completed);
 }
@@ -332,4 +342,91 @@ async fn the_events_stream_stays_near_its_limit_through_fetches_and_completions(
         after_finish <= near,
         "{after_finish} events after the completions"
     );
+}
+
+/// What an idle worker's wait on the queue answers within `timeout` (a real-time bound: the
+/// wait returns as soon as a marker is there).
+async fn idle_wait(w: &World, timeout: Duration) -> Wakeup {
+    w.backend
+        .queue_wait(WaitForJobs {
+            queue: w.queue.clone(),
+            timeout,
+            now: now(),
+        })
+        .await
+        .expect("wait")
+}
+
+#[tokio::test]
+async fn freeing_a_slot_under_the_global_concurrency_wakes_idle_workers() {
+    let w = World::new().await;
+    w.backend
+        .limits_change(ChangeLimits {
+            queue: w.queue.clone(),
+            change: LimitChange::SetConcurrency(1),
+        })
+        .await
+        .expect("global concurrency 1");
+    w.add("a", "1", JobOptions::new().job_id("j1")).await;
+    assert_eq!(ids(&w.fetch("t1", 1).await), ["j1"]);
+    // the marker of j1's add, which a woken worker would have taken
+    assert_eq!(
+        idle_wait(&w, Duration::from_secs(10)).await,
+        Wakeup::JobsReady
+    );
+    // the queue is at its concurrency: the add wakes nobody, a worker that looks finds nothing
+    w.add("a", "2", JobOptions::new().job_id("j2")).await;
+    assert_eq!(
+        idle_wait(&w, Duration::from_millis(50)).await,
+        Wakeup::TimedOut,
+        "no marker while the queue is full"
+    );
+    assert!(
+        ids(&w.fetch("t2", 1).await).is_empty(),
+        "at the concurrency"
+    );
+
+    // j1 completes on its worker, which fetches nothing next: the idle worker wakes
+    finish(&w, vec![completed("j1", "t1", KeepJobs::All)]).await;
+    assert_eq!(
+        idle_wait(&w, Duration::from_secs(10)).await,
+        Wakeup::JobsReady,
+        "the finish woke the idle worker"
+    );
+    assert_eq!(ids(&w.fetch("t2", 1).await), ["j2"]);
+
+    // a cancel of the active job frees the slot too
+    w.add("a", "3", JobOptions::new().job_id("j3")).await;
+    assert_eq!(
+        idle_wait(&w, Duration::from_millis(50)).await,
+        Wakeup::TimedOut
+    );
+    w.backend
+        .job_cancel(CancelJob {
+            queue: w.queue.clone(),
+            job_id: JobId::from("j2"),
+            now: now(),
+        })
+        .await
+        .expect("cancel");
+    assert_eq!(
+        idle_wait(&w, Duration::from_secs(10)).await,
+        Wakeup::JobsReady,
+        "the cancel woke the idle worker"
+    );
+    assert_eq!(ids(&w.fetch("t2", 1).await), ["j3"]);
+}
+
+#[tokio::test]
+async fn a_finish_without_a_global_concurrency_adds_no_marker() {
+    let w = World::new().await;
+    w.add("a", "1", JobOptions::new().job_id("j1")).await;
+    assert_eq!(ids(&w.fetch("t1", 1).await), ["j1"]);
+    // the add's marker was taken by nobody: clear it, as a woken worker would
+    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("marker"))).await;
+    w.add("a", "2", JobOptions::new().job_id("j2")).await;
+    let _: i64 = w.cmd(redis::cmd("DEL").arg(w.key("marker"))).await;
+    finish(&w, vec![completed("j1", "t1", KeepJobs::All)]).await;
+    let markers: u64 = w.cmd(redis::cmd("ZCARD").arg(w.key("marker"))).await;
+    assert_eq!(markers, 0, "idle workers were woken by the add already");
 }

@@ -223,6 +223,19 @@ local function addDelayMarker()
   if groupDue and (not due or groupDue < due) then due = groupDue end
   if due then redis.call('ZADD', k.marker, due, '1') end
 end
+-- After jobs left this queue's `active`: when the queue has a global concurrency (meta
+-- `concurrency`, as read) and is now below it, is not paused (meta `paused`, as read) and has
+-- runnable jobs, the base marker wakes its idle workers (Node's too). While the queue was at
+-- its concurrency, adds and promotions woke nobody (blockedBy), so without this the freed slot
+-- would wait for an idle worker's next look (its drain delay).
+local function wakeForFreedSlot(paused, concurrency)
+  local cap = tonumber(concurrency)
+  if paused or not cap or redis.call('LLEN', k.active) >= cap then return end
+  if redis.call('LLEN', k.wait) > 0 or redis.call('ZCARD', k.prioritized) > 0
+      or redis.call('LLEN', k.paused) > 0 or redis.call('EXISTS', GROUP_RING) == 1 then
+    addBaseMarker(false)
+  end
+end
 -- Makes a job of this queue runnable: in its group when it has one. `group` is the job's
 -- group, false for none, or nil to read it from the job's hash (one HGET).
 local function enqueue(id, priority, front, group)

@@ -37,6 +37,7 @@ impl ScriptCall for CancelCall<'_> {
         Key::Meta,
         Key::Events,
         Key::Repeat,
+        Key::Marker,
     ];
 
     fn args<A: Argv>(&self, inv: &mut A) {
