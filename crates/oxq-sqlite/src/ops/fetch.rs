@@ -29,7 +29,7 @@
 use oxq_core::JobState;
 use oxq_core::backend::{Fetch, FetchJobs, Fetched, FetchedJob};
 use oxq_core::clock::millis;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use crate::band;
 use crate::codec::{
@@ -88,39 +88,30 @@ pub(crate) fn fetch(
         Some(gate)
     };
     if !queue.paused && max > 0 {
-        let lock_until = ms(now.saturating_add(millis(req.lock_duration)));
+        let mut activation = Activation {
+            conn,
+            statement: conn.prepare_cached(ACTIVATE)?,
+            req,
+            now,
+            lock_until: ms(now.saturating_add(millis(req.lock_duration))),
+            jobs: &mut jobs,
+        };
         // jobs with a group wait for their turn below (one probe when there are none)
         let groups_runnable = groups::has_runnable(conn, queue.qid)?;
         for (state, prev) in [(WAITING, "waiting"), (PRIORITIZED, "prioritized")] {
-            let want = max - jobs.len();
+            let want = max - activation.jobs.len();
             if want == 0 {
                 break;
             }
             let taken = next_runnable(conn, queue.qid, state, want, groups_runnable)?;
             for (jid, fetchable) in taken {
-                activate(
-                    conn,
-                    queue,
-                    req,
-                    now,
-                    lock_until,
-                    (jid, fetchable, prev),
-                    &mut jobs,
-                )?;
+                activation.activate(queue, (jid, fetchable, prev))?;
             }
         }
-        let want = max - jobs.len();
+        let want = max - activation.jobs.len();
         if groups_runnable && want > 0 {
             groups::take(conn, queue.qid, want, now, |jid, fetchable, prev| {
-                activate(
-                    conn,
-                    queue,
-                    req,
-                    now,
-                    lock_until,
-                    (jid, fetchable, prev),
-                    &mut jobs,
-                )
+                activation.activate(queue, (jid, fetchable, prev))
             })?;
         }
     }
@@ -134,49 +125,57 @@ pub(crate) fn fetch(
     })
 }
 
-/// Moves one job the fetch read to `active` under the fetch's token (or fails a row that
-/// cannot be handed out), emits `active{prev}` and adds it to `jobs`.
-fn activate(
-    conn: &Connection,
-    queue: &mut QueueRow,
-    req: &Fetch,
+/// One fetch's activations: the `ACTIVATE` statement prepared once, and the jobs handed out.
+struct Activation<'f> {
+    conn: &'f Connection,
+    statement: CachedStatement<'f>,
+    req: &'f Fetch,
     now: u64,
     lock_until: i64,
-    (jid, fetchable, prev): (i64, Fetchable, &'static str),
-    jobs: &mut Vec<FetchedJob>,
-) -> StoreResult<()> {
-    let mut record = match fetchable {
-        Fetchable::Run(record) => *record,
-        Fetchable::Unaddressable { reason } => {
-            conn.prepare_cached(FAIL_UNADDRESSABLE)?.execute(params![
-                jid,
-                FAILED,
-                ms(now),
-                reason
-            ])?;
-            return Ok(());
+    jobs: &'f mut Vec<FetchedJob>,
+}
+
+impl Activation<'_> {
+    /// Moves one job the fetch read to `active` under the fetch's token (or fails a row that
+    /// cannot be handed out), emits `active{prev}` and adds it to the jobs handed out.
+    fn activate(
+        &mut self,
+        queue: &mut QueueRow,
+        (jid, fetchable, prev): (i64, Fetchable, &'static str),
+    ) -> StoreResult<()> {
+        let (req, now) = (self.req, self.now);
+        let mut record = match fetchable {
+            Fetchable::Run(record) => *record,
+            Fetchable::Unaddressable { reason } => {
+                self.conn
+                    .prepare_cached(FAIL_UNADDRESSABLE)?
+                    .execute(params![jid, FAILED, ms(now), reason])?;
+                return Ok(());
+            }
+        };
+        let activated = self.statement.execute(params![
+            jid,
+            self.lock_until,
+            req.token.as_str(),
+            ms(now),
+            req.worker_name.as_deref()
+        ])?;
+        if activated != 1 {
+            return Err(oxq_core::Error::store(format!(
+                "job {} could not be activated",
+                record.id
+            ))
+            .into());
         }
-    };
-    let activated = conn.prepare_cached(ACTIVATE)?.execute(params![
-        jid,
-        lock_until,
-        req.token.as_str(),
-        ms(now),
-        req.worker_name.as_deref()
-    ])?;
-    if activated != 1 {
-        return Err(
-            oxq_core::Error::store(format!("job {} could not be activated", record.id)).into(),
-        );
+        // The row as the UPDATE left it, without reading it again.
+        record.state = JobState::Active;
+        record.processed_on = Some(now);
+        record.attempts_started = record.attempts_started.saturating_add(1);
+        record.processed_by = req.worker_name.clone();
+        queue.emit(now, Kind::Active, Some(record.id.as_str()), Some(prev));
+        self.jobs.push(FetchedJob::plain(record));
+        Ok(())
     }
-    // The row as the UPDATE left it, without reading it again.
-    record.state = JobState::Active;
-    record.processed_on = Some(now);
-    record.attempts_started = record.attempts_started.saturating_add(1);
-    record.processed_by = req.worker_name.clone();
-    queue.emit(now, Kind::Active, Some(record.id.as_str()), Some(prev));
-    jobs.push(FetchedJob::plain(record));
-    Ok(())
 }
 
 /// Up to `want` jobs of a runnable state, next to run first, with their row keys; only jobs

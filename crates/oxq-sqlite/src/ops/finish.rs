@@ -43,7 +43,7 @@ use oxq_core::backend::{AttemptEnd, Fetched, Finish, FinishJobs, FinishResult, R
 use oxq_core::clock::millis;
 use oxq_core::flow::ChildKey;
 use oxq_core::{Error, KeepJobs};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use crate::band::stored_score;
 use crate::codec::{ACTIVE, COMPLETED, DELAYED, FAILED, ms};
@@ -119,8 +119,11 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
     let mut trims: Vec<(i64, KeepJobs)> = Vec::new();
     let mut applied = 0usize;
     let mut others = OtherQueues::default();
+    // the common end, prepared once for the batch
+    let mut complete = conn.prepare_cached(COMPLETE)?;
     for item in &req.items {
-        match finish_one(conn, &mut queue, &mut others, item, req.now, &mut trims) {
+        let at = (&mut queue, &mut others, &mut complete);
+        match finish_one(conn, at, item, req.now, &mut trims) {
             Ok(()) => {
                 applied += 1;
                 items.push(Ok(()));
@@ -150,8 +153,7 @@ pub(crate) fn finish(ctx: &mut WriteCtx<'_>, req: FinishJobs) -> StoreResult<Fin
 
 fn finish_one(
     conn: &Connection,
-    queue: &mut QueueRow,
-    others: &mut OtherQueues,
+    (queue, others, complete): (&mut QueueRow, &mut OtherQueues, &mut CachedStatement<'_>),
     item: &Finish,
     now: u64,
     trims: &mut Vec<(i64, KeepJobs)>,
@@ -178,13 +180,7 @@ fn finish_one(
                 }
                 deleted
             } else {
-                conn.prepare_cached(COMPLETE)?.execute(params![
-                    jid,
-                    id,
-                    token,
-                    ms(now),
-                    return_value
-                ])?
+                complete.execute(params![jid, id, token, ms(now), return_value])?
             };
             if done == 0 {
                 // A job of a flow, or a refusal.
