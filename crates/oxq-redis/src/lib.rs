@@ -73,6 +73,11 @@
 //!   oxq share trees both ways; a tree may span queues and prefixes, which its scripts reach by
 //!   keys built at run time: a single Redis node, not a Cluster. A completion checks for
 //!   children with one `EXISTS` per finish call, not per job.
+//! * Job groups are oxq's own keys, which Node never takes jobs from. A held group job's
+//!   `:lock` has no expiry and its holder's liveness is the heartbeat `<id>:oxq.hb`, renewed
+//!   in its place, so a Node worker's stalled check never moves the job to `wait`: a group job
+//!   whose oxq worker died stays in `active` until an oxq worker's stalled check recovers it
+//!   into its group (a queue of group jobs needs an oxq worker running for that).
 //! * Not yet: Redis Cluster URLs, the durable-add mode (`WAIT`/`WAITAOF`), Bull Board's
 //!   worker list (`CLIENT SETNAME`).
 //!
