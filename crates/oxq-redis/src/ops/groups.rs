@@ -16,11 +16,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use oxq_core::Result;
 use oxq_core::backend::{
     ChangeGroup, GetGroup, GroupChange, GroupInfo, GroupTarget, Groups, RateLimit,
 };
 use oxq_core::clock::millis;
-use oxq_core::Result;
 
 use crate::backend::RedisBackend;
 use crate::error::StoreResult;
