@@ -39,8 +39,13 @@ if redis.call('EXISTS', jobKey) == 0 then return 0 end
 if redis.call('ZSCORE', k.completed, id) then return { 2, 'completed' } end
 if redis.call('ZSCORE', k.failed, id) then return { 2, 'failed' } end
 
--- a group job leaves its group's keys (include/common.lua)
-local prev = groupRemove(id)
+-- a group job leaves its group's keys (include/common.lua), unless it is the pending
+-- iteration of a job scheduler (a template with a group) that has not started
+local group = redis.call('HGET', jobKey, GROUP_FIELD)
+if group and not redis.call('LPOS', k.active, id) and schedulerIterations()[id] then
+  return -8
+end
+local prev = group and groupRemoveAt(base, id, group)
 if prev then
   -- taken out of its group above
 elseif redis.call('LREM', k.active, 1, id) > 0 then

@@ -104,9 +104,12 @@ end
 
 -- Group jobs (include/common.lua) of the state, after the plain ones, each taken out of its
 -- group's keys: the runnable jobs of every group of the ring ('wait': the unprioritized,
--- 'prioritized': the others), or the delayed ones (oxq:gdelayed). Job schedulers have no
--- group jobs, so no pending iteration is among them.
+-- 'prioritized': the others), or the delayed ones (oxq:gdelayed). The pending iteration of a
+-- job scheduler whose template has a group stays, as a plain one does.
+local keepIterations = nil
 local function cleanGroupJob(id, group, fields)
+  keepIterations = keepIterations or schedulerIterations()
+  if keepIterations[id] then return end
   local t = jobTime(base .. id, fields)
   if t ~= nil and t > cutoff then return end
   groupRemoveAt(base, id, group)

@@ -57,20 +57,32 @@ for _, set in ipairs(sets) do
 end
 
 -- Group jobs (include/common.lua): every group's runnable jobs, with the ring, and the delayed
--- ones when asked; a group's active set and settings stay. Job schedulers have no group jobs.
+-- ones when asked; a group's active set and settings stay, and so does the pending iteration
+-- of a job scheduler whose template has a group (in its group's keys).
 for _, group in ipairs(redis.call('ZRANGE', GROUP_RING, 0, -1)) do
   local key = groupKey(group)
-  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do drop(id) end
-  redis.call('DEL', key)
+  local kept = false
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    if keep[id] then kept = true else drop(id) end
+  end
+  if kept then
+    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      if not keep[id] then redis.call('ZREM', key, id) end
+    end
+  else
+    redis.call('DEL', key)
+    redis.call('ZREM', GROUP_RING, group)
+  end
 end
-redis.call('DEL', GROUP_RING)
 if ARGV[2] == '1' then
   for _, id in ipairs(redis.call('ZRANGE', GROUP_DELAYED, 0, -1)) do
-    local group = redis.call('HGET', base .. id, GROUP_FIELD)
-    if group then redis.call('DEL', groupDelayedKey(group)) end
-    drop(id)
+    if not keep[id] then
+      local group = redis.call('HGET', base .. id, GROUP_FIELD)
+      if group then redis.call('ZREM', groupDelayedKey(group), id) end
+      redis.call('ZREM', GROUP_DELAYED, id)
+      drop(id)
+    end
   end
-  redis.call('DEL', GROUP_DELAYED)
 end
 if redis.call('ZCARD', k.prioritized) == 0 then redis.call('DEL', k.pc) end
 return removed

@@ -86,9 +86,13 @@ local function nextDueIn(delayedKey)
   return nil
 end
 
--- Marker member "1" scored with the next due time (written even while paused).
-local function delayMarkerAt(markerKey, delayedKey)
+-- Marker member "1" scored with the next due time of the queue whose base key is `b`: the
+-- earliest of its `delayed` zset (`delayedKey`) and of its delayed group jobs (oxq:gdelayed,
+-- below), so neither kind is woken late (written even while paused).
+local function delayMarkerAt(b, markerKey, delayedKey)
   local due = nextDueIn(delayedKey)
+  local groupDue = nextDueIn(b .. 'oxq:gdelayed')
+  if groupDue and (not due or groupDue < due) then due = groupDue end
   if due then redis.call('ZADD', markerKey, due, '1') end
 end
 
@@ -160,6 +164,15 @@ local function groupEnqueueAt(b, id, priority, front, group)
   redis.call('ZADD', b .. 'oxq:groups', 0, group)
 end
 
+-- Puts job `id` of `group`, due at dueAt, among the delayed group jobs of the queue whose base
+-- key is `b` (oxq:gdelayed and oxq:gd:<group>, scored as `delayed`).
+local function groupDelayAt(b, id, dueAt, group)
+  local key = b .. 'oxq:gdelayed'
+  local score = delayedScoreIn(key, dueAt)
+  redis.call('ZADD', key, score, id)
+  redis.call('ZADD', b .. 'oxq:gd:' .. group, score, id)
+end
+
 -- groupEnqueueAt for this script's queue.
 local function groupEnqueue(id, priority, front, group)
   groupEnqueueAt(base, id, priority, front, group)
@@ -206,23 +219,12 @@ local function groupRemove(id)
   return groupRemoveAt(base, id, group)
 end
 
--- The delayed zset a job due later goes to: `delayed`, or oxq:gdelayed for a group job.
-local function delayedKeyFor(group)
-  if group then return GROUP_DELAYED end
-  return k.delayed
-end
-
 -- Shorthands for this script's own queue.
 local function emit(maxLen, name, ...) emitTo(k.events, maxLen, name, ...) end
 local function isBlocked() return blockedAt(k.meta, k.active) end
 local function addBaseMarker(blocked) baseMarkerAt(k.marker, blocked) end
 -- the delay marker at the earliest due time of `delayed` and oxq:gdelayed
-local function addDelayMarker()
-  local due = nextDueIn(k.delayed)
-  local groupDue = nextDueIn(GROUP_DELAYED)
-  if groupDue and (not due or groupDue < due) then due = groupDue end
-  if due then redis.call('ZADD', k.marker, due, '1') end
-end
+local function addDelayMarker() delayMarkerAt(base, k.marker, k.delayed) end
 -- After jobs left this queue's `active`: when the queue has a global concurrency (meta
 -- `concurrency`, as read) and is now below it, is not paused (meta `paused`, as read) and has
 -- runnable jobs, the base marker wakes its idle workers (Node's too). While the queue was at
@@ -246,12 +248,14 @@ local function enqueue(id, priority, front, group)
     enqueueIn(k, id, priority, front)
   end
 end
--- Puts a job of this queue in its delayed zset (see delayedKeyFor), due at dueAt.
+-- Puts a job of this queue among its delayed jobs, due at dueAt: in `delayed`, or with a group
+-- (false for none) in oxq:gdelayed and its group's (groupDelayAt), never in `delayed`.
 local function delayJob(id, dueAt, group)
-  local key = delayedKeyFor(group)
-  local score = delayedScoreIn(key, dueAt)
-  redis.call('ZADD', key, score, id)
-  if group then redis.call('ZADD', groupDelayedKey(group), score, id) end
+  if group then
+    groupDelayAt(base, id, dueAt, group)
+  else
+    redis.call('ZADD', k.delayed, delayedScoreIn(k.delayed, dueAt), id)
+  end
 end
 
 -- An active group job's heartbeat, beside its lock: job key .. HEARTBEAT.

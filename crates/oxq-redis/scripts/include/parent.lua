@@ -4,7 +4,10 @@
 -- `:processed` (hash of return values), `:failed` (hash of ignored failures) and
 -- `:unsuccessful` (zset of failures that fail it). A parent waits in its queue's
 -- `waiting-children`. Parent and child may live in different queues, so these helpers build
--- the other queue's keys themselves. Needs include/common.lua first.
+-- the other queue's keys themselves. A parent with a group (hash field `oxq.group`) waits in
+-- `waiting-children` too, and every release puts it in its group on its own queue
+-- (oxq:g:<group>, or oxq:gdelayed and oxq:gd:<group>; include/common.lua), never in `wait`,
+-- `prioritized` or `delayed`. Needs include/common.lua first.
 
 -- The keys of a queue from its root "prefix:name".
 local function queueKeysOf(queueKey)
@@ -58,28 +61,56 @@ local function parentOf(jobKey)
   return parentFrom(m[1], m[2])
 end
 
+-- Whether a parent (from parentFrom) is delayed: in its queue's `delayed`, or with its group
+-- `group` (false for none) in that queue's oxq:gdelayed.
+local function parentDelayed(parent, group)
+  if group then
+    return redis.call('ZSCORE', parent.q.base .. 'oxq:gdelayed', parent.id) ~= false
+  end
+  return redis.call('ZSCORE', parent.q.delayed, parent.id) ~= false
+end
+
+-- Takes a parent with group `group` (false for none) out of its queue's delayed jobs; 1 when
+-- it was there.
+local function undelayParent(parent, group)
+  local q = parent.q
+  if not group then return redis.call('ZREM', q.delayed, parent.id) end
+  redis.call('ZREM', q.base .. 'oxq:gd:' .. group, parent.id)
+  return redis.call('ZREM', q.base .. 'oxq:gdelayed', parent.id)
+end
+
 -- Moves a parent out of waiting-children (or delayed, when `fromDelayed`) per its own delay
--- and priority: delayed from now, else the front of its wait list, else prioritized; its event
--- is `delayed`, or `waiting` with prev the state it left.
+-- and priority: delayed from now, else the front of its wait list, else prioritized; a parent
+-- with a group the same within its group (include/common.lua). Its event is `delayed`, or
+-- `waiting` with prev the state it left.
 local function releaseParent(parent, now, fromDelayed)
   local q = parent.q
+  local m = redis.call('HMGET', parent.key, 'priority', 'delay', GROUP_FIELD)
+  local priority, delay, group = tonumber(m[1]) or 0, tonumber(m[2]) or 0, m[3]
   if fromDelayed then
-    if redis.call('ZREM', q.delayed, parent.id) == 0 then return end
+    if undelayParent(parent, group) == 0 then return end
     redis.call('HSET', parent.key, 'delay', 0)
+    delay = 0
   elseif redis.call('ZREM', q['waiting-children'], parent.id) == 0 then
     return
   end
-  local m = redis.call('HMGET', parent.key, 'priority', 'delay')
-  local priority, delay = tonumber(m[1]) or 0, tonumber(m[2]) or 0
   local maxLen = maxEventsAt(q)
   if delay > 0 then
     local due = now + delay
-    redis.call('ZADD', q.delayed, due * 4096, parent.id)
+    if group then
+      groupDelayAt(q.base, parent.id, due, group)
+    else
+      redis.call('ZADD', q.delayed, due * 4096, parent.id)
+    end
     emitTo(q.events, maxLen, 'delayed', 'jobId', parent.id, 'delay', fmt(due))
-    delayMarkerAt(q.marker, q.delayed)
+    delayMarkerAt(q.base, q.marker, q.delayed)
   else
     local blocked = blockedAt(q.meta, q.active)
-    enqueueIn(q, parent.id, priority, true)
+    if group then
+      groupEnqueueAt(q.base, parent.id, priority, true, group)
+    else
+      enqueueIn(q, parent.id, priority, true)
+    end
     baseMarkerAt(q.marker, blocked)
     local prev = 'waiting-children'
     if fromDelayed then prev = 'delayed' end
@@ -116,7 +147,7 @@ local function childFailed(parent, jobKey, reason, now)
     if redis.call('ZSCORE', parent.q['waiting-children'], parent.id) then
       redis.call('HSET', parent.key, 'defa', message)
       releaseParent(parent, now, false)
-    elseif redis.call('ZSCORE', parent.q.delayed, parent.id) then
+    elseif parentDelayed(parent, redis.call('HGET', parent.key, GROUP_FIELD)) then
       redis.call('HSET', parent.key, 'defa', message)
       releaseParent(parent, now, true)
     elseif not redis.call('ZSCORE', parent.q.failed, parent.id) then
@@ -134,8 +165,9 @@ local function childFailed(parent, jobKey, reason, now)
 end
 
 -- A child is deleted (removal, immediate retention): drop it from its parent's dependencies and
--- release the parent to the front of its wait list when nothing else is pending. A parent
--- whose key starts with `skipBase` (one being deleted by the same call) is left alone.
+-- release the parent to the front of its wait list (of its group, with one) when nothing else
+-- is pending. A parent whose key starts with `skipBase` (one being deleted by the same call) is
+-- left alone.
 local function detachFromParent(jobKey, skipBase)
   local parent = parentOf(jobKey)
   if not parent then return end
@@ -145,7 +177,12 @@ local function detachFromParent(jobKey, skipBase)
   local q = parent.q
   if redis.call('ZREM', q['waiting-children'], parent.id) == 0 then return end
   local blocked = blockedAt(q.meta, q.active)
-  redis.call('RPUSH', q.wait, parent.id)
+  local group = redis.call('HGET', parent.key, GROUP_FIELD)
+  if group then
+    groupEnqueueAt(q.base, parent.id, 0, true, group)
+  else
+    redis.call('RPUSH', q.wait, parent.id)
+  end
   baseMarkerAt(q.marker, blocked)
   emitTo(q.events, maxEventsAt(q), 'waiting', 'jobId', parent.id, 'prev', 'waiting-children')
 end

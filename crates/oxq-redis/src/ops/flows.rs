@@ -7,6 +7,9 @@
 //! (`add.lua`), its completion and final failure (`finish.lua` with `include/parent.lua`), a
 //! parent's refused completion and its wait for children (`finish.lua`), and removal of a
 //! subtree (`remove_job.lua` with `include/subtree.lua`).
+//!
+//! A node with a group (oxq's job groups) waits in its group on its own queue, as an added job
+//! does, and a parent with a group goes to its group when released (`include/parent.lua`).
 
 use async_trait::async_trait;
 use oxq_core::backend::{
@@ -51,6 +54,7 @@ impl ScriptCall for FlowAddCall<'_> {
                 Some(parent) => inv.arg(parent.key).arg(parent.json),
                 None => inv.arg("").arg(""),
             };
+            inv.arg(o.group.as_deref().unwrap_or(""));
         }
     }
 }
@@ -85,13 +89,6 @@ impl Flows for RedisBackend {
 async fn add(backend: &RedisBackend, req: AddFlow) -> Result<AddedFlow> {
     for node in &req.nodes {
         node.job.options.validate()?;
-        if node.job.options.group.is_some() {
-            // flow_add.lua writes no group keys; refused rather than added as a plain job
-            return Err(Error::Unsupported {
-                store: "redis",
-                operation: "job groups in flows",
-            });
-        }
         if node.job.options.job_id.is_none() {
             return Err(Error::invalid(format!(
                 "flow node {:?} on {} has no job id (a flow producer gives every node one)",

@@ -9,6 +9,8 @@
 //! * Iterations are jobs `repeat:<id>:<millis>` with `rjk = <id>` and BullMQ's iteration
 //!   options (`repeat {pattern|every, tz, limit, count, offset, startDate, endDate}`,
 //!   `prevMillis`, `repeatJobKey`), which is what a Node worker needs to create the next one.
+//!   A template with a group (`opts.oxq.group`) gives iterations that wait in that group
+//!   (`include/scheduler.lua`), so only oxq workers take them and create the next one.
 //! * Times come from [`Repeat`] (cron in Rust, as Node computes cron in its client); the
 //!   scripts only check and write. An upsert reads the scheduler first and the script refuses
 //!   (and the call retries) if the score moved meanwhile, so racing producers never leave two
@@ -305,14 +307,6 @@ pub(crate) async fn upsert(backend: &RedisBackend, req: UpsertScheduler) -> Resu
     validate_scheduler_id(&req.id)?;
     req.repeat.validate()?;
     req.template.options.validate()?;
-    if req.template.options.group.is_some() {
-        // the scheduler's iterations are written without group keys; refused rather than run
-        // as plain jobs
-        return Err(Error::Unsupported {
-            store: "redis",
-            operation: "job groups in job scheduler templates",
-        });
-    }
     if req.template.options.job_id.is_some() || req.template.options.delay.is_some() {
         return Err(Error::invalid(
             "a scheduler's template cannot have a job id or a delay",
