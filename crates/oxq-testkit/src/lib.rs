@@ -390,7 +390,11 @@ macro_rules! __for_each_groups_store_case {
                 drain_removes_group_jobs_too,
                 group_jobs_are_listed_in_their_states,
                 a_prioritized_group_job_counts_as_prioritized,
-                cancel_and_remove_take_group_jobs_out_of_their_groups;
+                cancel_and_remove_take_group_jobs_out_of_their_groups,
+                a_flows_children_and_parent_run_in_their_groups,
+                delayed_flow_nodes_wait_delayed_in_their_groups,
+                parents_released_by_failures_and_removals_go_to_their_group,
+                a_schedulers_iterations_run_in_its_templates_group;
         }
     };
 }

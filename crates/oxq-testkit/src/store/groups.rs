@@ -6,10 +6,12 @@
 //!
 //! Rate windows are judged by the caller's `now`, moved by hand here. The other paths that
 //! move a job between states (promote all, signals, replay, dedup, clean, cancel, remove) are
-//! in [`moves`].
+//! in [`moves`]; flows and job schedulers with groups in [`flows`].
 
+mod flows;
 mod moves;
 
+pub use flows::*;
 pub use moves::*;
 
 use std::time::Duration;

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use oxq_core::backend::{
-    AddedJob, AttemptEnd, CancelJob, CancelOutcome, CleanQueue, DrainQueue, GroupChange,
+    AddedJob, AttemptEnd, CancelJob, CancelOutcome, CleanQueue, DrainQueue, Fetched, GroupChange,
     ListDeadLetters, PromoteJobs, RemoveJob, ReplayDeadLetters, ReplayedDeadLetter, SaveStep,
     SendSignal, SetDeadLetterQueue, SignalSent,
 };
@@ -21,8 +21,14 @@ use super::{add_group, change, info, one};
 use crate::store::kit::{Kit, completed, failed_for_good, fetched_ids, ids};
 use crate::{CaseResult, Harness, TestError, ensure, ensure_eq};
 
-/// With group `group` paused nothing is fetched at `now`; once resumed, exactly `expected`.
-async fn held_by_its_paused_group(k: &Kit, group: &str, now: u64, expected: &[&str]) -> CaseResult {
+/// With group `group` paused nothing is fetched at `now`; once resumed, exactly `expected`,
+/// which the answer holds (fetched under the token `freed`).
+pub(super) async fn held_by_its_paused_group(
+    k: &Kit,
+    group: &str,
+    now: u64,
+    expected: &[&str],
+) -> CaseResult<Fetched> {
     change(k, one(group), GroupChange::Pause).await?;
     ensure_eq!(
         k.fetch_ids("held", 10, now).await?,
@@ -30,12 +36,13 @@ async fn held_by_its_paused_group(k: &Kit, group: &str, now: u64, expected: &[&s
         "nothing runs while group {group} is paused"
     );
     change(k, one(group), GroupChange::Resume).await?;
+    let freed = k.fetch("freed", 10, now).await?;
     ensure_eq!(
-        k.fetch_ids("freed", 10, now).await?,
+        fetched_ids(&freed),
         ids(expected),
         "group {group}'s jobs after its resume"
     );
-    Ok(())
+    Ok(freed)
 }
 
 /// Sorted ids, for answers whose order the case does not fix.
@@ -155,7 +162,8 @@ pub async fn a_signal_wakes_a_parked_group_job_into_its_group(h: &Harness) -> Ca
     ensure_eq!(k.counts().await?.delayed, 0, "nothing left delayed");
     let a = info(&k, "a", k.t0 + 5).await?;
     ensure_eq!((a.waiting, a.delayed), (1, 0), "group a after the signal");
-    held_by_its_paused_group(&k, "a", k.t0 + 10, &["a1"]).await
+    held_by_its_paused_group(&k, "a", k.t0 + 10, &["a1"]).await?;
+    Ok(())
 }
 
 /// A dead-letter replay of a group job adds it back to its source queue in its group: the
@@ -221,7 +229,8 @@ pub async fn a_replayed_group_job_goes_back_to_its_group(h: &Harness) -> CaseRes
         1,
         "group a's waiting"
     );
-    held_by_its_paused_group(&k, "a", k.t0 + 3, &[job_id.0.as_str()]).await
+    held_by_its_paused_group(&k, "a", k.t0 + 3, &[job_id.0.as_str()]).await?;
+    Ok(())
 }
 
 /// Debounce (replace + extend) of a delayed group job: the add replaces the delayed owner,
@@ -261,7 +270,8 @@ pub async fn a_debounced_group_job_is_replaced_and_stays_delayed_in_its_group(
         Vec::<String>::new(),
         "nothing before the restarted delay ends"
     );
-    held_by_its_paused_group(&k, "a", k.t0 + 8_000, &[second.0.as_str()]).await
+    held_by_its_paused_group(&k, "a", k.t0 + 8_000, &[second.0.as_str()]).await?;
+    Ok(())
 }
 
 /// keepLastIfActive: the add made while the group owner runs is kept aside, and becomes a job
