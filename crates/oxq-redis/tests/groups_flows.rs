@@ -2,9 +2,9 @@
 //! iterations of a scheduler whose template has one sit in their group's keys (`oxq:g:<group>`,
 //! `oxq:gdelayed` and `oxq:gd:<group>`; `scripts/include/common.lua`), never in the keys a Node
 //! worker takes or promotes jobs from (`wait`, `prioritized`, `delayed`), and a released parent
-//! with a group goes to its group. The pending iteration of such a scheduler is kept by drain
-//! and refused by cancel, as a plain one is. What a store does with them is the store contract
-//! (`oxq-testkit`, `store::groups::flows`).
+//! with a group goes to its group (from oxq:gdelayed too, when a child fails it). The pending
+//! iteration of such a scheduler is kept by drain and refused by cancel, as a plain one is.
+//! What a store does with them is the store contract (`oxq-testkit`, `store::groups::flows`).
 
 mod support;
 
@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use oxq_core::backend::{
     AddFlow, AttemptEnd, CancelJob, Cancellation, DrainQueue, Finish, FinishJobs, FlowNode, Flows,
-    JobAt, NewJob, SchedulerTemplate, Schedulers, UpsertScheduler,
+    JobAt, NewJob, Retry, SchedulerTemplate, Schedulers, UpsertScheduler,
 };
-use oxq_core::flow::ParentLink;
+use oxq_core::flow::{ChildFailure, ParentLink};
 use oxq_core::repeat::iteration_job_id;
 use oxq_core::{Backend, Error, JobId, JobOptions, KeepJobs, LockToken, Repeat};
 use support::{World, ids, now};
@@ -177,6 +177,74 @@ async fn a_released_parent_with_a_delay_and_a_group_is_delayed_in_its_group() {
         .cmd(redis::cmd("ZSCORE").arg(w.key("marker")).arg("1"))
         .await;
     assert!(marker.is_some(), "the delay marker for the parent");
+}
+
+/// A parent delayed in its group (released with a delay) that a later child fails under
+/// FailParent leaves oxq:gdelayed for its group at once, to fail at its fetch.
+#[tokio::test]
+async fn a_child_failing_a_delayed_group_parent_moves_it_from_gdelayed_to_its_group() {
+    let w = World::new().await;
+    let link = ParentLink::new(w.queue.clone(), JobId::from("p"));
+    w.backend
+        .flow_add(AddFlow {
+            nodes: vec![
+                node_on(
+                    &w,
+                    "p",
+                    1,
+                    JobOptions::new()
+                        .group("pg")
+                        .delay(Duration::from_secs(3_600)),
+                ),
+                node_on(&w, "c1", 0, JobOptions::new().parent(link.clone())),
+            ],
+            now: now(),
+        })
+        .await
+        .expect("flow");
+    let c1 = w.fetch("t", 1).await;
+    complete(&w, &c1, "t").await;
+    assert_eq!(members(&w, "oxq:gdelayed").await, ["p"], "released delayed");
+    w.add(
+        "c2",
+        "{}",
+        JobOptions::new()
+            .job_id("c2")
+            .parent(link.on_failure(ChildFailure::FailParent)),
+    )
+    .await;
+    let c2 = w.fetch("t2", 1).await;
+    assert_eq!(ids(&c2), ["c2"]);
+    let done = w
+        .backend
+        .job_finish(FinishJobs {
+            queue: w.queue.clone(),
+            now: now(),
+            items: vec![Finish {
+                job_id: JobId::from("c2"),
+                token: LockToken("t2".to_owned()),
+                end: AttemptEnd::Failed {
+                    reason: "boom".to_owned(),
+                    retry: Retry::Never {
+                        keep: KeepJobs::All,
+                    },
+                },
+                memo: c2.jobs[0].memo.clone(),
+            }],
+            fetch_next: None,
+            metrics: None,
+        })
+        .await
+        .expect("finish");
+    assert!(done.items.iter().all(Result::is_ok), "{:?}", done.items);
+    assert_eq!(members(&w, "oxq:gdelayed").await, Vec::<String>::new());
+    assert_eq!(members(&w, "oxq:gd:pg").await, Vec::<String>::new());
+    assert_eq!(members(&w, "oxq:g:pg").await, ["p"], "the parent in pg");
+    assert_eq!(in_node_keys(&w).await, (0, 0, 0), "nothing in Node's keys");
+    assert!(
+        w.hash("p").await.contains_key("defa"),
+        "the parent fails at its fetch"
+    );
 }
 
 #[tokio::test]
