@@ -322,10 +322,9 @@ pub async fn a_group_job_kept_aside_runs_in_its_group_after_the_owner(h: &Harnes
     Ok(())
 }
 
-/// `clean` reaches group jobs: waiting ones (not the prioritized), prioritized ones, delayed
-/// ones; the groups keep counting only what is left, and nothing cleaned runs later.
-pub async fn clean_removes_waiting_prioritized_and_delayed_group_jobs(h: &Harness) -> CaseResult {
-    let k = Kit::new(h);
+/// Adds `p1` (waiting, no group), and in group `a` `a1` (waiting), `a2` (prioritized) and `a3`
+/// (delayed a minute), and `b1` (waiting) in group `b`: a job of each runnable or delayed state.
+async fn add_one_of_each(k: &Kit) -> CaseResult {
     k.add("p1", JobOptions::new().job_id("p1")).await?;
     k.add("a1", JobOptions::new().job_id("a1").group("a"))
         .await?;
@@ -341,6 +340,14 @@ pub async fn clean_removes_waiting_prioritized_and_delayed_group_jobs(h: &Harnes
     .await?;
     k.add("b1", JobOptions::new().job_id("b1").group("b"))
         .await?;
+    Ok(())
+}
+
+/// `clean` reaches group jobs: waiting ones (not the prioritized), prioritized ones, delayed
+/// ones; the groups keep counting only what is left, and nothing cleaned runs later.
+pub async fn clean_removes_waiting_prioritized_and_delayed_group_jobs(h: &Harness) -> CaseResult {
+    let k = Kit::new(h);
+    add_one_of_each(&k).await?;
     let clean = |state| CleanQueue {
         queue: k.queue.clone(),
         state,
@@ -405,21 +412,7 @@ pub async fn drain_removes_group_jobs_too(h: &Harness) -> CaseResult {
     k.add("a0", JobOptions::new().job_id("a0").group("a"))
         .await?;
     ensure_eq!(k.fetch_ids("t1", 1, k.t0).await?, ids(&["a0"]), "a0 runs");
-    k.add("p1", JobOptions::new().job_id("p1")).await?;
-    k.add("a1", JobOptions::new().job_id("a1").group("a"))
-        .await?;
-    k.add("a2", JobOptions::new().job_id("a2").group("a").priority(2))
-        .await?;
-    k.add(
-        "a3",
-        JobOptions::new()
-            .job_id("a3")
-            .group("a")
-            .delay(Duration::from_secs(60)),
-    )
-    .await?;
-    k.add("b1", JobOptions::new().job_id("b1").group("b"))
-        .await?;
+    add_one_of_each(&k).await?;
     let drain = |include_delayed| DrainQueue {
         queue: k.queue.clone(),
         include_delayed,
@@ -459,21 +452,7 @@ pub async fn drain_removes_group_jobs_too(h: &Harness) -> CaseResult {
 /// pages running across both.
 pub async fn group_jobs_are_listed_in_their_states(h: &Harness) -> CaseResult {
     let k = Kit::new(h);
-    k.add("p1", JobOptions::new().job_id("p1")).await?;
-    k.add("a1", JobOptions::new().job_id("a1").group("a"))
-        .await?;
-    k.add("b1", JobOptions::new().job_id("b1").group("b"))
-        .await?;
-    k.add("a2", JobOptions::new().job_id("a2").group("a").priority(2))
-        .await?;
-    k.add(
-        "a3",
-        JobOptions::new()
-            .job_id("a3")
-            .group("a")
-            .delay(Duration::from_secs(60)),
-    )
-    .await?;
+    add_one_of_each(&k).await?;
     ensure_eq!(
         k.list(&[JobState::Waiting], 0, 10, true).await?,
         ids(&["p1", "a1", "b1"]),
