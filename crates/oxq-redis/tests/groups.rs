@@ -397,6 +397,10 @@ async fn extend(w: &World, id: &str, token: &str, duration: Duration) -> Vec<Job
 }
 
 /// Waits (polling Redis, bounded) until job `id`'s heartbeat has expired on the server.
+///
+/// Real time, not a moved clock: a key's `PX` expiry runs on the Redis server's own clock,
+/// which no test can move, and the expiry is the very thing under test (Node's stalled check
+/// and oxq's both read the key, not a time). The wait ends on the key's state, not on a guess.
 async fn heartbeat_expired(w: &World, id: &str) {
     let key = format!("{id}:oxq.hb");
     eventually(

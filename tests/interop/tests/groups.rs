@@ -196,6 +196,8 @@ async fn a_group_job_left_by_a_dead_oxq_worker_waits_in_active_for_oxq() {
         .expect("fetch");
     assert_eq!(fetched.jobs.len(), 1, "the dead worker holds the job");
     let hb = key(&format!("{id}:oxq.hb"));
+    // real time: the heartbeat's PX expiry runs on the Redis server's clock, which a test cannot
+    // move; the wait ends on the key's state
     wait_until(WAIT, "the dead worker's heartbeat to expire", || async {
         Ok(query::<i64>(&conn, redis::cmd("PTTL").arg(&hb)).await == -2)
     })
@@ -214,6 +216,8 @@ async fn a_group_job_left_by_a_dead_oxq_worker_waits_in_active_for_oxq() {
     node.wait_event("ready", WAIT).await.expect("node ready");
     let gate = key("stalled-check");
     let checks = Mutex::new(BTreeSet::new());
+    // the Node worker's checks run on its own timer in another process: the wait ends on the
+    // evidence that they ran (the gate rewritten four times), not on a guessed duration
     wait_until(WAIT, "four stalled checks of the Node worker", || async {
         let at: Option<String> = query(&conn, redis::cmd("GET").arg(&gate)).await;
         let mut seen = checks.lock().expect("checks");
@@ -252,6 +256,8 @@ async fn a_group_job_left_by_a_dead_oxq_worker_waits_in_active_for_oxq() {
         }
     });
     let group = key("oxq:g:a");
+    // the oxq worker's stalled check runs on its own interval in its own task: the wait ends
+    // when the job is back in its group (the state under test)
     wait_until(
         WAIT,
         "oxq's stalled check to put the job back into its group",
